@@ -1,0 +1,127 @@
+"""Shared solve helper: every planning model is solved through `solve()` and gets a `SolveResult`.
+
+The solver layer never raises on a non-optimal outcome (infeasible, time limit, ...): it reports
+status, objective, bound and gap, loads a solution when one exists, and the caller decides.
+Uses Pyomo's `pyomo.contrib.solver` HiGHS interface (highspy), which supports
+`raise_exception_on_nonoptimal_result=False` and `load_solutions=False` (Pyomo issues #2920, #3130).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+
+class Status(StrEnum):
+    """Outcome of a solve, as reported in manifest.json and summary.json."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # stopped (time limit, iteration limit) with an incumbent
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NO_SOLUTION = "no_solution"  # stopped before any incumbent was found
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What a solve produced. Times in seconds; `gap` is relative, |obj - bound| / max(|obj|, 1e-9)."""
+
+    status: Status
+    termination: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    build_s: float
+    solve_s: float
+    solver: str = "highs"
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["status"] = str(self.status)
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+
+
+def _status(term: TerminationCondition, sol: SolutionStatus) -> Status:
+    has_incumbent = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
+    if term == TerminationCondition.convergenceCriteriaSatisfied:
+        return Status.OPTIMAL
+    if term in (TerminationCondition.provenInfeasible, TerminationCondition.locallyInfeasible):
+        return Status.INFEASIBLE
+    if term == TerminationCondition.unbounded:
+        return Status.UNBOUNDED
+    if term == TerminationCondition.infeasibleOrUnbounded:
+        return Status.INFEASIBLE
+    if has_incumbent:
+        return Status.FEASIBLE
+    if term == TerminationCondition.error:
+        return Status.ERROR
+    return Status.NO_SOLUTION
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """Relative MIP gap |objective - bound| / max(|objective|, 1e-9); None when either is unknown."""
+    if objective is None or bound is None or not (math.isfinite(objective) and math.isfinite(bound)):
+        return None
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def solve(
+    model: pyo.ConcreteModel,
+    *,
+    build_s: float = 0.0,
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = 1,
+    options: dict | None = None,
+) -> SolveResult:
+    """Solve `model` with HiGHS and load the solution into it when there is one.
+
+    `time_limit_s` (seconds) is honoured by HiGHS; `mip_gap` is the relative gap at which HiGHS may
+    stop. `threads` defaults to 1 so that results are reproducible and parallel sweeps do not
+    oversubscribe cores. Never raises on a non-optimal outcome.
+    """
+    solver = Highs()
+    solver_options = {"random_seed": 0, "output_flag": False}
+    solver_options.update(options or {})
+    start = time.perf_counter()
+    try:
+        results = solver.solve(
+            model,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            time_limit=time_limit_s,
+            rel_gap=mip_gap,
+            threads=threads,
+            solver_options=solver_options,
+        )
+    except Exception as exc:  # noqa: BLE001 - a solver crash is reported, not propagated
+        return SolveResult(Status.ERROR, f"error: {exc}", None, None, None, build_s,
+                           time.perf_counter() - start)
+    solve_s = time.perf_counter() - start
+    status = _status(results.termination_condition, results.solution_status)
+    objective = results.incumbent_objective if status in (Status.OPTIMAL, Status.FEASIBLE) else None
+    bound = results.objective_bound
+    if bound is not None and not math.isfinite(bound):
+        bound = None
+    if status in (Status.OPTIMAL, Status.FEASIBLE):
+        results.solution_loader.load_vars()
+    return SolveResult(
+        status=status,
+        termination=str(results.termination_condition.name),
+        objective=objective,
+        bound=bound,
+        gap=relative_gap(objective, bound),
+        build_s=build_s,
+        solve_s=solve_s,
+    )

@@ -1,0 +1,170 @@
+"""Uncapacitated p-median by the radius (covering) formulation, truncated and extended on demand.
+
+Elloumi (2010) and García, Labbé and Marín (2011): for unit i let D_i^0 < D_i^1 < ... be the
+distinct distances to candidate centres. With y_j = 1 when j is open and z_ik = 1 when no open
+centre lies within D_i^k, the cost of i is
+
+    w_i * (D_i^0 + sum_k (D_i^{k+1} - D_i^k) z_ik),
+    z_i0 + sum_{j: d_ij <= D_i^0} y_j >= 1,   z_ik - z_i,k-1 + sum_{j: d_ij = D_i^k} y_j >= 0,
+
+(the chained rows have as many nonzeros as unit-centre pairs, not one row per radius over all
+closer centres). Keeping only the radii k < T_i undercounts a unit whose nearest open centre is
+farther than D_i^{T_i}: the truncated model is a relaxation, so its bound is valid for the full
+problem, and when its optimal centres put every unit within D_i^{T_i} the solution is optimal for
+the full problem too. Otherwise T_i grows for the units that were cut short and the model is
+solved again (the check that no excluded radius could improve the solution). T_i starts at the
+heuristic's distance for each unit, so the heuristic solution is always representable.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from solvers.common import SolveResult, Status, relative_gap, solve
+from solvers.territory_rows import add_rows, var_array
+
+
+@dataclass(frozen=True)
+class RadiusSolution:
+    """Open centres (candidate column indices), the solve record and the number of rounds."""
+
+    centres: np.ndarray
+    result: SolveResult
+    rounds: int
+    true_cost: float
+
+
+@dataclass(frozen=True)
+class _Radii:
+    """Per unit: sorted distinct distances `radii[i]` and the truncation level `T[i]`."""
+
+    radii: list[np.ndarray]
+    trunc: np.ndarray
+
+
+def _initial_radii(dist: np.ndarray, reach: np.ndarray) -> _Radii:
+    """Distinct distances per unit, truncated so that distance `reach[i]` is still represented."""
+    radii = [np.unique(row) for row in dist]
+    trunc = np.array([int(np.searchsorted(r, h, side="left")) for r, h in zip(radii, reach, strict=True)])
+    return _Radii(radii, trunc)
+
+
+def _build(
+    dist: np.ndarray, weight: np.ndarray, p: int, rad: _Radii,
+    cost_limit: float | None, avoid: np.ndarray | None,
+) -> tuple[pyo.ConcreteModel, pyo.Expression]:
+    n, m = dist.shape
+    model = pyo.ConcreteModel()
+    model.y = pyo.Var(range(m), domain=pyo.Binary)
+    trunc = rad.trunc
+    nz = int(trunc.sum())
+    model.z = pyo.Var(range(nz), bounds=(0.0, 1.0))
+    yv, zv = var_array(model.y), var_array(model.z)
+    zoff = np.concatenate([[0], np.cumsum(trunc)])
+    # rows: one per (unit, kept radius); entries: z_ik, -z_i,k-1 (k>0), y_j with d_ij in (D^{k-1}, D^k]
+    ptr, vars_, coefs, zcoef = [0], [], [], np.empty(nz)
+    for i in range(n):
+        t = int(trunc[i])
+        if t == 0:
+            continue
+        r = rad.radii[i][: t + 1]
+        zcoef[zoff[i]: zoff[i + 1]] = weight[i] * np.diff(r)
+        row = dist[i]
+        band = np.searchsorted(r[:t], row, side="left")  # radius index that first covers j
+        order = np.argsort(band, kind="stable")
+        counts = np.bincount(band[band < t], minlength=t)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        for k in range(t):
+            js = order[starts[k]: starts[k + 1]]
+            zs = [zv[zoff[i] + k]] + ([zv[zoff[i] + k - 1]] if k else [])
+            vars_.extend(zs)
+            vars_.extend(yv[js])
+            coefs.extend([1.0] + ([-1.0] if k else []))
+            coefs.extend([1.0] * len(js))
+            ptr.append(len(coefs))
+    ptr_a = np.asarray(ptr)
+    lower = np.zeros(len(ptr_a) - 1)
+    first_rows = np.concatenate([[0], np.cumsum(trunc[trunc > 0])])[:-1]
+    lower[first_rows] = 1.0
+    add_rows(model, "cover", ptr_a, np.asarray(vars_, dtype=object), np.asarray(coefs), lower, None)
+    model.count = pyo.Constraint(expr=pyo.quicksum(yv) == p)
+    base = float(weight @ np.array([r[0] for r in rad.radii]))
+    cost = pyo.Expression(expr=base + pyo.quicksum(c * v for c, v in zip(zcoef, zv, strict=True) if c))
+    model.cost = cost
+    if cost_limit is None:
+        model.obj = pyo.Objective(expr=model.cost, sense=pyo.minimize)
+    else:
+        model.limit = pyo.Constraint(expr=model.cost <= cost_limit)
+        model.obj = pyo.Objective(expr=pyo.quicksum(yv[avoid]), sense=pyo.minimize)
+    return model, cost
+
+
+def solve_radius(
+    dist: np.ndarray, weight: np.ndarray, p: int, start_centres: np.ndarray,
+    *, time_limit_s: float | None = None, mip_gap: float | None = None,
+    cost_limit: float | None = None, avoid: np.ndarray | None = None, max_rounds: int = 50,
+) -> RadiusSolution:
+    """Optimal p centres among the columns of `dist` (units x candidates), weights `weight`.
+
+    `start_centres` (a feasible heuristic solution) sets the first truncation. With `cost_limit`
+    the model instead minimises the number of open centres among `avoid` subject to a weighted
+    cost <= cost_limit (used to find diverse near-optimal alternatives).
+    """
+    keep = weight > 0
+    d, w = dist[keep], weight[keep]
+    reach = d[:, start_centres].min(axis=1)
+    rad = _initial_radii(d, reach)
+    deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
+    build_total, solve_total, last = 0.0, 0.0, None
+    for rounds in range(1, max_rounds + 1):
+        t0 = time.perf_counter()
+        model, _ = _build(d, w, p, rad, cost_limit, avoid)
+        build_s = time.perf_counter() - t0
+        left = None if deadline is None else max(1.0, deadline - time.perf_counter())
+        res = solve(model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap)
+        build_total += build_s
+        solve_total += res.solve_s
+        last = res
+        import sys; print('round', rounds, int(rad.trunc.sum()), round(build_s,2), round(res.solve_s,2), res.objective, res.bound, file=sys.stderr)
+        if not res.has_solution:
+            break
+        y = np.array([pyo.value(v) for v in model.y.values()])
+        centres = np.flatnonzero(y > 0.5)
+        near = d[:, centres].min(axis=1)
+        limit = np.array([r[min(t, len(r) - 1)] for r, t in zip(rad.radii, rad.trunc, strict=True)])
+        short = near > limit + 1e-9
+        if not short.any() or (deadline is not None and time.perf_counter() > deadline):
+            break
+        extended = rad.trunc.copy()
+        for i in np.flatnonzero(short):
+            extended[i] = int(np.searchsorted(rad.radii[i], near[i], side="left"))
+        rad = _Radii(rad.radii, extended)
+    assert last is not None
+    if not last.has_solution:
+        return RadiusSolution(np.sort(start_centres), _final(last, None, build_total, solve_total), rounds,
+                              float(w @ reach))
+    true_cost = float(w @ near)
+    status = last.status if not short.any() else Status.FEASIBLE
+    bound = last.bound if cost_limit is None else None
+    result = SolveResult(
+        status=status, termination=last.termination, objective=true_cost if cost_limit is None else last.objective,
+        bound=bound, gap=relative_gap(true_cost, bound) if cost_limit is None else last.gap,
+        build_s=build_total, solve_s=solve_total,
+    )
+    return RadiusSolution(centres, result, rounds, true_cost)
+
+
+def _final(last: SolveResult, objective: float | None, build_s: float, solve_s: float) -> SolveResult:
+    return SolveResult(last.status, last.termination, objective, last.bound,
+                       relative_gap(objective, last.bound), build_s, solve_s)
+
+
+def is_integral(values: np.ndarray) -> bool:
+    """True when every finite value is a whole number (integer distances and weights)."""
+    finite = values[np.isfinite(values)]
+    return bool(np.all(np.abs(finite - np.round(finite)) < 1e-9)) and not math.isnan(finite.sum())
