@@ -228,13 +228,25 @@ def _dotted(loc: tuple) -> str:
 def problems_from_validation(exc: ValidationError, data: Any, origins: dict[PathKey, Origin],
                              file: str, model: type[BaseModel] = Scenario) -> list[Problem]:
     """One Problem per pydantic error, with the dotted path and the YAML line."""
-    problems = []
+    by_loc: dict[tuple, list[dict]] = {}
     for err in exc.errors(include_url=False):
-        loc = _clean_loc(tuple(err["loc"]), data)
+        by_loc.setdefault(_clean_loc(tuple(err["loc"]), data), []).append(err)
+    problems = []
+    for loc, errors in by_loc.items():
         origin_file, line = origin_of(origins, loc, file)
-        message, expected = _describe(err, model, data, loc)
-        problems.append(Problem(origin_file, line, _dotted(loc), message, expected))
+        for err in _union_errors_collapsed(errors):
+            message, expected = _describe(err, model, data, loc)
+            problems.append(Problem(origin_file, line, _dotted(loc), message, expected))
     return problems
+
+
+def _union_errors_collapsed(errors: list[dict]) -> list[dict]:
+    """For a value that may take several forms (e.g. a share or a mapping of shares), keep the
+    error of the form the value has: a wrong-type error from another branch is noise."""
+    if len(errors) < 2:
+        return errors
+    substantive = [e for e in errors if not e["type"].endswith("_type")]
+    return substantive or errors[:1]
 
 
 def _describe(err: dict, model: type[BaseModel], data: Any, loc: tuple) -> tuple[str, str | None]:

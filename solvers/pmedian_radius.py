@@ -27,6 +27,8 @@ import pyomo.environ as pyo
 
 from solvers.common import SolveResult, Status, relative_gap, solve
 from solvers.territory_rows import add_rows, var_array
+import os
+REACH=float(os.environ.get("REACH","1"))
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class _Radii:
 def _initial_radii(dist: np.ndarray, reach: np.ndarray) -> _Radii:
     """Distinct distances per unit, truncated so that distance `reach[i]` is still represented."""
     radii = [np.unique(row) for row in dist]
-    trunc = np.array([int(np.searchsorted(r, h, side="left")) for r, h in zip(radii, reach, strict=True)])
+    trunc = np.array([min(len(r) - 1, int(np.searchsorted(r, h, side="left"))) for r, h in zip(radii, reach, strict=True)])
     return _Radii(radii, trunc)
 
 
@@ -117,7 +119,7 @@ def solve_radius(
     """
     keep = weight > 0
     d, w = dist[keep], weight[keep]
-    reach = d[:, start_centres].min(axis=1)
+    reach = d[:, start_centres].min(axis=1) * REACH
     rad = _initial_radii(d, reach)
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     build_total, solve_total, last = 0.0, 0.0, None

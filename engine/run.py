@@ -1,0 +1,182 @@
+"""The run orchestrator: the only place that knows the order of the stages.
+
+data (calibrate) -> demand (forecast) -> territory -> supply (staffing + hiring) -> allocation
+-> simulation -> reconciliation -> reports. A stage whose scenario section is absent is skipped
+and its files are absent from the run folder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.atomic import atomic_folder
+from engine.loader import LoadedScenario, load_scenario, resolved_yaml
+from engine.manifest import build_manifest
+from engine.outputs import write_json, write_table
+from engine.stage import StageOutput
+
+Progress = Callable[[str, float], None]
+"""Callback (stage name, fraction of that stage done in [0, 1])."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a scenario. `seed`/`replications` override the scenario's simulation section."""
+
+    seed: int | None = None
+    replications: int | None = None
+    workers: int = 1
+    overrides: tuple[str, ...] = ()
+    excel: bool = False
+
+
+@dataclass
+class RunResult:
+    """All stage outputs of one run, in pipeline order, plus what the manifest needs."""
+
+    loaded: LoadedScenario
+    outputs: dict[str, StageOutput] = field(default_factory=dict)
+    wall_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def seed(self) -> int | None:
+        sim = self.loaded.scenario.simulation
+        return sim.seed if sim else None
+
+    @property
+    def replications(self) -> int | None:
+        sim = self.loaded.scenario.simulation
+        return sim.replications if sim else None
+
+
+def _cli_overrides(loaded_path: Path, options: RunOptions) -> list[str]:
+    """`--seed` and `--replications` as `--set` overrides, so the resolved scenario records them."""
+    extra = []
+    if options.seed is not None:
+        extra.append(f"simulation.seed={options.seed}")
+    if options.replications is not None:
+        extra.append(f"simulation.replications={options.replications}")
+    return list(options.overrides) + extra
+
+
+def load_for_run(path: str | Path, options: RunOptions) -> LoadedScenario:
+    """Load the scenario with `--set` overrides; `--seed`/`--replications` apply to a simulation section."""
+    loaded = load_scenario(path, list(options.overrides))
+    if loaded.scenario.simulation is not None and (options.seed is not None or options.replications is not None):
+        loaded = load_scenario(path, _cli_overrides(Path(path), options))
+    return loaded
+
+
+def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | None = None) -> RunResult:
+    """Run every stage the scenario switches on, in order, in memory (nothing is written)."""
+    report = progress or (lambda stage, done: None)
+    result = RunResult(loaded)
+
+    def timed(name: str, fn: Callable[[], StageOutput]) -> StageOutput:
+        report(name, 0.0)
+        start = time.perf_counter()
+        out = fn()
+        result.wall_s[name] = time.perf_counter() - start
+        result.outputs[out.name] = out
+        report(name, 1.0)
+        return out
+
+    scenario = loaded.scenario
+    history = None
+    if scenario.data is not None:
+        from engine.data_stage import calibrate_stage
+
+        start = time.perf_counter()
+        loaded, data_out = calibrate_stage(loaded)
+        result.loaded = loaded
+        result.outputs[data_out.name] = data_out
+        result.wall_s["data"] = time.perf_counter() - start
+        history = data_out.extra.get("history")
+        scenario = loaded.scenario
+
+    forecast = None
+    if scenario.demand is not None or scenario.data is not None:
+        from engine.forecast import forecast_demand
+
+        forecast = timed("demand", lambda: forecast_demand(loaded, history)).extra["forecast"]
+
+    territories = None
+    if scenario.territory is not None:
+        from engine.territory_stage import territory_stage
+
+        territories = timed("territory", lambda: territory_stage(loaded)).extra.get("territories")
+
+    supply = None
+    if scenario.plan is not None and forecast is not None:
+        from engine.supply import plan_supply
+
+        supply = timed("hiring", lambda: plan_supply(loaded, forecast))
+
+    allocation = None
+    if getattr(scenario, "allocation", None) is not None and forecast is not None:
+        from engine.territory_stage import allocation_stage
+
+        allocation = timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).extra.get(
+            "allocation")
+
+    if scenario.simulation is not None and forecast is not None:
+        from engine.simulation import simulate
+
+        sim = scenario.simulation
+        supply_extra = supply.extra if supply else {}
+        timed("simulation", lambda: simulate(
+            loaded, forecast, supply_extra.get("hiring"), supply_extra.get("staffing"), allocation,
+            territories, replications=sim.replications, seed=sim.seed, workers=options.workers,
+            progress=lambda done: report("simulation", done)))
+
+    from reports.reconcile import reconcile
+
+    timed("reconciliation", lambda: reconcile(result.loaded, result.outputs))
+    return result
+
+
+def write_run_folder(result: RunResult, out: Path, options: RunOptions) -> Path:
+    """Write the run folder of DESIGN.md atomically (temporary sibling, then rename)."""
+    from reports.render import write_reports
+
+    resolved = resolved_yaml(result.loaded)
+    with atomic_folder(out) as tmp:
+        (tmp / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
+        for stage in result.outputs.values():
+            for rel, frame in stage.tables.items():
+                write_table(tmp / rel, frame)
+        write_json(tmp / "summary.json", summary_of(result))
+        write_json(tmp / "manifest.json", build_manifest(
+            resolved_yaml=resolved, seed=result.seed, replications=result.replications,
+            overrides=list(result.loaded.overrides), stage_wall_s=result.wall_s,
+            solves={f"{stage.name}.{name}": solve.as_dict()
+                    for stage in result.outputs.values() for name, solve in stage.solves.items()},
+            scenario_file=str(result.loaded.path)))
+        write_reports(tmp, result, excel=options.excel)
+    return out
+
+
+def summary_of(result: RunResult) -> dict:
+    """summary.json: headline figures, then one object per stage that ran."""
+    scenario = result.loaded.scenario
+    summary: dict = {"scenario": scenario.name, "currency": scenario.currency}
+    recon = result.outputs.get("reconciliation")
+    if recon is not None:
+        summary["headline"] = recon.summary.get("headline", {})
+    for name, stage in result.outputs.items():
+        if name != "reconciliation":
+            summary[name] = stage.summary
+    if recon is not None:
+        summary["reconciliation"] = {k: v for k, v in recon.summary.items() if k != "headline"}
+    return summary
+
+
+def run_scenario(path: str | Path, out: str | Path, options: RunOptions,
+                 progress: Progress | None = None) -> Path:
+    """Load, execute and write one scenario. Raises InputError on bad input (nothing written)."""
+    loaded = load_for_run(path, options)
+    result = execute(loaded, options, progress)
+    return write_run_folder(result, Path(out), options)
