@@ -6,7 +6,6 @@ offending item and what was expected; `check_scenario` collects them all into on
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -28,21 +27,25 @@ def _at_factory(origins: dict[PathKey, Origin], file: str) -> At:
     return at
 
 
-def _duplicates(names: Iterable[str]) -> list[str]:
-    return [name for name, count in Counter(names).items() if count > 1]
+def _repeats(names: Iterable[str]) -> list[tuple[int, str]]:
+    """(index, name) of every occurrence of a name that already appeared earlier in the list."""
+    seen: set[str] = set()
+    out = []
+    for index, name in enumerate(names):
+        if name in seen:
+            out.append((index, name))
+        seen.add(name)
+    return out
 
 
 def check_unique_names(s: Scenario, at: At) -> list[Problem]:
     out = []
     for section, items in (("segments", s.segments), ("regions", s.regions), ("roles", s.roles)):
-        names = [item.name for item in items]
-        for dup in _duplicates(names):
-            out.append(at((section, names.index(dup), "name"), f"duplicate name '{dup}'", "unique names"))
+        for index, dup in _repeats(item.name for item in items):
+            out.append(at((section, index, "name"), f"duplicate name '{dup}'", "unique names"))
     if s.funnel:
-        names = [st.name for st in s.funnel.stages]
-        for dup in _duplicates(names):
-            out.append(at(("funnel", "stages", names.index(dup), "name"), f"duplicate stage '{dup}'",
-                          "unique stage names"))
+        for index, dup in _repeats(st.name for st in s.funnel.stages):
+            out.append(at(("funnel", "stages", index, "name"), f"duplicate stage '{dup}'", "unique stage names"))
     return out
 
 
@@ -113,8 +116,8 @@ def check_support_references(s: Scenario, at: At) -> list[Problem]:
         out.append(at(("support", "role"), f"role '{s.support.role}' is of kind "
                       f"'{roles[s.support.role].kind}'", "a role of kind support"))
     tiers = [t.name for t in s.support.tiers]
-    for dup in _duplicates(tiers):
-        out.append(at(("support", "tiers", tiers.index(dup), "name"), f"duplicate tier '{dup}'", "unique tier names"))
+    for index, dup in _repeats(tiers):
+        out.append(at(("support", "tiers", index, "name"), f"duplicate tier '{dup}'", "unique tier names"))
     for i, segment in enumerate(s.segments):
         if segment.support_tier not in tiers:
             out.append(at(("segments", i, "support_tier"), *_unknown("support tier", segment.support_tier, tiers)))

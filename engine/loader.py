@@ -202,18 +202,20 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
     out: list = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if _has_child(node, part):
             out.append(part)
             node = node[part]
         elif isinstance(node, dict | list):
-            out.append(part) if not _looks_like_branch(part) else None
+            if not _looks_like_branch(part):
+                out.append(part)
             node = None
-        else:
-            continue
     return tuple(out)
+
+
+def _has_child(node: Any, part: Any) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
 def _looks_like_branch(part: Any) -> bool:

@@ -1,12 +1,15 @@
-"""The `simulation:` section: Monte Carlo settings and the working calendar."""
+"""The `simulation:` section: Monte Carlo settings, the working calendar and the lead-flow rules."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from engine.schema.base import Model, NonNegInt, PosInt
+from engine.schema.base import Model, NonNegFloat, NonNegInt, PosFloat, PosInt
+
+OpenShare = Annotated[float, Field(gt=0.0, lt=1.0)]
+"""A fraction strictly between 0 and 1."""
 
 
 class Calendar(Model):
@@ -22,6 +25,32 @@ class Calendar(Model):
     """Working weekdays, 0 = Monday."""
 
 
+class Scoring(Model):
+    """Lead score in [0, 1]: a Beta draw per lead; it shifts conversion odds and routing priority.
+
+    A fitted model from calibration replaces the draw through the simulation's `score_fn` hook.
+    """
+
+    mean: dict[str, OpenShare] | OpenShare = 0.5
+    """Mean score (0-1, exclusive); one value, or one per segment."""
+    concentration: PosFloat = 4.0
+    """Beta concentration a + b (larger = scores closer to the mean)."""
+    logit_per_score: float = Field(default=2.0, ge=-20.0, le=20.0)
+    """Shift of every stage's conversion log-odds per unit of (score - segment mean score);
+    0 switches the score's effect on conversion off."""
+    priority: bool = True
+    """Serve queued items of higher score first (else first come, first served)."""
+
+
+class WorkTime(Model):
+    """Shape of a rep's working time per item around the stage's `work_hours` mean."""
+
+    kind: Literal["exponential", "lognormal", "gamma", "fixed"] = "exponential"
+    """Family of the working time per item (the mean is the stage's `work_hours`)."""
+    cv: NonNegFloat = 1.0
+    """Coefficient of variation (ignored for exponential, cv 1, and fixed, cv 0)."""
+
+
 class Simulation(Model):
     replications: PosInt = 5
     """Monte Carlo replications (independent seeded runs)."""
@@ -32,4 +61,15 @@ class Simulation(Model):
     calendar: Calendar = Calendar()
     """Working calendar."""
     routing: Literal["round_robin", "least_loaded"] = "least_loaded"
-    """How a team picks the rep for a new item."""
+    """How a team picks the rep for a new item among its free reps: `round_robin` gives it to the
+    rep that has been free longest; `least_loaded` to the rep holding the fewest open items."""
+    scoring: Scoring = Scoring()
+    """How leads are scored."""
+    work_time: WorkTime = WorkTime()
+    """Distribution of a rep's working time per item (hours)."""
+    attrition: bool = True
+    """Reps leave at their role's `attrition_per_year` (exponential time to leave, seeded)."""
+    backfill: Literal["plan", "leavers"] = "plan"
+    """`plan`: people start exactly as the hiring plan says (its hires already budget for attrition;
+    without a plan nobody is hired); `leavers`: in addition, every leaver is replaced by a hire who
+    starts at the first month start `hiring_lead_time_months` after the leave."""

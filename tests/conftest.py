@@ -1,0 +1,21 @@
+"""Shared fixtures: paths to the repo, the example scenarios and the read-only reference data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def scenarios_dir() -> Path:
+    return SCENARIOS
