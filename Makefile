@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= scenarios/scaleup.yaml
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
+
+docs: $(VENV)/.installed
+	$(BIN)/python -m engine.schema_doc README.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -201,4 +201,7 @@ def check_scenario(loaded: LoadedScenario, origins: dict[PathKey, Origin]) -> li
     for check in SCENARIO_CHECKS:
         problems += check(loaded.scenario, at)
     problems += check_data_files(loaded, at)
+    from engine.shocks import check_shocks
+
+    problems += check_shocks(loaded.scenario, at)
     return problems

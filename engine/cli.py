@@ -169,11 +169,23 @@ def synth_crm(
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    markdown: Annotated[bool, typer.Option("--markdown", help="The Markdown reference instead.")] = False,
+) -> None:
     """Print the scenario JSON Schema."""
     from engine.scenario import Scenario
 
+    if markdown:
+        from engine.schema_doc import scenario_reference
+
+        typer.echo(scenario_reference())
+        return
     typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """A command-line usage error from click or typer's vendored click (exit code 2)."""
+    return hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int)
 
 
 def _print_problems(exc: InputError) -> None:
@@ -192,18 +204,18 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         _print_problems(exc)
         return 2
-    except click.exceptions.Exit as exc:
+    except (typer.Exit, click.exceptions.Exit) as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except (typer.Abort, click.exceptions.Abort):
         sys.stderr.write("aborted\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
     except Exception as exc:  # noqa: BLE001 - the one boundary that turns a bug into exit 1
+        if _is_usage_error(exc):
+            exc.show()
+            return exc.exit_code
         if debug:
             raise
         sys.stderr.write(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)\n")

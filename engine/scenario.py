@@ -12,6 +12,7 @@ from engine.schema.base import Model
 from engine.schema.core import Company, Demand, Funnel, Horizon, Region, Role, Segment
 from engine.schema.data import DataSection
 from engine.schema.plan import Plan
+from engine.schema.shocks import Shock
 from engine.schema.simulation import Simulation
 from engine.schema.support import Support
 from engine.schema.territory import TerritorySection
@@ -46,6 +47,8 @@ class Scenario(Model):
     """Hiring plan: objective, budget, cases."""
     simulation: Simulation | None = None
     """Monte Carlo simulation of the lead flow."""
+    shocks: list[Shock] = Field(default_factory=list)
+    """Named events from a month on: hiring freeze, attrition spike, demand surge or drop, price change."""
 
     @property
     def currency(self) -> str:

@@ -54,9 +54,9 @@ class WorkCalendar:
             acc += e - s
         return out
 
-    def scalar(self) -> ScalarCalendar:
-        """A fast scalar evaluator for the event loop."""
-        return ScalarCalendar(self)
+    def scalar(self, until_h: float = 0.0) -> ScalarCalendar:
+        """A fast scalar evaluator for the event loop, tabulated up to `until_h` hours."""
+        return ScalarCalendar(self, until_h)
 
     def open_hours(self, t: np.ndarray) -> np.ndarray:
         """Cumulative open hours from the horizon start to each wall time in `t` (vectorised)."""
@@ -89,9 +89,13 @@ class WorkCalendar:
 
 
 class ScalarCalendar:
-    """Scalar `W(t)`, its inverse and the next opening, with the week tables held in lists."""
+    """Scalar `W(t)`, its inverse and the next opening for the event loop.
 
-    def __init__(self, cal: WorkCalendar):
+    The open intervals up to `until_h` are unrolled into absolute tables, so each call is one C
+    bisection; times beyond fall back to the weekly formula.
+    """
+
+    def __init__(self, cal: WorkCalendar, until_h: float = 0.0):
         self.always = cal.is_always_open
         self.starts = list(cal.starts)
         self.ends = list(cal.ends)
@@ -100,6 +104,21 @@ class ScalarCalendar:
         self.per_week = cal.open_per_week
         self.offset = cal.offset_h
         self.base = self._abs(cal.offset_h)
+        self._unroll(until_h)
+
+    def _unroll(self, until_h: float) -> None:
+        weeks = int(math.ceil((until_h + self.offset) / WEEK_H)) + 1 if not self.always else 0
+        s_abs, e_abs, c_abs = [], [], []
+        for k in range(weeks):
+            for s, e, c in zip(self.starts, self.ends, self.cum, strict=True):
+                s_abs.append(k * WEEK_H + s - self.offset)
+                e_abs.append(k * WEEK_H + e - self.offset)
+                c_abs.append(k * self.per_week + c - self.base)
+        first = bisect.bisect_right(e_abs, 0.0)
+        self.s_abs, self.e_abs, self.c_abs = s_abs[first:], e_abs[first:], c_abs[first:]
+        self.ce_abs = [c + e - s for s, e, c in zip(self.s_abs, self.e_abs, self.c_abs, strict=True)]
+        self.table_end = self.e_abs[-1] if self.e_abs else -math.inf
+        self.table_w_end = self.ce_abs[-1] if self.ce_abs else -math.inf
 
     def _abs(self, x: float) -> float:
         k = math.floor(x / WEEK_H)
@@ -110,12 +129,24 @@ class ScalarCalendar:
 
     def work_at(self, t: float) -> float:
         """Open hours from the horizon start to wall time `t`."""
-        return t if self.always else self._abs(t + self.offset) - self.base
+        if self.always:
+            return t
+        if 0.0 <= t < self.table_end:
+            j = bisect.bisect_right(self.s_abs, t) - 1
+            if j < 0:
+                return 0.0
+            d = t - self.s_abs[j]
+            length = self.e_abs[j] - self.s_abs[j]
+            return self.c_abs[j] + (d if d < length else length)
+        return self._abs(t + self.offset) - self.base
 
     def wall_at(self, w: float) -> float:
         """Earliest wall time with `w` open hours behind it (a job ending at a close ends there)."""
         if self.always:
             return w
+        if 0.0 < w <= self.table_w_end:
+            j = bisect.bisect_left(self.ce_abs, w)
+            return self.s_abs[j] + (w - self.c_abs[j])
         v = w + self.base
         k = math.floor(v / self.per_week)
         rem = v - k * self.per_week
@@ -126,12 +157,21 @@ class ScalarCalendar:
 
     def finish(self, t: float, work_h: float) -> float:
         """Wall time at which `work_h` open hours started at `t` are done."""
-        return t + work_h if self.always else self.wall_at(self.work_at(t) + work_h)
+        if self.always:
+            return t + work_h
+        if 0.0 <= t < self.table_end:
+            j = bisect.bisect_right(self.s_abs, t) - 1
+            if j >= 0 and t + work_h <= self.e_abs[j]:
+                return t + work_h
+        return self.wall_at(self.work_at(t) + work_h)
 
     def next_open(self, t: float) -> float:
         """`t` if the calendar is open then, else the next opening."""
         if self.always:
             return t
+        if 0.0 <= t < self.table_end:
+            j = bisect.bisect_right(self.s_abs, t) - 1
+            return t if j >= 0 and t < self.e_abs[j] else self.s_abs[j + 1]
         x = t + self.offset
         k = math.floor(x / WEEK_H)
         r = x - k * WEEK_H

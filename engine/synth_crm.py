@@ -142,6 +142,8 @@ def _simulate_funnel(s: Scenario, L: _Leads, as_of: np.datetime64, aes: int,
     entered[0] = L.created
     alive = np.ones(n, dtype=bool)
     durations = np.zeros((len(stages), n))
+    outcome_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    won = np.zeros(n, dtype=bool)
     for k, st in enumerate(stages):
         p = np.array([st.conversion_for(g) for g in seg_names])[L.seg]
         p = p * (sdr_skill[sdr_idx] if k < opp_k else ae_skill[ae_idx])
@@ -152,12 +154,14 @@ def _simulate_funnel(s: Scenario, L: _Leads, as_of: np.datetime64, aes: int,
         durations[k] = d
         t_out = entered[k] + (d * 86400).astype("timedelta64[s]")
         done = alive & (t_out <= as_of)
-        if k + 1 < len(stages):
+        last = k + 1 == len(stages)
+        if k >= opp_k:  # an opportunity that drops out here is closed lost
+            closes = done & (~converts | last)
+            outcome_at = np.where(closes, t_out, outcome_at)
+            won = won | (closes & converts & last)
+        if not last:
             entered[k + 1] = np.where(done & converts, t_out, np.datetime64("NaT"))
             alive = done & converts
-        else:
-            outcome_at = np.where(done, t_out, np.datetime64("NaT"))
-            won = np.where(done, converts, False)
     amount = np.zeros(n)
     for g, sg in enumerate(s.segments):
         mask = L.seg == g

@@ -82,8 +82,8 @@ def coverage(required: pd.DataFrame, capacity: pd.DataFrame, roles: tuple[str, .
     `required`: month, role, hours; `capacity`: month, role, capacity_hours. A role without
     capacity rows is not limiting (coverage 1).
     """
-    req = required.pivot_table(index="month", columns="role", values="hours", aggfunc="sum")
-    cap = capacity.pivot_table(index="month", columns="role", values="capacity_hours", aggfunc="sum")
+    req = required.groupby(["month", "role"])["hours"].sum().unstack("role")
+    cap = capacity.groupby(["month", "role"])["capacity_hours"].sum().unstack("role")
     out = pd.DataFrame(index=req.index)
     through = pd.Series(1.0, index=req.index)
     for role in roles:

@@ -27,8 +27,6 @@ import pyomo.environ as pyo
 
 from solvers.common import SolveResult, Status, relative_gap, solve
 from solvers.territory_rows import add_rows, var_array
-import os
-REACH=float(os.environ.get("REACH","1"))
 
 
 @dataclass(frozen=True)
@@ -43,115 +41,127 @@ class RadiusSolution:
 
 @dataclass(frozen=True)
 class _Radii:
-    """Per unit: sorted distinct distances `radii[i]` and the truncation level `T[i]`."""
+    """Per unit: sorted distinct distances `radii[i]` and the kept radius indices `kept[i]`
+    (sorted, always holding 0, all below len(radii[i]) - 1)."""
 
     radii: list[np.ndarray]
-    trunc: np.ndarray
+    kept: list[np.ndarray]
 
 
-def _initial_radii(dist: np.ndarray, reach: np.ndarray) -> _Radii:
-    """Distinct distances per unit, truncated so that distance `reach[i]` is still represented."""
+def _initial_radii(dist: np.ndarray, reach: np.ndarray, extra: int) -> _Radii:
+    """Keep radius 0, the one just below the heuristic distance `reach[i]`, and `extra` more
+    spread evenly below it (more radii: a tighter first model, fewer rounds)."""
     radii = [np.unique(row) for row in dist]
-    trunc = np.array([min(len(r) - 1, int(np.searchsorted(r, h, side="left"))) for r, h in zip(radii, reach, strict=True)])
-    return _Radii(radii, trunc)
+    kept = []
+    for r, h in zip(radii, reach, strict=True):
+        t = int(np.searchsorted(r, h, side="left"))
+        top = min(t, len(r) - 1) - 1
+        picks = np.unique(np.r_[0, np.linspace(0, max(top, 0), extra + 2).round().astype(int), max(top, 0)])
+        kept.append(picks[picks <= max(len(r) - 2, 0)])
+    return _Radii(radii, kept)
+
+
+def _add_needed(rad: _Radii, near: np.ndarray) -> tuple[_Radii, int]:
+    """Add radius t-1 for every unit whose true distance index t is not charged exactly."""
+    kept, added = list(rad.kept), 0
+    for i, (r, k) in enumerate(zip(rad.radii, rad.kept, strict=True)):
+        t = int(np.searchsorted(r, near[i] - 1e-9, side="left"))
+        if t > 0 and not np.isin(t - 1, k):
+            kept[i] = np.sort(np.r_[k, t - 1])
+            added += 1
+    return _Radii(rad.radii, kept), added
 
 
 def _build(
     dist: np.ndarray, weight: np.ndarray, p: int, rad: _Radii,
     cost_limit: float | None, avoid: np.ndarray | None,
-) -> tuple[pyo.ConcreteModel, pyo.Expression]:
+) -> pyo.ConcreteModel:
+    """Reduced-radius model: for kept radii S_0 = 0 < S_1 < ..., z_k charges
+    w (D^{S_k + 1} - D^{S_{k-1} + 1}), a lower bound that is exact for a unit whose nearest
+    open centre is at D^t exactly when t - 1 is kept."""
     n, m = dist.shape
     model = pyo.ConcreteModel()
     model.y = pyo.Var(range(m), domain=pyo.Binary)
-    trunc = rad.trunc
-    nz = int(trunc.sum())
+    sizes = np.array([len(k) for k in rad.kept])
+    nz = int(sizes.sum())
     model.z = pyo.Var(range(nz), bounds=(0.0, 1.0))
     yv, zv = var_array(model.y), var_array(model.z)
-    zoff = np.concatenate([[0], np.cumsum(trunc)])
-    # rows: one per (unit, kept radius); entries: z_ik, -z_i,k-1 (k>0), y_j with d_ij in (D^{k-1}, D^k]
-    ptr, vars_, coefs, zcoef = [0], [], [], np.empty(nz)
+    zoff = np.concatenate([[0], np.cumsum(sizes)])
+    ptr, vars_, coefs, zcoef, lower = [0], [], [], np.empty(nz), np.zeros(nz)
     for i in range(n):
-        t = int(trunc[i])
-        if t == 0:
-            continue
-        r = rad.radii[i][: t + 1]
-        zcoef[zoff[i]: zoff[i + 1]] = weight[i] * np.diff(r)
-        row = dist[i]
-        band = np.searchsorted(r[:t], row, side="left")  # radius index that first covers j
+        r, kept = rad.radii[i], rad.kept[i]
+        t = len(kept)
+        upper = r[kept + 1]
+        zcoef[zoff[i]: zoff[i + 1]] = weight[i] * np.diff(np.r_[r[0], upper])
+        lower[zoff[i]] = 1.0
+        band = np.searchsorted(r[kept], dist[i], side="left")  # first kept radius covering j
         order = np.argsort(band, kind="stable")
-        counts = np.bincount(band[band < t], minlength=t)
-        starts = np.concatenate([[0], np.cumsum(counts)])
+        starts = np.concatenate([[0], np.cumsum(np.bincount(band[band < t], minlength=t))])
         for k in range(t):
             js = order[starts[k]: starts[k + 1]]
-            zs = [zv[zoff[i] + k]] + ([zv[zoff[i] + k - 1]] if k else [])
-            vars_.extend(zs)
+            vars_.append(zv[zoff[i] + k])
+            coefs.append(1.0)
+            if k:
+                vars_.append(zv[zoff[i] + k - 1])
+                coefs.append(-1.0)
             vars_.extend(yv[js])
-            coefs.extend([1.0] + ([-1.0] if k else []))
             coefs.extend([1.0] * len(js))
             ptr.append(len(coefs))
-    ptr_a = np.asarray(ptr)
-    lower = np.zeros(len(ptr_a) - 1)
-    first_rows = np.concatenate([[0], np.cumsum(trunc[trunc > 0])])[:-1]
-    lower[first_rows] = 1.0
-    add_rows(model, "cover", ptr_a, np.asarray(vars_, dtype=object), np.asarray(coefs), lower, None)
+    add_rows(model, "cover", np.asarray(ptr), np.asarray(vars_, dtype=object), np.asarray(coefs), lower, None)
     model.count = pyo.Constraint(expr=pyo.quicksum(yv) == p)
     base = float(weight @ np.array([r[0] for r in rad.radii]))
-    cost = pyo.Expression(expr=base + pyo.quicksum(c * v for c, v in zip(zcoef, zv, strict=True) if c))
-    model.cost = cost
+    model.cost = pyo.Expression(expr=base + pyo.quicksum(c * v for c, v in zip(zcoef, zv, strict=True) if c))
     if cost_limit is None:
         model.obj = pyo.Objective(expr=model.cost, sense=pyo.minimize)
     else:
         model.limit = pyo.Constraint(expr=model.cost <= cost_limit)
         model.obj = pyo.Objective(expr=pyo.quicksum(yv[avoid]), sense=pyo.minimize)
-    return model, cost
+    return model
 
 
 def solve_radius(
     dist: np.ndarray, weight: np.ndarray, p: int, start_centres: np.ndarray,
     *, time_limit_s: float | None = None, mip_gap: float | None = None,
-    cost_limit: float | None = None, avoid: np.ndarray | None = None, max_rounds: int = 50,
+    cost_limit: float | None = None, avoid: np.ndarray | None = None, max_rounds: int = 100,
+    extra_radii: int = 2,
 ) -> RadiusSolution:
     """Optimal p centres among the columns of `dist` (units x candidates), weights `weight`.
 
-    `start_centres` (a feasible heuristic solution) sets the first truncation. With `cost_limit`
+    `start_centres` (a feasible heuristic solution) sets the first radii. With `cost_limit`
     the model instead minimises the number of open centres among `avoid` subject to a weighted
     cost <= cost_limit (used to find diverse near-optimal alternatives).
     """
     keep = weight > 0
     d, w = dist[keep], weight[keep]
-    reach = d[:, start_centres].min(axis=1) * REACH
-    rad = _initial_radii(d, reach)
+    reach = d[:, start_centres].min(axis=1)
+    rad = _initial_radii(d, reach, extra_radii)
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
-    build_total, solve_total, last = 0.0, 0.0, None
-    for rounds in range(1, max_rounds + 1):
+    build_total, solve_total, last, rounds, short = 0.0, 0.0, None, 0, 1
+    near = reach
+    while rounds < max_rounds:
+        rounds += 1
         t0 = time.perf_counter()
-        model, _ = _build(d, w, p, rad, cost_limit, avoid)
+        model = _build(d, w, p, rad, cost_limit, avoid)
         build_s = time.perf_counter() - t0
         left = None if deadline is None else max(1.0, deadline - time.perf_counter())
         res = solve(model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap)
         build_total += build_s
         solve_total += res.solve_s
         last = res
-        import sys; print('round', rounds, int(rad.trunc.sum()), round(build_s,2), round(res.solve_s,2), res.objective, res.bound, file=sys.stderr)
         if not res.has_solution:
             break
         y = np.array([pyo.value(v) for v in model.y.values()])
         centres = np.flatnonzero(y > 0.5)
         near = d[:, centres].min(axis=1)
-        limit = np.array([r[min(t, len(r) - 1)] for r, t in zip(rad.radii, rad.trunc, strict=True)])
-        short = near > limit + 1e-9
-        if not short.any() or (deadline is not None and time.perf_counter() > deadline):
+        rad, short = _add_needed(rad, near)
+        if not short or (deadline is not None and time.perf_counter() > deadline):
             break
-        extended = rad.trunc.copy()
-        for i in np.flatnonzero(short):
-            extended[i] = int(np.searchsorted(rad.radii[i], near[i], side="left"))
-        rad = _Radii(rad.radii, extended)
     assert last is not None
     if not last.has_solution:
         return RadiusSolution(np.sort(start_centres), _final(last, None, build_total, solve_total), rounds,
                               float(w @ reach))
     true_cost = float(w @ near)
-    status = last.status if not short.any() else Status.FEASIBLE
+    status = last.status if not short else Status.FEASIBLE
     bound = last.bound if cost_limit is None else None
     result = SolveResult(
         status=status, termination=last.termination, objective=true_cost if cost_limit is None else last.objective,

@@ -56,3 +56,10 @@ class Plan(Model):
     """Solver time limit (seconds)."""
     mip_gap: Share = 0.001
     """Relative MIP gap at which the solver may stop."""
+    backfill: Literal["optimise", "replace"] = "optimise"
+    """`optimise`: hire only when demand needs it; `replace`: every expected leaver is replaced
+    (to within one person), starting `hiring_lead_time_months` after the month they leave."""
+    arr_ops_rule: bool = True
+    """Keep the ops roles ARR calls for along the company's ARR path (engine/defaults.ARR_OPS_ROLES):
+    the `ops` roles together hold at least one person below 10M ARR a year and two from 10M
+    (a shortfall is allowed at three times the role's monthly cost and reported)."""

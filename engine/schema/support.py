@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from engine import defaults
 from engine.schema.base import Model, NonNegFloat, NonNegInt, PosFloat, Share
@@ -38,3 +38,18 @@ class Support(Model):
     """Mean patience before a customer abandons (seconds); set it to staff by Erlang A."""
     monthly_churn: Share = 0.01
     """Share of customers lost per month."""
+    arrival_pattern: list[NonNegFloat] | None = None
+    """Relative ticket arrivals by hour of the week: 168 weights, Monday 00:00-01:00 first,
+    0 = closed (None = tickets spread evenly over the open hours). Each week hour is then staffed
+    on its own by Erlang C/A."""
+    value_per_agent_hour: NonNegFloat | None = None
+    """Worth of one needed on-phone support hour to the margin objective (currency per hour);
+    None = three times the support role's cost per ticket hour, so the plan meets the service
+    level whenever the budget allows."""
+
+    @field_validator("arrival_pattern")
+    @classmethod
+    def _week_of_hours(cls, pattern: list[float] | None) -> list[float] | None:
+        if pattern is not None and (len(pattern) != 168 or sum(pattern) <= 0):
+            raise ValueError(f"expected 168 hour-of-week weights with a positive sum (got {len(pattern)})")
+        return pattern

@@ -1,0 +1,133 @@
+"""Support tickets of one replication: customers -> tickets -> a priority queue of agents.
+
+Customers of a tier are `customers_start` plus the deals won in segments of that tier, thinned by
+`monthly_churn` in expectation. A month's tickets are Poisson(tickets_per_customer_month x
+customer-months) placed uniformly in the month's open hours. Agents (from the staffing plan, or
+the support role's simulated headcount x (1 - shrinkage)) serve them during open hours with
+exponential handle times, the lowest `priority` number first, then first come first served.
+Tickets do not feed back into the funnel, so they are simulated after it, per replication.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.sim_config import SimConfig, SupportSpec
+
+
+@dataclass
+class TicketResult:
+    arrived_h: np.ndarray
+    tier: np.ndarray
+    wait_s: np.ndarray
+    """Seconds from arrival to the start of service (censored at the horizon end if unserved)."""
+    met: np.ndarray
+    """Answered within the tier's `within_s`."""
+    agents: np.ndarray
+    """Agents on the floor per month."""
+
+
+def customer_months(cfg: SimConfig, won_h: np.ndarray, won_segment: np.ndarray) -> np.ndarray:
+    """Expected customer-months by month x tier (churn applied in expectation)."""
+    sup = cfg.support
+    bounds = cfg.month_start_h
+    n_months, n_tiers = len(cfg.months), len(sup.tiers)
+    keep = won_h < bounds[-1]
+    month = np.clip(np.searchsorted(bounds, won_h[keep], side="right") - 1, 0, n_months - 1)
+    tier = sup.segment_tier[won_segment[keep]]
+    first = (bounds[month + 1] - won_h[keep]) / (bounds[month + 1] - bounds[month])
+    partial = np.zeros((n_months, n_tiers))
+    np.add.at(partial, (month, tier), first)
+    new = np.zeros((n_months, n_tiers))
+    np.add.at(new, (month, tier), 1.0)
+    survive = 1.0 - sup.churn_per_month
+    stock = np.array([t.customers_start for t in sup.tiers], dtype=float)
+    out = np.zeros((n_months, n_tiers))
+    for m in range(n_months):
+        out[m] = stock + partial[m]
+        stock = (stock + new[m]) * survive
+    return out
+
+
+def agents_per_month(cfg: SimConfig, rep_role: np.ndarray, start_h: np.ndarray,
+                     leave_h: np.ndarray) -> np.ndarray:
+    """Staffing-plan agents, else support headcount at each month start x (1 - shrinkage), rounded."""
+    sup = cfg.support
+    if sup.agents is not None:
+        return np.asarray(sup.agents, dtype=np.int64)
+    b = cfg.month_start_h[:-1, None]
+    mine = rep_role == sup.role
+    present = ((start_h[mine] <= b) & (leave_h[mine] > b)).sum(axis=1)
+    return np.rint(present * (1.0 - sup.shrinkage)).astype(np.int64)
+
+
+def draw_tickets(cfg: SimConfig, cm: np.ndarray, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival hour, tier and handle time (hours) of every ticket, sorted by arrival."""
+    tiers = cfg.support.tiers
+    rate = np.array([t.tickets_per_customer_month for t in tiers])
+    counts = rng.poisson(cm * rate)
+    m, j = (np.repeat(ix.ravel(), counts.ravel()) for ix in np.indices(counts.shape))
+    w_bounds = cfg.calendar.open_hours(cfg.month_start_h)
+    w = w_bounds[m] + rng.random(len(m)) * (w_bounds[m + 1] - w_bounds[m])
+    t = np.minimum(cfg.calendar.wall_time(w), cfg.month_start_h[m + 1])
+    aht_h = np.array([tier.aht_s for tier in tiers]) / 3600.0
+    handle = rng.exponential(1.0, len(m)) * aht_h[j]
+    order = np.argsort(t, kind="stable")
+    return t[order], j[order], handle[order]
+
+
+def serve_tickets(cfg: SimConfig, agents: np.ndarray, t: np.ndarray, tier: np.ndarray,
+                  handle_h: np.ndarray) -> np.ndarray:
+    """Hour each ticket's service started (NaN = still waiting at the horizon end).
+
+    A non-preemptive priority queue with `agents[m]` servers in month m. Arrivals are known in
+    advance, so this is a merged loop over three time-ordered sources (arrivals, completions, month
+    starts) with plain heaps: ten times cheaper than a SimPy event per ticket, same semantics.
+    Agents cut at a month start finish the ticket in hand.
+    """
+    cal = cfg.calendar.scalar(float(cfg.month_start_h[-1]) + 24 * 365.0)
+    bounds, caps = cfg.month_start_h.tolist(), agents.tolist()
+    arrive, kind, handle = t.tolist(), tier.tolist(), handle_h.tolist()
+    prio = [tr.priority for tr in cfg.support.tiers]
+    start = [math.nan] * len(arrive)
+    waiting: list[tuple[int, int]] = []
+    done: list[float] = []
+    horizon, n, i, m = bounds[-1], len(arrive), 0, 0
+    capacity = caps[0] if caps else 0
+    while True:
+        t_arr = arrive[i] if i < n else math.inf
+        t_done = done[0] if done else math.inf
+        t_month = bounds[m + 1] if m + 1 < len(caps) else math.inf
+        now = min(t_arr, t_done, t_month)
+        if now >= horizon:
+            break
+        if t_done == now:
+            heapq.heappop(done)
+        elif t_month == now:
+            m += 1
+            capacity = caps[m]
+        else:
+            heapq.heappush(waiting, (prio[kind[i]], i))
+            i += 1
+        while waiting and len(done) < capacity:
+            _, j = heapq.heappop(waiting)
+            start[j] = cal.next_open(now)
+            heapq.heappush(done, cal.finish(now, handle[j]))
+    return np.array(start, dtype=float)
+
+
+def run_support(cfg: SimConfig, won_h: np.ndarray, won_segment: np.ndarray, agents: np.ndarray,
+                seed: np.random.SeedSequence) -> TicketResult:
+    """Tickets of one replication and how long each waited."""
+    sup: SupportSpec = cfg.support
+    t, tier, handle = draw_tickets(cfg, customer_months(cfg, won_h, won_segment),
+                                   np.random.default_rng(seed))
+    start = serve_tickets(cfg, agents, t, tier, handle)
+    wait_s = (np.where(np.isnan(start), cfg.horizon_h, start) - t) * 3600.0
+    within = np.array([tr.within_s for tr in sup.tiers])[tier]
+    return TicketResult(t, tier, wait_s, ~np.isnan(start) & (wait_s <= within), agents)

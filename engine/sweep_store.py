@@ -1,0 +1,85 @@
+"""The sweep results store: one Parquet file per finished point, written atomically, and the
+consolidated `results.parquet` (one row per point, sorted by point id).
+
+A point's file appears complete or not at all (temporary sibling, then `os.replace`), so a sweep
+killed at any moment loses at most the points that were running, and `--resume` finds exactly
+the points still missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+POINTS_DIR = "points"
+RESULTS_FILE = "results.parquet"
+
+
+def point_file(out: Path, pid: str) -> Path:
+    return Path(out) / POINTS_DIR / f"{pid}.parquet"
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def write_point(out: Path, row: dict[str, Any]) -> Path:
+    """Write one results row to DIR/points/<point_id>.parquet atomically."""
+    target = point_file(out, str(row["point_id"]))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame([{k: _cell(v) for k, v in row.items()}])
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False, engine="pyarrow")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def finished_ids(out: Path) -> set[str]:
+    """Ids of the points that have a result file."""
+    folder = Path(out) / POINTS_DIR
+    return {p.stem for p in folder.glob("*.parquet")} if folder.exists() else set()
+
+
+def _uniform(column: pd.Series) -> pd.Series:
+    """One type per column: numbers as float64 (ints kept when all are whole), else text."""
+    values = [v for v in column.tolist() if v is not None and not (isinstance(v, float) and pd.isna(v))]
+    if all(isinstance(v, bool) for v in values) and values:
+        return column.astype("boolean")
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        numeric = pd.to_numeric(column, errors="coerce").astype("float64")
+        if values and all(isinstance(v, int) for v in values) and numeric.notna().all():
+            return numeric.astype("int64")
+        return numeric
+    return column.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+                      ).astype("string")
+
+
+def consolidate(out: Path, ids: Iterable[str], columns: list[str]) -> pd.DataFrame:
+    """Read the point files of `ids`, one row each, sorted by point id, in `columns` order;
+    write DIR/results.parquet atomically and return the frame."""
+    rows = []
+    for pid in sorted(ids):
+        path = point_file(out, pid)
+        if path.exists():
+            rows.extend(pd.read_parquet(path).astype(object).to_dict(orient="records"))
+    frame = pd.DataFrame(rows, columns=columns)
+    frame = frame.apply(_uniform) if len(frame) else frame
+    target = Path(out) / RESULTS_FILE
+    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=out)
+    os.close(fd)
+    frame.to_parquet(tmp, index=False, engine="pyarrow")
+    os.replace(tmp, target)
+    return frame

@@ -1,0 +1,222 @@
+"""What the run report says: four sections following the four steps of sales ops planning.
+
+1. Data and KPIs (CRM calibration, funnel), 2. Demand (forecast by case), 3. Supply plan (hiring,
+staffing, territories), 4. Reconciliation and actions (flags, quantified adjustments, the
+reconciliation table). Every number goes through `reports.tables`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from engine.stage import StageOutput
+from reports import plots, tables
+from reports.context import Context
+from reports.document import Bullets, Chart, Document, Section, Table, Text
+from reports.reconcile import COLUMNS, UNITS
+from reports.simstats import ALL
+
+log = logging.getLogger(__name__)
+MAX_DATA_ROWS = 60
+"""Rows of a data-stage table shown in the report (the full table is in the run folder)."""
+HEADLINE_KEYS = (("revenue", 0), ("cost", 0), ("margin", 0), ("sla", 4), ("hires", 0),
+                 ("shortfall", 0), ("uncovered_leads", 0), ("sim_revenue_p10", 0),
+                 ("sim_revenue_p50", 0), ("sim_revenue_p90", 0), ("sim_sla_p50", 4))
+
+
+def _generic_table(title: str, frame: pd.DataFrame, sheet: str, limit: int | None = None) -> Table:
+    shown = frame if limit is None else frame.head(limit)
+    numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]
+    places = {c: (0 if pd.api.types.is_integer_dtype(shown[c]) else 2) for c in numeric}
+    note = f" (first {limit} of {len(frame)} rows)" if limit is not None and len(frame) > limit else ""
+    return Table(title + note, [str(c) for c in shown.columns], tables.frame_rows(shown, places),
+                 sheet[:31], numeric_from=0)
+
+
+def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataFrame) -> Section:
+    sec = Section("data", "1. Data and KPIs")
+    data = outputs.get("data")
+    if data is not None:
+        for path, frame in data.tables.items():
+            if isinstance(frame, pd.DataFrame) and not frame.empty:
+                name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                sec.blocks.append(_generic_table(f"CRM {name.replace('_', ' ')}", frame,
+                                                 f"data_{name}", MAX_DATA_ROWS))
+    else:
+        sec.blocks.append(Text("No CRM export in this scenario: the funnel below is the scenario's "
+                               "own parameters.", "note"))
+    funnel = ctx.scenario.funnel
+    if funnel is not None:
+        segs = [s.name for s in ctx.scenario.segments]
+        header = ["stage", "role", *(f"conversion {s}" for s in segs), *(f"work h {s}" for s in segs),
+                  "days (mean)"]
+        rows = [[st.name, st.role, *(tables.fmt(st.conversion_for(s), 2) for s in segs),
+                 *(tables.fmt(st.work_hours_for(s), 2) for s in segs),
+                 tables.fmt(st.duration_days.mean, 1)] for st in funnel.stages]
+        sec.blocks.append(Table("Funnel parameters", header, rows, "funnel", numeric_from=2))
+        fig = plots.funnel(ctx, table)
+        if fig is not None:
+            sec.blocks.append(Chart("chart-funnel", "Funnel", fig))
+    return sec
+
+
+def _demand_section(ctx: Context, table: pd.DataFrame) -> Section:
+    sec = Section("demand", "2. Demand")
+    f = ctx.forecast_all
+    if f is None:
+        sec.blocks.append(Text("No demand forecast in this scenario.", "note"))
+        return sec
+    pivot = f.pivot_table(index="month", columns="case", values="leads", aggfunc="sum")
+    pivot = pivot[[c for c in ctx.cases if c in pivot.columns]]
+    pivot.loc[ALL] = pivot.sum()
+    rows = [[m, *(tables.fmt(v, 1) for v in r)] for m, r in zip(pivot.index, pivot.to_numpy(),
+                                                                 strict=True)]
+    sec.blocks.append(Table("Forecast leads per month by demand case", ["month", *pivot.columns],
+                            rows, "demand_cases"))
+    seg = ctx.forecast().pivot_table(index="month", columns=["segment", "region"], values="leads",
+                                     aggfunc="sum")
+    seg.loc[ALL] = seg.sum()
+    header = ["month", *(f"{s} / {r}" for s, r in seg.columns)]
+    rows = [[m, *(tables.fmt(v, 1) for v in r)] for m, r in zip(seg.index, seg.to_numpy(), strict=True)]
+    sec.blocks.append(Table(f"Forecast leads by segment and region ({ctx.case} case)", header, rows,
+                            "demand_segments", collapsed=True))
+    fig = plots.demand_vs_capacity(ctx, table)
+    if fig is not None:
+        sec.blocks.append(Chart("chart-demand-capacity", "Demand vs capacity", fig))
+    return sec
+
+
+def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | None) -> Section:
+    sec = Section("supply", "3. Supply plan")
+    plan = ctx.hiring()
+    if plan is not None and not plan.empty:
+        fig = plots.headcount_by_role(ctx)
+        if fig is not None:
+            sec.blocks.append(Chart("chart-headcount", "Headcount by role", fig))
+        for col, title in (("headcount", "Planned headcount"), ("hires", "Hires starting")):
+            if col not in plan:
+                continue
+            p = plan.pivot_table(index="month", columns="role", values=col, aggfunc="sum")
+            if col == "hires":
+                p.loc[ALL] = p.sum()
+            rows = [[m, *(tables.fmt(v, 2 if col == "headcount" else 0) for v in r)]
+                    for m, r in zip(p.index, p.to_numpy(), strict=True)]
+            sec.blocks.append(Table(f"{title} by role ({ctx.case} case)", ["month", *p.columns], rows,
+                                    f"plan_{col}"))
+    staffing = ctx.staffing()
+    if staffing is not None and not staffing.empty:
+        cols = [c for c in ("month", "role", "required_agents", "planned_agents", "service_level",
+                            "asa_seconds") if c in staffing.columns]
+        places = {"required_agents": 0, "planned_agents": 0, "service_level": 4, "asa_seconds": 2}
+        sec.blocks.append(Table("Support staffing (Erlang)", cols,
+                                tables.frame_rows(staffing[cols], places), "staffing", numeric_from=2))
+    fig = plots.sla_by_month(ctx, table)
+    if fig is not None:
+        sec.blocks.append(Chart("chart-sla", "SLA by month", fig))
+    fig = plots.territory_map(ctx, units)
+    if fig is not None:
+        sec.blocks.append(Chart("chart-territory-map", "Territory map", fig))
+    fig = plots.workload_balance(ctx, table)
+    if fig is not None:
+        sec.blocks.append(Chart("chart-workload", "Workload balance", fig))
+    terr = table[table["scope"].str.startswith("territory:") & table["metric"].isin(
+        ["workload", "potential"])]
+    if not terr.empty:
+        p = terr.pivot_table(index="scope", columns="metric", values="planned", aggfunc="first")
+        rows = [[s.split(":", 1)[1], *(tables.fmt_metric(v, m) for m, v in zip(p.columns, r, strict=True))]
+                for s, r in zip(p.index, p.to_numpy(), strict=True)]
+        sec.blocks.append(Table("Territories", ["territory", *p.columns], rows, "territories"))
+    if not sec.blocks:
+        sec.blocks.append(Text("No supply plan in this scenario.", "note"))
+    return sec
+
+
+def _headline_table(ctx: Context, headline: dict) -> Table | None:
+    if not headline:
+        return None
+    keys = [(k, d) for k, d in HEADLINE_KEYS if any(v.get(k) is not None for v in headline.values())]
+    unit = {"revenue": ctx.scenario.currency, "cost": ctx.scenario.currency,
+            "margin": ctx.scenario.currency, "sla": "share", "hires": "people", "shortfall": "hours",
+            "uncovered_leads": "leads", "sim_revenue_p10": ctx.scenario.currency,
+            "sim_revenue_p50": ctx.scenario.currency, "sim_revenue_p90": ctx.scenario.currency,
+            "sim_sla_p50": "share"}
+    rows = [[k, unit[k], *(tables.fmt(headline[c].get(k), d) for c in headline)] for k, d in keys]
+    return Table("Headline by demand case", ["figure", "unit", *headline], rows, "headline",
+                 numeric_from=2)
+
+
+def _recon_section(ctx: Context, table: pd.DataFrame, summary: dict) -> Section:
+    sec = Section("reconciliation", "4. Reconciliation and actions")
+    flags, actions = summary.get("flags", []), summary.get("adjustments", [])
+    if flags:
+        for flag in flags:
+            sec.blocks.append(Text(flag["message"], f"flag-{flag['severity']}"))
+    else:
+        sec.blocks.append(Text("No disagreement between plan, forecast and simulation beyond the "
+                               "tolerances (5 % of plan, 10 points for shares).", "note"))
+    if actions:
+        by_lever: dict[str, list[str]] = {}
+        for a in actions:
+            by_lever.setdefault(a["lever"], []).append(a["action"])
+        for lever, items in by_lever.items():
+            sec.blocks.append(Text(f"Actions: {lever}", "h3"))
+            sec.blocks.append(Bullets(items))
+    for metric, title, unit in (("revenue", "Revenue by month: plan vs simulation",
+                                 ctx.scenario.currency),
+                                ("throughput", "Won deals by month: plan vs simulation", "deals")):
+        fig = plots.plan_vs_sim(ctx, table, metric, title, unit)
+        if fig is not None:
+            sec.blocks.append(Chart(f"chart-{metric}", title, fig))
+    fig = plots.utilisation(ctx, table)
+    if fig is not None:
+        sec.blocks.append(Chart("chart-utilisation", "Utilisation", fig))
+    totals = table[table["month"] == ALL]
+    if not totals.empty:
+        sec.blocks.append(Table("Reconciliation over the horizon (month = all)", COLUMNS[1:],
+                                [r[1:] for r in tables.formatted_rows(totals)], "horizon",
+                                numeric_from=2))
+    sec.blocks.append(Table("Reconciliation table (reconciliation.csv)", COLUMNS,
+                            tables.formatted_rows(table), "reconciliation", numeric_from=3,
+                            collapsed=True, css_id="reconciliation"))
+    units = ", ".join(f"{m}: {u}" for m, u in UNITS.items())
+    sec.blocks.append(Text(f"Units: {units} (currency = {ctx.scenario.currency}). gap = outcome - "
+                           "reference: simulation p50 - plan where simulated, else plan - forecast; "
+                           "negative is a shortfall. month `all` = horizon total (flows) or mean.",
+                           "note"))
+    return sec
+
+
+def _units_frame(loaded_dir, scenario) -> pd.DataFrame | None:
+    if scenario.territory is None:
+        return None
+    path = loaded_dir / scenario.territory.units
+    try:
+        return pd.read_csv(path, dtype={"id": str})
+    except (OSError, ValueError) as exc:
+        log.warning("territory map left out: cannot read %s (%s)", path, exc)
+        return None
+
+
+def build_document(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataFrame,
+                   summary: dict, scenario_dir) -> Document:
+    """The whole report as a Document (see reports.document)."""
+    s = ctx.scenario
+    horizon = f"{ctx.months[0]} to {ctx.months[-1]}" if ctx.months else "no horizon"
+    doc = Document(title=s.name, subtitle=f"{s.company.name} · {horizon} · currency {s.currency}"
+                   f" · simulated case {ctx.case}")
+    glance = Section("glance", "At a glance")
+    if s.description:
+        glance.blocks.append(Text(s.description))
+    head = _headline_table(ctx, summary.get("headline", {}))
+    if head is not None:
+        glance.blocks.append(head)
+    stages = ", ".join(outputs) or "none"
+    glance.blocks.append(Text(f"Stages run: {stages}.", "note"))
+    doc.sections.append(glance)
+    doc.sections.append(_data_section(ctx, outputs, table))
+    doc.sections.append(_demand_section(ctx, table))
+    doc.sections.append(_supply_section(ctx, table, _units_frame(scenario_dir, s)))
+    doc.sections.append(_recon_section(ctx, table, summary))
+    return doc

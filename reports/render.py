@@ -1,0 +1,154 @@
+"""Write report.html (self-contained, offline), report.md and optionally report.xlsx.
+
+report.html inlines the plotly.js bundle once (in the first chart) so it opens from file:// with
+no network; every user string is HTML-escaped (`reports.tables.html_table`, `html.escape`), and
+plotly escapes `<`, `>` and `/` inside the JSON it embeds in <script>.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reports import plots, tables
+from reports.document import Bullets, Chart, Document, Table, Text
+
+if TYPE_CHECKING:
+    from engine.run import RunResult
+
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> str:
+    """The plotly.js bundle shipped with the plotly package (inlined once per page)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _template() -> str:
+    return resources.files("reports").joinpath("templates/report.html").read_text(encoding="utf-8")
+
+
+def _html_block(block: object, first_chart: list[bool]) -> str:
+    if isinstance(block, Text):
+        if block.kind == "h3":
+            return f"<h3>{html.escape(block.text)}</h3>"
+        return f'<p class="{html.escape(block.kind)}">{html.escape(block.text)}</p>'
+    if isinstance(block, Bullets):
+        return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in block.items) + "</ul>"
+    if isinstance(block, Table):
+        body = tables.html_table(block.header, block.rows, numeric_from=block.numeric_from)
+        ident = f' id="{html.escape(block.css_id)}"' if block.css_id else ""
+        if block.collapsed:
+            return (f'<details{ident}><summary>{html.escape(block.title)} ({len(block.rows)} rows)'
+                    f'</summary><div class="scroll">{body}</div></details>')
+        return f'<h4>{html.escape(block.title)}</h4><div class="scroll"{ident}>{body}</div>'
+    if isinstance(block, Chart):
+        script = ""
+        if first_chart[0]:
+            script = f'<script type="text/javascript">{_plotly_js()}</script>\n'
+            first_chart[0] = False
+        ident = html.escape(block.chart_id)
+        return (f'{script}<figure class="chart" data-chart="{ident}"><div id="{ident}" '
+                f'class="plotly-chart"></div><script>Plotly.newPlot("{ident}", '
+                f"{plots.to_json(block.figure)}, {json.dumps(PLOTLY_CONFIG)});</script></figure>")
+    raise TypeError(f"unknown block {type(block).__name__}")
+
+
+def render_html(doc: Document) -> str:
+    """The document as one self-contained HTML page."""
+    first = [True]
+    nav = "".join(f'<a href="#{html.escape(s.anchor)}">{html.escape(s.title)}</a>' for s in doc.sections)
+    parts = []
+    for sec in doc.sections:
+        blocks = "\n".join(_html_block(b, first) for b in sec.blocks)
+        parts.append(f'<section id="{html.escape(sec.anchor)}"><h2>{html.escape(sec.title)}</h2>'
+                     f"\n{blocks}\n</section>")
+    values = {"title": html.escape(doc.title), "subtitle": html.escape(doc.subtitle), "nav": nav,
+              "body": "\n".join(parts)}
+    return re.sub(r"\{\{(title|subtitle|nav|body)\}\}", lambda m: values[m.group(1)], _template())
+
+
+def _md_text(text: str) -> str:
+    return html.escape(text, quote=False).replace("*", "\\*").replace("_", "\\_")
+
+
+def render_markdown(doc: Document) -> str:
+    """The document as Markdown: the same tables, charts named but not drawn."""
+    lines = [f"# {_md_text(doc.title)}", "", _md_text(doc.subtitle), ""]
+    for sec in doc.sections:
+        lines += [f"## {_md_text(sec.title)}", ""]
+        for block in sec.blocks:
+            if isinstance(block, Text):
+                prefix = {"h3": "### ", "flag-high": "- **HIGH** ", "flag-medium": "- ",
+                          "note": "> "}.get(block.kind, "")
+                lines += [prefix + _md_text(block.text), ""]
+            elif isinstance(block, Bullets):
+                lines += [f"- {_md_text(i)}" for i in block.items] + [""]
+            elif isinstance(block, Table):
+                lines += [f"### {_md_text(block.title)}", "",
+                          tables.markdown_table(block.header, block.rows), ""]
+            elif isinstance(block, Chart):
+                lines += [f"*Chart: {_md_text(block.title)} (in report.html)*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _cell(text: str) -> object:
+    """A display string back to a number for Excel (same rounding as the HTML), else the text."""
+    try:
+        return float(text.replace(",", "")) if text else None
+    except ValueError:
+        return text
+
+
+def write_excel(path: Path, doc: Document) -> None:
+    """One sheet per table of the document (openpyxl, write-only for speed)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    used: set[str] = set()
+    for block in doc.tables():
+        sheet = book.create_sheet(_sheet_name(block.sheet, used))
+        sheet.append(list(block.header))
+        for row in block.rows:
+            sheet.append([_cell(c) if j >= block.numeric_from else c for j, c in enumerate(row)])
+    book.save(path)
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "sheet"
+    out, i = clean, 2
+    while out.lower() in used:
+        out = f"{clean[:28]}_{i}"
+        i += 1
+    used.add(out.lower())
+    return out
+
+
+def build(result: RunResult) -> Document:
+    """The report document of a run (reconciles first if the run has no reconciliation yet)."""
+    from reports.content import build_document
+    from reports.reconcile import reconcile
+
+    recon = result.outputs.get("reconciliation")
+    if recon is None or "context" not in recon.extra:
+        recon = reconcile(result.loaded, result.outputs)
+    ctx, table = recon.extra["context"], recon.extra["table"]
+    return build_document(ctx, result.outputs, table, recon.summary, result.loaded.directory)
+
+
+def write_reports(folder: Path, result: RunResult, excel: bool = False) -> None:
+    """Write report.html and report.md (and report.xlsx with `excel`) into the run folder."""
+    doc = build(result)
+    folder = Path(folder)
+    (folder / "report.html").write_text(render_html(doc), encoding="utf-8")
+    (folder / "report.md").write_text(render_markdown(doc), encoding="utf-8")
+    if excel:
+        write_excel(folder / "report.xlsx", doc)

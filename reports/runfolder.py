@@ -1,0 +1,110 @@
+"""Read a run folder back: summary, manifest and the tables of DESIGN.md, for compare and re-rendering."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import InputError
+
+TABLES = {
+    "forecast": "demand/forecast.csv",
+    "hiring": "plan/hiring.csv",
+    "hiring_cases": "plan/hiring_cases.csv",
+    "staffing": "plan/staffing.csv",
+    "territories": "plan/territories.csv",
+    "allocation": "plan/allocation.csv",
+    "monthly": "sim/monthly.csv",
+    "reconciliation": "reconciliation.csv",
+}
+STRING_COLUMNS = ("month", "case", "role", "segment", "region", "team", "scope", "metric",
+                  "territory", "unit_id", "center_unit_id")
+
+
+@dataclass
+class RunFolder:
+    """A finished run folder: its summary.json and whichever tables it holds."""
+
+    path: Path
+    summary: dict
+    manifest: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("scenario") or self.path.name)
+
+    @property
+    def currency(self) -> str:
+        return str(self.summary.get("currency") or "EUR")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype={c: str for c in STRING_COLUMNS}, keep_default_na=True)
+    return frame
+
+
+def read_run(path: Path | str) -> RunFolder:
+    """Read a run folder; InputError naming the folder when it is not one (no summary.json)."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError.single(str(folder), "<run folder>", "not a folder",
+                                "a run folder written by `salesops run`")
+    summary_path = folder / "summary.json"
+    if not summary_path.is_file():
+        raise InputError.single(str(folder), "summary.json", "missing: this is not a run folder",
+                                "a run folder written by `salesops run` (with summary.json)")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError.single(str(summary_path), "<root>", f"unreadable JSON ({exc})",
+                                "the summary.json `salesops run` writes") from None
+    if not isinstance(summary, dict):
+        raise InputError.single(str(summary_path), "<root>", "not a JSON object",
+                                "the summary.json `salesops run` writes")
+    manifest_path = folder / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    except ValueError:
+        manifest = {}
+    run = RunFolder(folder, summary, manifest if isinstance(manifest, dict) else {})
+    for key, rel in TABLES.items():
+        file = folder / rel
+        if file.is_file():
+            try:
+                run.tables[key] = _read_csv(file)
+            except (OSError, ValueError, pd.errors.ParserError) as exc:
+                raise InputError.single(str(file), "<table>", f"unreadable CSV ({exc})",
+                                        "the CSV `salesops run` writes") from None
+    return run
+
+
+def stage_outputs(run: RunFolder) -> dict:
+    """StageOutputs rebuilt from a run folder's files (to re-reconcile or re-render a past run)."""
+    from engine.stage import StageOutput
+
+    t, s = run.tables, run.summary
+    out: dict[str, StageOutput] = {}
+    if "forecast" in t:
+        out["demand"] = StageOutput("demand", summary=s.get("demand", {}),
+                                    extra={"forecast": t["forecast"]})
+    if "territories" in t:
+        out["territory"] = StageOutput("territory", summary=s.get("territory", {}),
+                                       extra={"territories": t["territories"]})
+    if "hiring" in t or "hiring_cases" in t:
+        extra = {k: t[k] for k in ("hiring", "staffing") if k in t}
+        tables = {"plan/hiring_cases.csv": t["hiring_cases"]} if "hiring_cases" in t else {}
+        out["hiring"] = StageOutput("hiring", tables=tables, summary=s.get("hiring", {}), extra=extra)
+    if "allocation" in t:
+        out["allocation"] = StageOutput("allocation", summary=s.get("allocation", {}),
+                                        extra={"allocation": t["allocation"]})
+    if "monthly" in t:
+        extra = {"monthly": t["monthly"]}
+        leads = run.path / "sim" / "leads.parquet"
+        if leads.is_file():
+            extra["leads"] = pd.read_parquet(leads)
+        out["simulation"] = StageOutput("simulation", summary=s.get("simulation", {}), extra=extra)
+    return out

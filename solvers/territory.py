@@ -1,0 +1,210 @@
+"""Territory design: choose p centre units and assign every unit to one territory.
+
+Entry point `design_territories(problem, options) -> TerritoryResult`. The plain p-median (no
+side constraints) goes to the truncated radius formulation (`solvers.pmedian_radius`), warmed by
+the greedy + interchange heuristic; anything with capacity, balance, names (fixed centres,
+disruption, locks), together/apart pairs or contiguity goes to the assignment MILP
+(`solvers.territory_assign`). `alternatives` re-solves with the objective capped at
+(1 + tolerance) x best and minimises overlap with the alignments found so far.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from solvers.common import SolveResult, Status, relative_gap
+from solvers.pmedian_radius import solve_radius
+from solvers.territory_assign import solve_assignment
+from solvers.territory_heuristic import solve_heuristic
+from solvers.territory_problem import (
+    Alternative,
+    Balance,
+    SolveOptions,
+    TerritoryProblem,
+    TerritoryResult,
+)
+
+__all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "design_territories"]
+
+
+def design_territories(prob: TerritoryProblem, options: SolveOptions | None = None) -> TerritoryResult:
+    """Solve a territory-design instance; never raises on infeasible or unfinished solves."""
+    opts = options or SolveOptions()
+    if prob.side_constrained:
+        centres, result, extra = _solve_assign(prob, opts)
+    else:
+        centres, result, extra = _solve_pmedian(prob, opts)
+    return _result(prob, centres, result, extra, opts)
+
+
+def _candidates(prob: TerritoryProblem) -> np.ndarray:
+    return np.arange(prob.n) if prob.candidate_centres is None else np.asarray(prob.candidate_centres)
+
+
+def _solve_pmedian(prob: TerritoryProblem, opts: SolveOptions
+                   ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
+    """Radius formulation; returns the centre unit of every unit, the record, alternatives."""
+    cand = _candidates(prob)
+    dist = prob.distance[:, cand]
+    t0 = time.perf_counter()
+    heur = solve_heuristic(dist, prob.weight, prob.p)
+    heur_s = time.perf_counter() - t0
+    sol = solve_radius(dist, prob.weight, prob.p, heur.centres,
+                       time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+    res = sol.result
+    res = SolveResult(res.status, res.termination, res.objective, res.bound, res.gap,
+                      res.build_s + heur_s, res.solve_s)
+    best = _nearest(prob.distance, cand[sol.centres])
+    alts: list[np.ndarray] = []
+    if opts.alternatives and res.objective is not None:
+        limit = res.objective * (1 + opts.alternative_tolerance)
+        used = [sol.centres]
+        for _ in range(opts.alternatives):
+            avoid = np.zeros(len(cand), dtype=bool)
+            for c in used:
+                avoid[c] = True
+            alt = solve_radius(dist, prob.weight, prob.p, heur.centres, time_limit_s=opts.time_limit_s,
+                               mip_gap=opts.mip_gap, cost_limit=limit, avoid=avoid)
+            if not alt.result.has_solution or alt.true_cost > limit + 1e-6:
+                break
+            used.append(alt.centres)
+            alts.append(_nearest(prob.distance, cand[alt.centres]))
+    return best, res, alts
+
+
+def _nearest(dist: np.ndarray, centre_units: np.ndarray) -> np.ndarray:
+    """Centre unit of the territory each unit joins: its nearest open centre."""
+    centre_units = np.asarray(centre_units)
+    return centre_units[np.argmin(dist[:, centre_units], axis=1)]
+
+
+def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
+                  ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
+    """Assignment MILP; a reduced candidate set gets its bound from the p-median relaxation."""
+    sol = solve_assignment(prob, max_candidates=opts.max_candidates,
+                           time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+    res = sol.result
+    if not res.has_solution:
+        return None, res, []
+    centre_of = sol.pairs.centres[sol.assign]
+    if not sol.pairs.complete:
+        res = _certify_reduced(prob, res, opts)
+    alts: list[np.ndarray] = []
+    if opts.alternatives:
+        limit = res.objective * (1 + opts.alternative_tolerance)
+        seen = [sol.assign]
+        for _ in range(opts.alternatives):
+            alt = solve_assignment(prob, max_candidates=opts.max_candidates,
+                                   time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
+                                   cost_limit=limit, avoid=seen)
+            if not alt.result.has_solution:
+                break
+            seen.append(alt.assign)
+            alts.append(alt.pairs.centres[alt.assign])
+    return centre_of, res, alts
+
+
+def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions) -> SolveResult:
+    """Bound for a solve over reduced candidate pairs: its own bound covers only the reduced
+    problem, so use the uncapacitated p-median bound (a relaxation of every side-constrained
+    variant) and call the result optimal only if it closes the gap."""
+    if prob.fixed_centres is not None:
+        bound = float(prob.weight @ prob.distance[:, prob.fixed_centres].min(axis=1))
+    else:
+        relaxed = TerritoryProblem(prob.unit_ids, prob.distance, prob.weight, prob.workload,
+                                   prob.potential, prob.p, candidate_centres=prob.candidate_centres)
+        sub = _solve_pmedian(relaxed, SolveOptions(time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap))[1]
+        bound = sub.bound if sub.bound is not None else 0.0
+    gap = relative_gap(res.objective, bound)
+    ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
+    status = Status.OPTIMAL if ok else Status.FEASIBLE
+    return SolveResult(status, res.termination, res.objective, bound, gap, res.build_s, res.solve_s)
+
+
+def _territory_names(prob: TerritoryProblem, centre_of: np.ndarray) -> dict[int, str]:
+    """Name of each territory (keyed by centre unit): its label, or the current territory it
+    overlaps most (best one-to-one match), or T1..Tp in order of centre unit id."""
+    centres = np.unique(centre_of)
+    if prob.fixed_centres is not None:
+        return {int(c): prob.labels[k] for k, c in enumerate(prob.fixed_centres)}
+    if prob.labelled:
+        return {int(c): prob.labels[int(prob.current[c])] for c in centres}
+    names = {int(c): f"T{k + 1}" for k, c in enumerate(sorted(centres, key=lambda c: str(prob.unit_ids[c])))}
+    if prob.current is not None and prob.labels:
+        has = prob.current >= 0
+        overlap = np.zeros((len(centres), len(prob.labels)))
+        np.add.at(overlap, (np.searchsorted(centres, centre_of[has]), prob.current[has]), 1.0)
+        rows, cols = linear_sum_assignment(-overlap)
+        taken = set()
+        for r, c in zip(rows, cols, strict=True):
+            names[int(centres[r])] = prob.labels[c]
+            taken.add(prob.labels[c])
+        spare = (f"T{k}" for k in range(1, 10 * len(centres)) if f"T{k}" not in taken)
+        for r in set(range(len(centres))) - set(rows.tolist()):
+            names[int(centres[r])] = next(spare)
+    return names
+
+
+def _assignments(prob: TerritoryProblem, centre_of: np.ndarray) -> pd.DataFrame:
+    names = _territory_names(prob, centre_of)
+    return pd.DataFrame({
+        "unit_id": prob.unit_ids.astype(str),
+        "territory": [names[int(c)] for c in centre_of],
+        "center_unit_id": prob.unit_ids[centre_of].astype(str),
+        "workload": prob.workload,
+        "potential": prob.potential,
+    })
+
+
+def _per_territory(prob: TerritoryProblem, assignments: pd.DataFrame) -> pd.DataFrame:
+    frame = assignments.assign(units=1, **{b.measure: prob.measure(b.measure) for b in prob.balance
+                                           if b.measure not in ("workload", "potential", "units")})
+    cols = ["units", "workload", "potential"] + [b.measure for b in prob.balance
+                                                 if b.measure not in ("workload", "potential", "units")]
+    out = frame.groupby(["territory", "center_unit_id"], as_index=False)[cols].sum()
+    return out.sort_values("territory").reset_index(drop=True)
+
+
+def _moved(prob: TerritoryProblem, assignments: pd.DataFrame) -> dict:
+    if prob.current is None or not prob.labels:
+        return {}
+    has = prob.current >= 0
+    before = np.array([prob.labels[c] if c >= 0 else "" for c in prob.current], dtype=object)
+    moved = has & (assignments["territory"].to_numpy(dtype=object) != before)
+    pot = prob.potential
+    return {"moved_units": int(moved.sum()),
+            "moved_share": float(moved.sum() / max(has.sum(), 1)),
+            "moved_potential_share": float(pot[moved].sum() / pot[has].sum()) if pot[has].sum() > 0 else 0.0}
+
+
+def _ratio(values: pd.Series) -> float | None:
+    return float(values.max() / values.min()) if len(values) and values.min() > 0 else None
+
+
+def _result(prob: TerritoryProblem, centre_of: np.ndarray | None, res: SolveResult,
+            alts: list[np.ndarray], opts: SolveOptions) -> TerritoryResult:
+    summary: dict = res.as_dict()
+    if centre_of is None:
+        empty = pd.DataFrame(columns=["unit_id", "territory", "center_unit_id", "workload", "potential"])
+        return TerritoryResult(empty, res, pd.DataFrame(), summary)
+    assignments = _assignments(prob, centre_of)
+    per = _per_territory(prob, assignments)
+    summary.update({
+        "territories": per.to_dict(orient="records"),
+        "workload_max_min_ratio": _ratio(per["workload"]),
+        "potential_max_min_ratio": _ratio(per["potential"]),
+        **_moved(prob, assignments),
+    })
+    alternatives = []
+    for alt in alts:
+        frame = _assignments(prob, alt)
+        cost = float(prob.weight @ prob.distance[np.arange(prob.n), alt])
+        alternatives.append(Alternative(frame, cost, float(np.mean(alt != centre_of))))
+    if alternatives:
+        summary["alternatives"] = [{"objective": a.objective, "differs_from_best": a.differs_from_best,
+                                    "within": opts.alternative_tolerance} for a in alternatives]
+    return TerritoryResult(assignments, res, per, summary, alternatives)

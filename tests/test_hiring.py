@@ -1,0 +1,168 @@
+"""Hiring MILP on hand-solvable cases: ramp and lead time, budget, attrition, pay, cases, infeasibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from solvers.common import Status
+from solvers.hiring import HiringProblem, RatioRule, monthly_attrition, solve_hiring
+
+
+def months(n: int) -> tuple[str, ...]:
+    return tuple(f"{2027 + (i // 12)}-{i % 12 + 1:02d}" for i in range(n))
+
+
+def problem(required: np.ndarray, roles: int = 1, **overrides) -> HiringProblem:
+    """A problem with `roles` identical roles (100 capacity hours a person, 1000 a month)."""
+    req = np.asarray(required, float)
+    req = req.reshape((-1, roles, req.shape[-1]))
+    s, _, t = req.shape
+    args = dict(
+        roles=tuple(f"R{i}" for i in range(roles)), months=months(t),
+        cases=("base",) if s == 1 else tuple(["low", "base", "high"][:s]),
+        case_weights=np.full(s, 1.0 / s), lead_time=np.zeros(roles, int), ramp=((1.0,),) * roles,
+        attrition_per_month=np.zeros(roles), cost_per_month=np.full(roles, 1000.0),
+        capacity_hours_per_person=np.full(roles, 100.0), headcount_start=np.zeros(roles, int),
+        max_hires_per_month=np.full(roles, 50), min_headcount=np.zeros(roles, int),
+        max_headcount=np.full(roles, np.inf), commission_rate=np.zeros(roles),
+        quota_per_month=np.zeros(roles), accelerator=np.ones(roles), required_hours=req,
+        value_per_hour=np.full(req.shape, 50.0), bookings=np.zeros(req.shape),
+        gross_margin=np.zeros((s, t)), objective="cost",
+    )
+    args.update(overrides)
+    return HiringProblem(**args)
+
+
+def table(result, column: str, role: str = "R0", case: str = "base") -> np.ndarray:
+    plan = result.plan
+    return plan.loc[(plan["role"] == role) & (plan["case"] == case), column].to_numpy(dtype=float)
+
+
+def test_step_in_demand_with_ramp_and_lead_time() -> None:
+    # 2 people cover 200 h; from month 6 demand is 500 h, i.e. 3 more fully ramped people.
+    # Ramp 1/3, 2/3, 1: to be fully productive in month 6 they start in month 4 (6 - 3 + 1),
+    # decided 2 months earlier (month 2). Any later start leaves a gap; any earlier costs more.
+    req = np.where(np.arange(12) >= 6, 500.0, 200.0)
+    p = problem(req, lead_time=np.array([2]), ramp=((1 / 3, 2 / 3, 1.0),), headcount_start=np.array([2]))
+    res = solve_hiring(p)
+    assert res.solve.status == Status.OPTIMAL
+    hires = table(res, "hires")
+    assert hires.tolist() == [0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]
+    row = res.plan.loc[res.plan["hires"] > 0].iloc[0]
+    assert (row["month"], row["decided_month"]) == ("2027-05", "2027-03")
+    assert table(res, "shortfall_hours").max() == pytest.approx(0.0, abs=1e-6)
+    assert table(res, "effective_capacity")[4:7] == pytest.approx([3.0, 4.0, 5.0])
+    assert res.solve.objective == pytest.approx(1000 * (2 * 12 + 3 * 8))
+
+
+def test_budget_too_small_reports_shortfall_and_buys_the_cheapest_hours() -> None:
+    # Two roles, 1000 h of demand each (10 people), each hour worth 50; role R0 costs 1000 a
+    # month, R1 2000, budget 12 000 a month: 10 people of R0 (10 000) and one of R1 (2000).
+    req = np.full((1, 2, 3), 1000.0)
+    p = problem(req, roles=2, cost_per_month=np.array([1000.0, 2000.0]),
+                budget_per_month=np.full(3, 12_000.0), objective="margin")
+    res = solve_hiring(p)
+    assert res.solve.status == Status.OPTIMAL
+    assert table(res, "headcount", "R0") == pytest.approx([10, 10, 10])
+    assert table(res, "headcount", "R1") == pytest.approx([1, 1, 1])
+    assert table(res, "shortfall_hours", "R1") == pytest.approx([900, 900, 900])
+    assert table(res, "shortfall_hours", "R0") == pytest.approx([0, 0, 0], abs=1e-6)
+    assert res.cases["budget_overrun"].iloc[0] == pytest.approx(0.0, abs=1e-6)
+    assert res.cases["shortfall_hours"].iloc[0] == pytest.approx(2700.0)
+
+
+def test_attrition_makes_the_model_backfill() -> None:
+    # 10 people, 10 % leave each month, demand stays at 10 people: one hire a month from month 1.
+    p = problem(np.full(12, 1000.0), headcount_start=np.array([10]), attrition_per_month=np.array([0.1]))
+    res = solve_hiring(p)
+    assert table(res, "hires").tolist() == [0] + [1] * 11
+    assert table(res, "headcount") == pytest.approx([10.0] * 12)
+
+
+def test_backfill_policy_replaces_leavers_without_demand() -> None:
+    p = problem(np.zeros(8), headcount_start=np.array([10]), attrition_per_month=np.array([0.1]),
+                lead_time=np.array([1]))
+    assert table(solve_hiring(p), "hires").sum() == 0
+    res = solve_hiring(p.__class__(**{**p.__dict__, "backfill": True}))
+    # leavers of month t (0.1 x 10 = 1) are replaced in month t + 1
+    assert table(res, "hires").tolist() == [0, 0] + [1] * 6
+
+
+def test_monthly_attrition_from_annual_rate() -> None:
+    assert monthly_attrition(1 - 0.9**12) == pytest.approx(0.1)
+    assert float(monthly_attrition(0.3)) == pytest.approx(1 - 0.7 ** (1 / 12))
+
+
+def test_plan_satisfies_its_own_balance_and_coverage() -> None:
+    rng = np.random.default_rng(5)
+    req = rng.uniform(200, 2000, size=(3, 3, 18))
+    p = problem(req, roles=3, lead_time=np.array([1, 2, 0]),
+                ramp=((0.25, 0.5, 0.75, 1.0), (0.5, 1.0), (1.0,)),
+                attrition_per_month=np.array([0.02, 0.03, 0.01]), headcount_start=np.array([3, 5, 2]),
+                max_hires_per_month=np.array([3, 3, 3]), case_weights=np.array([0.25, 0.5, 0.25]),
+                objective="margin", value_per_hour=np.full(req.shape, 30.0))
+    res = solve_hiring(p, with_vss=False)
+    assert res.solve.has_solution
+    for (case, role), g in res.plan.groupby(["case", "role"]):
+        r = int(role[1:])
+        hc, hires = g["headcount"].to_numpy(), g["hires"].to_numpy()
+        prev = np.concatenate([[p.headcount_start[r] / (1 - p.attrition_per_month[r])], hc[:-1]])
+        assert hc == pytest.approx((1 - p.attrition_per_month[r]) * prev + hires, abs=1e-6)
+        assert (hires <= 3).all() and (hires[: p.lead_time[r]] == 0).all()
+        covered = g["capacity_hours"] + g["shortfall_hours"] - g["required_hours"]
+        assert covered.min() >= -1e-5
+    # first-stage hires (decided before month 3) are the same in every case
+    wide = res.plan.pivot_table(index=["role", "month"], columns="case", values="hires")
+    decided = res.plan.drop_duplicates(["role", "month"]).set_index(["role", "month"])["decided_month"]
+    first = wide[decided.reindex(wide.index) < "2027-04"]
+    assert (first.nunique(axis=1) == 1).all()
+
+
+def test_stochastic_plan_is_worth_at_least_the_base_case_plan() -> None:
+    t = np.arange(18)
+    low = np.full(18, 1000.0)
+    high = np.where(t >= 4, 3000.0, 1000.0)
+    req = np.stack([low, (low + high) / 2, high])[:, None, :]
+    p = problem(req, lead_time=np.array([2]), ramp=((0.5, 1.0),), headcount_start=np.array([10]),
+                case_weights=np.array([0.3, 0.4, 0.3]), objective="margin", shared_months=3,
+                value_per_hour=np.full(req.shape, 40.0), max_hires_per_month=np.array([4]))
+    res = solve_hiring(p)
+    assert res.vss is not None
+    assert res.vss >= -1e-3 * abs(res.solve.objective)
+    assert res.base_plan_objective <= res.solve.objective + 1e-3 * abs(res.solve.objective)
+
+
+def test_accelerated_commission_on_bookings_above_quota() -> None:
+    # One rep, bookings 100 000 a month, quota 60 000, rate 10 %, accelerator 1.5:
+    # pay = 0.1 x 100 000 + 0.05 x 40 000 = 12 000 a month.
+    p = problem(np.full(3, 100.0), headcount_start=np.array([1]), commission_rate=np.array([0.1]),
+                quota_per_month=np.array([60_000.0]), accelerator=np.array([1.5]),
+                bookings=np.full((1, 1, 3), 100_000.0), fixed_hires=np.zeros((1, 3)))
+    res = solve_hiring(p)
+    assert table(res, "variable_pay") == pytest.approx([12_000.0] * 3)
+    assert table(res, "cost") == pytest.approx([13_000.0] * 3)
+
+
+def test_ratio_is_kept_when_it_pays() -> None:
+    # R1 is a manager over R0: one manager per 4 of R0. 8 R0 people are needed -> 2 managers.
+    req = np.zeros((1, 2, 4))
+    req[0, 0] = 800.0
+    p = problem(req, roles=2, ratios=(RatioRule(role=1, over=(0,), max_per=4.0),))
+    res = solve_hiring(p)
+    assert table(res, "headcount", "R1") == pytest.approx([2, 2, 2, 2])
+    assert res.people_gaps["people"].max() == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("case", ["min_above_max", "fixed_above_recruiting", "fixed_above_max"])
+def test_infeasible_fixtures_report_a_status(case: str) -> None:
+    kw: dict = {}
+    if case == "min_above_max":
+        kw = dict(min_headcount=np.array([5]), max_headcount=np.array([3.0]))
+    elif case == "fixed_above_recruiting":
+        kw = dict(max_hires_per_month=np.array([2]), fixed_hires=np.array([[5, 0, 0, 0]]))
+    else:
+        kw = dict(max_headcount=np.array([4.0]), fixed_hires=np.array([[3, 3, 0, 0]]))
+    res = solve_hiring(problem(np.full(4, 100.0), **kw))
+    assert res.solve.status == Status.INFEASIBLE
+    assert res.plan.empty

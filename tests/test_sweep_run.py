@@ -1,0 +1,82 @@
+"""Running sweeps: results against closed forms, a failing point, backends that agree, the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sweep_fixtures import DEMAND, UNITS, write
+
+from engine.sweep import execute_sweep, run_sweep
+from engine.sweep_plan import plan_sweep
+
+GRID = """\
+name: demand <grid> "test"
+base: base.yaml
+vary:
+  demand.baseline.0.leads_per_month: [50, 100, 200]
+  demand.annual_growth: {from: 0.0, to: 0.4, steps: 3}
+metrics: [demand.totals.base, demand.totals.low]
+"""
+
+
+def _demand_total(leads: float, growth: float) -> float:
+    """Base-case leads over 12 months with flat seasonality: sum of leads x (1+g)^(m/12)."""
+    return float(sum(leads * (1 + growth) ** (m / 12) for m in range(12)))
+
+
+def test_grid_results_match_the_closed_form(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", DEMAND)
+    sweep = write(tmp_path, "s.yaml", GRID)
+    summary = run_sweep(sweep, tmp_path / "out", progress=False)
+    assert (summary.total, summary.ok, summary.failed, summary.ran) == (9, 9, 0, 9)
+    frame = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    assert list(frame["point_id"]) == sorted(frame["point_id"])
+    assert len(list((tmp_path / "out" / "points").glob("*.parquet"))) == 9
+    for row in frame.itertuples(index=False):
+        leads, growth = row[2], row[3]
+        assert row.status == "ok"
+        assert row[7] == pytest.approx(_demand_total(leads, growth), rel=1e-9)
+        assert row[8] < row[7]  # the low case lies below the base case
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "demand &lt;grid&gt; &quot;test&quot;" in html and "<grid>" not in html
+    assert html.count("Plotly.newPlot") >= 2 and 'id="points"' in html
+    assert "cdn.plot.ly" not in html.split("<script>", 2)[1][:200]
+
+
+def test_a_vanishing_data_file_fails_its_point_only(tmp_path: Path) -> None:
+    write(tmp_path, "units_a.csv", UNITS)
+    doomed = write(tmp_path, "units_b.csv", UNITS)
+    write(tmp_path, "base.yaml", "name: territories\nterritory: {units: units_a.csv, territories: 2}\n")
+    sweep = write(tmp_path, "s.yaml", """\
+base: base.yaml
+vary:
+  territory.units: [units_a.csv, units_b.csv]
+metrics: [territory.objective, territory.status]
+""")
+    plan = plan_sweep(sweep)  # both files exist when the sweep is checked
+    doomed.unlink()
+    summary = execute_sweep(plan, tmp_path / "out", progress=False)
+    frame = pd.read_parquet(tmp_path / "out" / "results.parquet").set_index("territory.units")
+    assert (summary.ok, summary.failed) == (1, 1)
+    assert frame.loc["units_a.csv", "status"] == "ok"
+    assert frame.loc["units_a.csv", "territory.objective"] == pytest.approx(4.0)
+    bad = frame.loc["units_b.csv"]
+    assert bad["status"] == "failed" and "units_b.csv" in bad["error"]
+    assert pd.isna(bad["territory.objective"])
+
+
+@pytest.mark.slow
+def test_workers_and_dask_give_identical_results(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", DEMAND)
+    sweep = write(tmp_path, "s.yaml", GRID.replace("[50, 100, 200]", "[50, 200]"))
+    frames = []
+    for name, kwargs in (("one", {}), ("pool", {"workers": 2}), ("dask", {"workers": 2, "dask": "local"})):
+        summary = run_sweep(sweep, tmp_path / name, progress=False, **kwargs)
+        assert summary.failed == 0
+        frames.append(pd.read_parquet(tmp_path / name / "results.parquet").drop(columns="run_s"))
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    pd.testing.assert_frame_equal(frames[0], frames[2])
+    assert np.isfinite(frames[0]["demand.totals.base"]).all()
