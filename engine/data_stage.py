@@ -114,6 +114,7 @@ def _summary(crm: CrmData, cal: Calibration, sc: ScoringResult | None, history_u
         "forecast_from_history": history_used,
         "scoring": None if sc is None else {
             "method": sc.method, "holdout_auc": sc.auc, "horizon_days": sc.horizon_days,
+            "expected_opportunities": float(sc.expected["expected_opportunities"].sum()),
             "expected_wins": float(sc.expected["expected_wins"].sum()),
             "expected_bookings": float(sc.expected["expected_bookings"].sum())},
     }

@@ -11,7 +11,11 @@ Two paths:
   leads): each series is modelled on the log scale, `log(leads + 1)`, so that multiplicative
   trend and seasonality become additive and intervals stay positive.
   - 24 months or more: ETS with additive error, damped additive trend and additive seasonality
-    (period 12) on the log scale (statsmodels `ETSModel`), analytic 80 % prediction intervals.
+    (period 12) on the log scale (statsmodels `ETSModel`), with analytic 80 % prediction
+    intervals widened for parameter estimation: residual variance x n / (n - k) and Student-t
+    quantiles with n - k degrees of freedom (k = parameters and initial states fitted). Without
+    that correction the analytic intervals covered only 40-60 % of held-out months in our
+    backtests of 36-48-month series.
   - 6 to 23 months (short history fallback): the series is deseasonalised with the scenario's
     `demand.seasonality` (flat if absent), fitted with a damped-trend ETS without seasonality,
     and reseasonalised.
@@ -109,7 +113,12 @@ def _fit_ets_log(y: np.ndarray, seasonal: bool, steps: int) -> tuple[np.ndarray,
         pred = fit.get_prediction(start=len(z), end=len(z) + steps - 1)
         mean = np.asarray(pred.predicted_mean, dtype=float)
         sd = np.sqrt(np.asarray(pred.var_pred_mean, dtype=float))
-    return mean, np.nan_to_num(sd, nan=0.0)
+    # The analytic ETS variance treats the fitted parameters and initial states as known; with
+    # k of them estimated from n points that understates the spread. Scale the residual
+    # variance by n / (n - k) and use Student-t quantiles with n - k degrees of freedom.
+    dof = max(len(z) - int(fit.df_model), 1)
+    widen = np.sqrt(len(z) / dof) * float(stats.t.ppf(0.9, dof)) / Z90
+    return mean, np.nan_to_num(sd, nan=0.0) * widen
 
 
 def forecast_series(y: np.ndarray, first_month: str, steps: int, seasonality: np.ndarray,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from engine.schema.allocation import AllocationSection
 from engine.schema.base import Model
 from engine.schema.core import Company, Demand, Funnel, Horizon, Region, Role, Segment
 from engine.schema.data import DataSection
@@ -41,6 +42,8 @@ class Scenario(Model):
     """Roles (SDR, AE, support, managers, ops)."""
     territory: TerritorySection | None = None
     """Territory design."""
+    allocation: AllocationSection | None = None
+    """Lead allocation: which team works which leads (teams, affinities, overflow)."""
     support: Support | None = None
     """Support tickets and service level."""
     plan: Plan | None = None

@@ -1,19 +1,24 @@
-"""Lead scoring: probability that a lead is won, and the expected near-term demand it implies.
+"""Lead scoring: probability that a lead becomes an opportunity, and the near-term demand it implies.
 
-* **Outcome known** for a lead whose opportunity closed (won or lost) or that is older than the
-  99th percentile of the lead-to-win cycle (days) without a win (counted lost). Other leads are
-  the **open pipeline**.
+The scored outcome is the usual lead-scoring target: the lead converts into an opportunity (the
+hand-off from SDR to AE).
+
+* **Outcome known** for a lead that has an opportunity, or that is older than the 99th
+  percentile of the lead-to-opportunity time (days) without one (counted as not converted).
+  Other leads are the **open pipeline**.
 * **logistic**: scikit-learn `LogisticRegression` on one-hot segment, region and source plus the
   numeric scoring columns of leads.csv (median-imputed, with a missing flag, standardised),
   fitted on 75 % of the known leads (seeded, stratified) and checked on the other 25 %: holdout
   AUC and a calibration table (deciles of predicted probability: mean predicted vs observed).
   The reported model is then refitted on all known leads.
 * **rules**: points from `data.scoring.rules`; the score maps to a probability through the
-  observed win rate per score band (quintiles of the score on the known leads).
-* **Expected near-term demand**: for an open lead of age a (days) with win probability p and
-  cycle-time CDF F (lead created -> won, empirical), the chance it is won within the next
-  `horizon_days` h is p (F(a + h) - F(a)) / (1 - p F(a)) (Bayes, given it has not been won by
-  age a). Summed per segment into expected wins and bookings (x the segment's mean won amount).
+  observed conversion rate per score band (each distinct score when there are at most 20,
+  else quintiles of the score on the known leads).
+* **Expected near-term demand**: for an open lead of age a (days) with conversion probability
+  p and time-to-opportunity CDF F (empirical), the chance it becomes an opportunity within the
+  next `horizon_days` h is p (F(a + h) - F(a)) / (1 - p F(a)) (Bayes, given it has not converted
+  by age a). Summed per segment into expected opportunities, then wins (x the segment's
+  opportunity win rate) and bookings (x its mean won amount, currency).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ STANDARD_COLUMNS = {"id", "created_at", "segment", "region", "source", "owner", 
 CATEGORICAL = ("segment", "region", "source")
 HOLDOUT_SHARE = 0.25
 CYCLE_QUANTILE = 0.99
+MAX_BANDS = 20
 
 
 @dataclass
@@ -43,30 +49,27 @@ class ScoringResult:
 
     method: str
     scores: pd.DataFrame
-    """id, segment, created_at, known, won, p_win."""
+    """id, segment, created_at, known, converted, p (probability of becoming an opportunity)."""
     auc: float | None
     calibration: pd.DataFrame
     """bin, leads, mean_predicted, observed_rate (holdout set)."""
     expected: pd.DataFrame
-    """segment, open_leads, expected_wins, expected_bookings (within horizon_days)."""
+    """segment, open_leads, expected_opportunities, expected_wins, expected_bookings (within
+    horizon_days)."""
     horizon_days: int
 
 
 def _outcomes(crm: CrmData) -> tuple[pd.DataFrame, np.ndarray]:
-    """Per lead: won, closed (opportunity outcome known), age in days; cycle days of won leads."""
-    o = crm.opportunities
-    won_ids = set(o.loc[o["won"].fillna(False).astype(bool), "lead_id"])
-    closed_ids = set(o.loc[o["closed_at"].notna(), "lead_id"])
+    """Per lead: converted (has an opportunity), known outcome, age (days); sorted conversion times."""
     leads = crm.leads
-    won = leads["id"].isin(won_ids).to_numpy()
-    closed = leads["id"].isin(closed_ids).to_numpy()
+    first_opp = crm.opportunities.groupby("lead_id")["created_at"].min()
+    to_opp = ((leads["id"].map(first_opp) - leads["created_at"]).dt.total_seconds() / 86400).to_numpy()
+    converted = np.isfinite(to_opp)
     age = ((crm.as_of - leads["created_at"]).dt.total_seconds() / 86400).to_numpy()
-    won_at = o[o["won"].fillna(False).astype(bool)].groupby("lead_id")["closed_at"].min()
-    cycle = ((leads["id"].map(won_at) - leads["created_at"]).dt.total_seconds() / 86400).to_numpy()
-    cycle = cycle[np.isfinite(cycle)]
-    cutoff = float(np.quantile(cycle, CYCLE_QUANTILE)) if len(cycle) else 365.0
-    frame = pd.DataFrame({"won": won, "known": closed | (age > cutoff), "age": age})
-    return frame, np.sort(cycle)
+    times = np.sort(to_opp[converted])
+    cutoff = float(np.quantile(times, CYCLE_QUANTILE)) if len(times) else 365.0
+    frame = pd.DataFrame({"converted": converted, "known": converted | (age > cutoff), "age": age})
+    return frame, times
 
 
 def features(leads: pd.DataFrame) -> pd.DataFrame:
@@ -111,8 +114,13 @@ def _rule_points(leads: pd.DataFrame, rules: list[ScoreRule]) -> np.ndarray:
 
 
 def _band_probability(points: np.ndarray, known: np.ndarray, y: np.ndarray) -> np.ndarray:
-    edges = np.unique(np.quantile(points[known], [0.2, 0.4, 0.6, 0.8]))
-    band = np.searchsorted(edges, points, side="right")
+    """Observed rate of the lead's score band: each distinct score when there are at most
+    `MAX_BANDS`, else quintiles of the score."""
+    if len(np.unique(points)) <= MAX_BANDS:
+        band = points
+    else:
+        band = np.searchsorted(np.unique(np.quantile(points[known], [0.2, 0.4, 0.6, 0.8])),
+                               points, side="right")
     rate = pd.Series(y[known]).groupby(band[known]).mean()
     overall = float(y[known].mean())
     return pd.Series(band).map(rate).fillna(overall).to_numpy()
@@ -127,7 +135,7 @@ def score_leads(crm: CrmData, scoring: Scoring | None = None, seed: int = 0) -> 
     """Fit (or apply rules), check on a holdout, score all leads, expected near-term demand."""
     scoring = scoring or Scoring()
     out, cycle = _outcomes(crm)
-    known, y = out["known"].to_numpy(), out["won"].to_numpy().astype(int)
+    known, y = out["known"].to_numpy(), out["converted"].to_numpy().astype(int)
     idx = np.flatnonzero(known)
     can_split = len(idx) >= 20 and 2 <= y[idx].sum() <= len(idx) - 2
     if scoring.method == "rules":
@@ -137,35 +145,38 @@ def score_leads(crm: CrmData, scoring: Scoring | None = None, seed: int = 0) -> 
     else:
         X = features(crm.leads).to_numpy()
         if not can_split:
-            raise ValueError("too few known lead outcomes (wins and losses) to fit a scoring model")
+            raise ValueError("too few known lead outcomes (converted and not) to fit a scoring model")
         train, test = train_test_split(idx, test_size=HOLDOUT_SHARE, random_state=seed, stratify=y[idx])
         p_test = _fit_logistic(X[train], y[train], seed).predict_proba(X[test])[:, 1]
         p_all = _fit_logistic(X[idx], y[idx], seed).predict_proba(X)[:, 1]
     auc = float(roc_auc_score(y[test], p_test)) if len(np.unique(y[test])) == 2 else None
     scores = pd.DataFrame({"id": crm.leads["id"], "segment": crm.leads["segment"],
                            "created_at": crm.leads["created_at"], "known": known,
-                           "won": y.astype(bool), "p_win": p_all})
+                           "converted": y.astype(bool), "p": p_all})
     expected = expected_demand(crm, scores, out["age"].to_numpy(), cycle, scoring.horizon_days)
     return ScoringResult(scoring.method, scores, auc, _calibration_table(p_test, y[test]),
                          expected, scoring.horizon_days)
 
 
-def expected_demand(crm: CrmData, scores: pd.DataFrame, age: np.ndarray, cycle: np.ndarray,
+def expected_demand(crm: CrmData, scores: pd.DataFrame, age: np.ndarray, times: np.ndarray,
                     horizon_days: int) -> pd.DataFrame:
-    """Expected wins and bookings (currency) within `horizon_days` from the open pipeline."""
+    """Expected opportunities, wins and bookings (currency) within `horizon_days` from open leads."""
     open_ = ~scores["known"].to_numpy()
-    p = scores["p_win"].to_numpy()
+    p = scores["p"].to_numpy()
 
     def cdf(x: np.ndarray) -> np.ndarray:
-        return np.searchsorted(cycle, x, side="right") / len(cycle) if len(cycle) else np.zeros_like(x)
+        return np.searchsorted(times, x, side="right") / len(times) if len(times) else np.zeros_like(x)
 
     fa, fh = cdf(age), cdf(age + horizon_days)
-    win_soon = np.where(open_, p * (fh - fa) / np.maximum(1 - p * fa, 1e-9), 0.0)
-    o = crm.opportunities
-    won = o[o["won"].fillna(False).astype(bool)].merge(
-        crm.leads[["id", "segment"]].rename(columns={"id": "lead_id"}), on="lead_id")
-    avg_deal = won.groupby("segment")["amount"].mean()
-    f = pd.DataFrame({"segment": scores["segment"], "open": open_, "wins": win_soon})
-    g = f.groupby("segment").agg(open_leads=("open", "sum"), expected_wins=("wins", "sum"))
+    soon = np.where(open_, p * (fh - fa) / np.maximum(1 - p * fa, 1e-9), 0.0)
+    o = crm.opportunities.merge(crm.leads[["id", "segment"]].rename(columns={"id": "lead_id"}),
+                                on="lead_id")
+    closed = o[o["closed_at"].notna()]
+    won_flag = closed["won"].fillna(False).astype(bool)
+    win_rate = won_flag.groupby(closed["segment"]).mean()
+    avg_deal = closed[won_flag].groupby("segment")["amount"].mean()
+    f = pd.DataFrame({"segment": scores["segment"], "open": open_, "opps": soon})
+    g = f.groupby("segment").agg(open_leads=("open", "sum"), expected_opportunities=("opps", "sum"))
+    g["expected_wins"] = g["expected_opportunities"] * win_rate.reindex(g.index).fillna(0.0)
     g["expected_bookings"] = g["expected_wins"] * avg_deal.reindex(g.index).fillna(0.0)
     return g.reset_index()

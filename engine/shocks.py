@@ -7,6 +7,7 @@ without shocks gives all ones, so calling these unconditionally changes nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,39 @@ def attrition_factor(scenario: Scenario, role: str, months: Sequence[str]) -> np
     """Multiplier on a role's attrition rate in each month (spikes compound)."""
     shocks = [s for s in _shocks(scenario, AttritionSpike) if _matches(s.role, role)]
     return _factor(shocks, months, lambda s: s.factor)
+
+
+def leave_hour(start_h: float, unit_draw: float, hazard_per_hour: float, factor: np.ndarray,
+               month_start_h: np.ndarray) -> float:
+    """Hour at which a person who starts at `start_h` leaves, under a monthly attrition factor.
+
+    `unit_draw` is one Exp(1) draw; the hazard in month m is `hazard_per_hour x factor[m]` (per
+    hour), and the plain hazard after the horizon (`month_start_h` holds the T + 1 month bounds,
+    hours). Inverts the cumulative hazard, so with all factors 1 this is
+    `start_h + unit_draw / hazard_per_hour`, and the same draw is used shocked or not (common
+    random numbers). Returns inf when the hazard is 0.
+    """
+    if hazard_per_hour <= 0:
+        return math.inf
+    left, t = unit_draw, start_h
+    m = int(np.searchsorted(month_start_h, start_h, side="right")) - 1
+    for k in range(max(m, 0), len(factor)):
+        end = float(month_start_h[k + 1])
+        if end <= t:
+            continue
+        rate = hazard_per_hour * float(factor[k])
+        if rate > 0 and left <= rate * (end - t):
+            return t + left / rate
+        left -= rate * (end - t)
+        t = end
+    return t + left / hazard_per_hour
+
+
+def first_hiring_month(scenario: Scenario, role: str, months: Sequence[str], from_index: int) -> int | None:
+    """The first month index >= `from_index` in which `role` may start people (not frozen);
+    None when frozen to the end of the horizon. For backfills that fall into a freeze."""
+    open_ = np.flatnonzero(hiring_cap_factor(scenario, role, months)[from_index:] > 0)
+    return int(open_[0]) + from_index if len(open_) else None
 
 
 def apply_demand_shocks(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -1,8 +1,15 @@
 """Monthly metrics of one replication as a tidy frame (month, metric, value).
 
-Counts are attributed to the month the event happened in (a lead's arrival, first contact, stage
-entry, close, drop); utilisation is the open hours of work started in a month over the open hours
-the role's people were employed in it.
+Counts are attributed to the month the event happened in:
+- `leads` (arrivals), `contacted` (first contact made), `reached:<stage>` (entered the stage),
+  `qualified` (entered the stage before the last), `opportunities` (entered the last stage),
+  `won` and `revenue` (currency; by close month), `dropped` (waited past the limit, by drop month);
+- `first_response_h_mean`: mean wall-clock hours from arrival to first contact, by contact month;
+- per role: `headcount:<role>` (at month end), `leavers:<role>`, and for roles that work stages
+  `handled:<role>` (items started) and `utilisation:<role>` (open hours of work started in the month
+  over the open hours its people were employed; a ramping rep counts as fully busy);
+- with support: `tickets`, `agents`, `sla_attainment` (share answered within the tier's threshold,
+  also per tier as `sla_attainment:<tier>`), `ticket_wait_s_mean` (seconds), by arrival month.
 """
 
 from __future__ import annotations

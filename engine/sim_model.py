@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,11 +43,20 @@ CALENDAR_MARGIN_H = 24 * 365.0
 class Call(Event):
     """An already-triggered SimPy event with one callback and a payload (a lean `Timeout`)."""
 
+    _ok = True
+
     def __init__(self, env: simpy.Environment, fn: Callable[[Call], None], value: object):
-        self.env = env
         self.callbacks = [fn]
         self._value = value
-        self._ok = True
+
+
+def _doubles(values: np.ndarray) -> array:
+    """A flat C array of doubles: list-fast scalar access at 8 bytes per value."""
+    return array("d", np.ascontiguousarray(values, dtype=np.float64).ravel().tobytes())
+
+
+def _numpy(values: array) -> np.ndarray:
+    return np.frombuffer(values, dtype=np.float64).copy()
 
 
 def schedule(env: simpy.Environment, delay: float, fn: Callable[[Call], None], value: object) -> None:
@@ -89,24 +99,25 @@ class FunnelModel:
         self.horizon = self.bounds[-1]
         self.n_stages = k = len(cfg.stages)
         n = leads.n
-        self.t_arr = leads.arrived_h.tolist()
-        self.prio = (-leads.score).tolist() if cfg.score_priority else [0.0] * n
-        self.team = leads.team.ravel().tolist()
-        self.work = leads.work_open_h.ravel().tolist()
-        self.p = leads.p_convert.ravel().tolist()
-        self.u = leads.u_convert.ravel().tolist()
-        self.delay = leads.delay_h.ravel().tolist()
-        self.first_contact = [math.nan] * n
-        self.rep_of = [-1] * n
-        self.reached = [0] * n
-        self.entered = np.full(n * k, np.nan)
-        self.won = np.zeros(n, dtype=bool)
-        self.closed = np.full(n, np.nan)
-        self.dropped = np.full(n, np.nan)
-        self.owner = [-1] * n
-        self.held_by = [-1] * n
+        self.t_arr = _doubles(leads.arrived_h)
+        self.prio = _doubles(-leads.score if cfg.score_priority else np.zeros(n))
+        self.team = array("q", leads.team.astype(np.int64).ravel().tobytes())
+        self.work = _doubles(leads.work_open_h)
+        self.p = _doubles(leads.p_convert)
+        self.u = _doubles(leads.u_convert)
+        self.delay = _doubles(leads.delay_h)
+        self.first_contact = _doubles(np.full(n, np.nan))
+        self.rep_of = array("q", np.full(n, -1, dtype=np.int64).tobytes())
+        self.reached = array("q", bytes(8 * n))
+        self.entered = _doubles(np.full(n * k, np.nan))
+        self.won = array("b", bytes(n))
+        self.closed = _doubles(np.full(n, np.nan))
+        self.dropped = _doubles(np.full(n, np.nan))
+        self.owner = array("q", np.full(n, -1, dtype=np.int64).tobytes())
+        self.held_by = array("q", np.full(n, -1, dtype=np.int64).tobytes())
         self._init_people(people_seed)
         self.seq = 0
+        self.cur_month, self.next_bound = 0, 0.0
 
     def _init_people(self, seed: np.random.SeedSequence) -> None:
         cfg = self.cfg
@@ -129,8 +140,8 @@ class FunnelModel:
         self.free_open: list[list] = [[] for _ in range(roles)]
         self.free_cap: list[list] = [[] for _ in range(roles)]
         self.extra_hires = np.zeros((len(cfg.months) + 1, roles), dtype=np.int64)
-        self.busy_open = np.zeros((roles, len(cfg.months)))
-        self.handled = np.zeros((roles, len(cfg.months)), dtype=np.int64)
+        self.busy_open = [[0.0] * len(cfg.months) for _ in range(roles)]
+        self.handled = [[0] * len(cfg.months) for _ in range(roles)]
         self.ramp = [list(r.ramp) for r in cfg.roles]
         self.cap = cfg.max_open if cfg.max_open is not None else 1 << 62
         self.least_loaded = cfg.routing == "least_loaded"
@@ -169,6 +180,7 @@ class FunnelModel:
 
     def _on_month(self, ev: Call) -> None:
         m = ev._value
+        self.cur_month, self.next_bound = m, self.bounds[m + 1]
         for role, spec in enumerate(self.cfg.roles):
             for _ in range(spec.hires[m] + int(self.extra_hires[m, role])):
                 self._hire(role, m)
@@ -274,25 +286,31 @@ class FunnelModel:
 
     # -- work and outcomes ------------------------------------------------------------------
     def _start(self, r: int, i: int, k: int) -> None:
-        now = self.env.now
+        env = self.env
+        now = env._now
         self.busy[r] = True
         self.stamp[r] += 1
-        if k == 0 and self.first_contact[i] != self.first_contact[i]:
-            self.first_contact[i] = self.cal.next_open(now)
+        if k == 0:
+            fc = self.first_contact[i]
+            if fc != fc:
+                self.first_contact[i] = self.cal.next_open(now)
+        else:
+            if self.held_by[i] != r:
+                self.held_by[i] = r
+                self.held[r] += 1
         self.rep_of[i] = r
         self.owner[i] = r
-        if k > 0 and self.held_by[i] != r:
-            self.held_by[i] = r
-            self.held[r] += 1
-        role, m = self.rep_role[r], self._month(now)
+        role = self.rep_role[r]
+        m = self.cur_month if now < self.next_bound else self._month(now)
         tenure = m - self.rep_start_m[r]
         ramp = self.ramp[role]
         work = self.work[i * self.n_stages + k]
         if 0 <= tenure < len(ramp):
             work /= ramp[tenure]
-        self.busy_open[role, m] += work
-        self.handled[role, m] += 1
-        self._at(self.cal.finish(now, work) - now, self._on_done, (r, i, k))
+        self.busy_open[role][m] += work
+        self.handled[role][m] += 1
+        delay = self.cal.finish(now, work) - now
+        env.schedule(Call(env, self._on_done, (r, i, k)), NORMAL, delay if delay > 0.0 else 0.0)
 
     def _on_done(self, ev: Call) -> None:
         r, i, k = ev._value
@@ -342,12 +360,15 @@ class FunnelModel:
         self.env.run(until=self.horizon)
         self._drop_expired()
         return FunnelResult(
-            first_contact_h=np.array(self.first_contact), rep=np.array(self.rep_of, dtype=np.int64),
-            stage_reached=np.array(self.reached, dtype=np.int64),
-            entered_h=self.entered.reshape(-1, self.n_stages), won=self.won, closed_h=self.closed,
-            dropped_h=self.dropped, rep_role=np.array(self.rep_role, dtype=np.int64),
+            first_contact_h=_numpy(self.first_contact),
+            rep=np.frombuffer(self.rep_of, dtype=np.int64).copy(),
+            stage_reached=np.frombuffer(self.reached, dtype=np.int64).copy(),
+            entered_h=_numpy(self.entered).reshape(-1, self.n_stages),
+            won=np.frombuffer(self.won, dtype=np.int8).astype(bool), closed_h=_numpy(self.closed),
+            dropped_h=_numpy(self.dropped), rep_role=np.array(self.rep_role, dtype=np.int64),
             rep_name=self.rep_name, rep_start_h=np.array(self.rep_start_h),
-            rep_leave_h=np.array(self.rep_leave_h), busy_open_h=self.busy_open, handled=self.handled)
+            rep_leave_h=np.array(self.rep_leave_h), busy_open_h=np.array(self.busy_open),
+            handled=np.array(self.handled, dtype=np.int64))
 
     def _drop_expired(self) -> None:
         """Items still unowned at the horizon end whose wait limit has passed count as dropped."""

@@ -99,25 +99,31 @@ def serve_tickets(cfg: SimConfig, agents: np.ndarray, t: np.ndarray, tier: np.nd
     done: list[float] = []
     horizon, n, i, m = bounds[-1], len(arrive), 0, 0
     capacity = caps[0] if caps else 0
+    t_month = bounds[1] if len(caps) > 1 else math.inf
+    next_open, finish, push, pop = cal.next_open, cal.finish, heapq.heappush, heapq.heappop
     while True:
         t_arr = arrive[i] if i < n else math.inf
-        t_done = done[0] if done else math.inf
-        t_month = bounds[m + 1] if m + 1 < len(caps) else math.inf
-        now = min(t_arr, t_done, t_month)
-        if now >= horizon:
+        if min(t_arr, t_month, done[0] if done else math.inf) >= horizon:
             break
-        if t_done == now:
-            heapq.heappop(done)
-        elif t_month == now:
-            m += 1
+        if done and done[0] <= t_arr and done[0] <= t_month:
+            now = pop(done)
+        elif t_month <= t_arr:
+            now, m = t_month, m + 1
             capacity = caps[m]
+            t_month = bounds[m + 1] if m + 1 < len(caps) else math.inf
         else:
-            heapq.heappush(waiting, (prio[kind[i]], i))
+            now = t_arr
+            if not waiting and len(done) < capacity:  # served on arrival: skip the queue
+                start[i] = next_open(now)
+                push(done, finish(now, handle[i]))
+                i += 1
+                continue
+            push(waiting, (prio[kind[i]], i))
             i += 1
         while waiting and len(done) < capacity:
-            _, j = heapq.heappop(waiting)
-            start[j] = cal.next_open(now)
-            heapq.heappush(done, cal.finish(now, handle[j]))
+            _, j = pop(waiting)
+            start[j] = next_open(now)
+            push(done, finish(now, handle[j]))
     return np.array(start, dtype=float)
 
 

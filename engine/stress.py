@@ -20,11 +20,15 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
 from engine.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from engine.scenario import Scenario
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -105,12 +109,18 @@ class StressResult:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def __str__(self) -> str:
+        return self.text()
+
     def text(self) -> str:
         """A few lines for the terminal."""
-        head = {"found": f"breaking point of {self.vary} in [{self.last_ok:g}, {self.first_broken:g}]"
-                f" (confidence {self.confidence:.1%})",
-                "broken_at_lo": f"already broken at {self.vary} = {self.lo:g}",
-                "not_broken": f"not broken up to {self.vary} = {self.hi:g}"}[self.status]
+        if self.status == "found":
+            head = (f"breaking point of {self.vary} in [{self.last_ok:g}, {self.first_broken:g}]"
+                    f" (confidence {self.confidence:.1%})")
+        elif self.status == "broken_at_lo":
+            head = f"already broken at {self.vary} = {self.lo:g}"
+        else:
+            head = f"not broken up to {self.vary} = {self.hi:g}"
         lines = [f"{head}; broken when {self.until}"]
         lines += [f"  {self.vary} = {p.x:<12.6g} {'broken' if p.broken else 'ok    '}  mean {p.mean:.4g}"
                   f"  95% CI [{p.ci_low:.4g}, {p.ci_high:.4g}]  sure {p.confidence:.1%}" for p in self.probes]
@@ -171,12 +181,12 @@ class _Evaluator:
         return summarise_probe(x, np.asarray(values, dtype=float), self.until)
 
 
-def _check_scenario(scenario: Path, vary: str, lo: float, hi: float, replications: int) -> object:
+def _check_scenario(scenario: Path, vary: str, lo: float, hi: float, replications: int | None) -> Scenario:
     from engine.loader import load_scenario
     from engine.sweep_plan import yaml_value
 
     problems: list[Problem] = []
-    if replications < 1:
+    if replications is not None and replications < 1:
         problems.append(Problem("--replications", None, "replications", f"{replications} runs", "at least 1"))
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
         problems.append(Problem("--from/--to", None, vary, f"interval [{lo}, {hi}]", "two different finite numbers"))
@@ -196,15 +206,18 @@ def _check_scenario(scenario: Path, vary: str, lo: float, hi: float, replication
 
 
 def stress_search(scenario: str | Path, vary: str, lo: float, hi: float, until: str,
-                  replications: int = 5, seed: int = 0, tolerance: float | None = None,
+                  replications: int | None = None, seed: int | None = None, tolerance: float | None = None,
                   workers: int = 1, max_probes: int = 40,
                   progress: Callable[[Probe], None] | None = None) -> StressResult:
     """Bisect `vary` between `lo` (expected ok) and `hi` (expected broken) for the first value
     where `until` holds. `tolerance` is the final interval width in the unit of `vary` (default
-    |hi - lo| / 64). Raises InputError (exit 2) on a bad path, interval or condition."""
+    |hi - lo| / 64). `replications` and `seed` default to the scenario's simulation section.
+    Raises InputError (exit 2) on a bad path, interval or condition."""
     scenario = Path(scenario)
     base = _check_scenario(scenario, vary, lo, hi, replications)
     cond = parse_until(until, base)
+    replications = replications if replications is not None else base.simulation.replications
+    seed = seed if seed is not None else base.simulation.seed
     tol = abs(hi - lo) / 64 if tolerance is None else abs(tolerance)
     evaluate = _Evaluator(scenario, vary, cond, replication_seeds(seed, replications), workers)
     probes: list[Probe] = []

@@ -28,11 +28,21 @@ from engine.scenario import Scenario
 from engine.schema.core import Role
 from engine.schema.plan import Plan
 from engine.stage import StageOutput
-from solvers.hiring import HiringProblem, HiringResult, PeopleFloor, RatioRule, monthly_attrition, solve_hiring
+from solvers.hiring import (
+    HiringProblem,
+    HiringResult,
+    PeopleFloor,
+    RatioRule,
+    monthly_attrition,
+    solve_hiring,
+)
 from solvers.staffing import Requirement, SupportLoad, achieved, required_agents
 
 DAYS_PER_MONTH = 365.25 / 12
-SUPPORT_VALUE_FACTOR = 3.0
+SUPPORT_VALUE_FACTOR = 10.0
+"""Default worth of a needed support hour, in multiples of the support role's cost per ticket hour:
+high, because an hour short is a whole agent short once agents are counted and the service
+level falls steeply below the Erlang requirement."""
 HIRING_COLUMNS = ["month", "role", "hires", "headcount", "effective_capacity", "cost"]
 STAFFING_COLUMNS = ["month", "role", "required_agents", "planned_agents", "service_level", "asa_seconds"]
 

@@ -27,11 +27,17 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine.atomic import write_text_atomic
 from engine.errors import InputError
 from engine.sweep_plan import SweepPlan, plan_sweep
 from engine.sweep_progress import SweepProgress, progress_bar
-from engine.sweep_store import RESULTS_FILE, consolidate, finished_ids, write_point
+from engine.sweep_store import (
+    RESULTS_FILE,
+    clear_partial,
+    consolidate,
+    finished_ids,
+    write_point,
+    write_text,
+)
 from engine.sweep_worker import PointTask
 
 
@@ -61,6 +67,12 @@ class SweepSummary:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def __str__(self) -> str:
+        resumed = f"{self.skipped} resumed, " if self.skipped else ""
+        return (f"sweep: {self.total} points ({resumed}{self.ran} run): {self.ok} ok, {self.failed} failed "
+                f"in {self.wall_s:.1f} s ({self.backend}) -> {self.results}"
+                + (f", {self.report}" if self.report else ""))
+
 
 def _tasks(plan: SweepPlan, ids: list[str], runs_dir: Path | None) -> Iterator[PointTask]:
     by_id = {p.point_id: p for p in plan.points}
@@ -81,7 +93,7 @@ def _write_plan(plan: SweepPlan, out: Path) -> None:
            "seed": spec.seed, "replications": spec.replications, "vary": plan.vary,
            "metrics": plan.metrics,
            "points": [{"point_id": p.point_id, "seed": p.seed, "values": p.values} for p in plan.points]}
-    write_text_atomic(out / "sweep.json", json.dumps(doc, indent=1, default=str) + "\n")
+    write_text(out / "sweep.json", json.dumps(doc, indent=1, default=str) + "\n")
 
 
 def columns_of(plan: SweepPlan) -> list[str]:
@@ -119,6 +131,7 @@ def execute_sweep(plan: SweepPlan, out: str | Path, workers: int = 1, dask: str 
     ids = [p.point_id for p in plan.points]
     if not resume:
         _clear(out)
+    clear_partial(out)
     _write_plan(plan, out)
     finished = finished_ids(out) & set(ids)
     todo = [pid for pid in ids if pid not in finished]
@@ -202,8 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem.format(), file=sys.stderr)
         return 2
-    print(f"sweep: {summary.total} points ({summary.skipped} resumed, {summary.ran} run), "
-          f"{summary.ok} ok, {summary.failed} failed in {summary.wall_s:.1f} s -> {summary.results}")
+    print(summary)
     return 0
 
 

@@ -155,11 +155,15 @@ def _related(a: str, b: str) -> bool:
 def _blame(sweep: SweepFile, base_data: dict, values: dict[str, Any],
            problems: list[Problem]) -> list[Problem]:
     """Re-address a point's scenario problems to the `vary` keys whose values caused them."""
+    fixed = {k: _index_path(base_data, k) for k in sweep.spec.set}
     indexed = {k: _index_path(base_data, k) for k in values}
     out = []
     for p in problems:
         culprits = [k for k, ix in indexed.items() if _related(p.path, ix) or _related(p.path, k)]
-        if not culprits:
+        setters = [k for k, ix in fixed.items() if _related(p.path, ix) or _related(p.path, k)]
+        out += [Problem(str(sweep.path), sweep.line("set", k), f"set.{k}", f"gives {p.path}: {p.message}",
+                        p.expected) for k in setters if not culprits]
+        if not culprits and not setters:
             out.append(p)
             continue
         for key in culprits:
@@ -202,8 +206,8 @@ def _value_line(sweep: SweepFile, key: str, value: Any) -> int | None:
     return sweep.line("vary", key)
 
 
-def _overrides(spec_values: dict[str, Any], sim_overrides: list[str]) -> tuple[str, ...]:
-    return tuple([f"{k}={yaml_value(v)}" for k, v in spec_values.items()] + sim_overrides)
+def _overrides(fixed: dict[str, Any], spec_values: dict[str, Any], sim_overrides: list[str]) -> tuple[str, ...]:
+    return tuple([f"{k}={yaml_value(v)}" for k, v in {**fixed, **spec_values}.items()] + sim_overrides)
 
 
 def _sim_overrides(sweep: SweepFile, base: LoadedScenario, seed: int | None) -> list[str]:
@@ -260,7 +264,7 @@ def plan_sweep(sweep_file: str | Path) -> SweepPlan:
     for values in generate_values(sweep):
         pid = point_id(values)
         seed = _point_seed(sweep, base, pid)
-        overrides = _overrides(values, _sim_overrides(sweep, base, seed))
+        overrides = _overrides(sweep.spec.set, values, _sim_overrides(sweep, base, seed))
         bad = _check_roundtrip(sweep, values)
         loaded = None if bad else _fast_validate(base, overrides)
         if loaded is None and not bad:

@@ -19,8 +19,7 @@ _TAGS = {"values", "range", "distribution", "uniform", "normal", "lognormal", "t
 SUMMARY_ROOTS = {
     "scenario": None, "currency": None, "headline": None, "reconciliation": None,
     "data": ("data",), "demand": ("demand", "data"), "territory": ("territory",),
-    "hiring": ("plan",), "staffing": ("support",), "supply": ("plan", "support"),
-    "allocation": ("allocation",), "simulation": ("simulation",),
+    "hiring": ("plan",), "allocation": ("allocation",), "simulation": ("simulation",),
 }
 """Top-level keys of summary.json and the scenario sections that switch each one on."""
 

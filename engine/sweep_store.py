@@ -21,6 +21,28 @@ POINTS_DIR = "points"
 RESULTS_FILE = "results.parquet"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish(tmp: str | Path, target: Path) -> None:
+    """Give a finished temporary file the usual permissions (mkstemp makes it 0600) and rename
+    it into place atomically."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, target)
+
+
+def write_text(target: Path, text: str) -> None:
+    """Write a text file atomically (temporary sibling, then rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    publish(tmp, target)
+
+
 def point_file(out: Path, pid: str) -> Path:
     return Path(out) / POINTS_DIR / f"{pid}.parquet"
 
@@ -40,11 +62,20 @@ def write_point(out: Path, row: dict[str, Any]) -> Path:
     os.close(fd)
     try:
         frame.to_parquet(tmp, index=False, engine="pyarrow")
-        os.replace(tmp, target)
+        publish(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def clear_partial(out: Path) -> int:
+    """Delete temporary files a killed sweep left half-written in DIR/points; returns how many."""
+    folder = Path(out) / POINTS_DIR
+    stale = list(folder.glob(".*.tmp")) if folder.exists() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def finished_ids(out: Path) -> set[str]:
@@ -81,5 +112,5 @@ def consolidate(out: Path, ids: Iterable[str], columns: list[str]) -> pd.DataFra
     fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=out)
     os.close(fd)
     frame.to_parquet(tmp, index=False, engine="pyarrow")
-    os.replace(tmp, target)
+    publish(tmp, target)
     return frame

@@ -40,13 +40,12 @@ WARM_MODULES = ("engine.run", "engine.scenario", "engine.loader", "engine.foreca
 
 def warm_up() -> None:
     """Import the pipeline once per worker process, so no point pays the import time."""
+    import contextlib
     import importlib
 
     for name in WARM_MODULES:
-        try:
+        with contextlib.suppress(ImportError):  # a stage not built yet: nothing to warm
             importlib.import_module(name)
-        except ImportError:  # a stage not built yet (or an optional one): nothing to warm
-            pass
 
 
 def metric_value(summary: dict, dotted: str) -> Any:

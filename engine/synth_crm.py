@@ -9,13 +9,16 @@ Noise, all drawn from one `numpy.random.Generator(seed)`:
 
 * monthly volume: Poisson around the trend x seasonality level, times a lognormal month effect
   (cv `MONTH_NOISE_CV`);
-* rep-to-rep skill: each SDR (first-half stages) and AE (opportunity stages) multiplies the
-  conversion by a skill factor in [0.8, 1.2] normalised to mean exactly 1, and works at an
-  activity rate in [0.7, 1.3];
-* lead quality: `engagement_score` (0-100) and `source` multiply the qualify-stage conversion by
-  factors whose mean over leads is exactly 1, so the truth conversion per stage and segment (the
-  average over leads and reps) is the scenario's;
-* missing values: `source` (5 %), `employees` (4 %), opportunity `owner` (1 %) left empty;
+* rep-to-rep skill: each SDR multiplies the second stage's (qualify) conversion and each AE the
+  last stage's (close) conversion by a skill factor in [0.8, 1.2] normalised to mean exactly 1;
+  reps work at an activity rate in [0.7, 1.3];
+* lead quality: `engagement_score` (0-100) multiplies the first stage's conversion by
+  0.75 + 0.5 u, `fit_score` (0-100) and `source` the second stage's by (0.6 + 0.8 v) x a source
+  lift; u, v are independent uniforms and every factor has mean exactly 1 over leads and is
+  independent of the outcome of earlier stages, so the truth conversion per stage and segment
+  (the average over leads and reps) is the scenario's;
+* missing values: `source` (5 %), `employees` (4 %), `fit_score` (3 %), opportunity `owner`
+  (1 %) left empty;
 * censoring: nothing after the export date (the horizon start) is recorded, so recent leads and
   opportunities are still open.
 
@@ -57,7 +60,7 @@ class _Leads:
     frame: pd.DataFrame
     seg: np.ndarray
     created: np.ndarray  # datetime64[s]
-    lift: np.ndarray  # qualify-stage lead-quality multiplier
+    lift: np.ndarray  # (2, leads) lead-quality multipliers of the first two stages
     sdr: np.ndarray  # SDR index per lead
     sdrs: int
 
@@ -107,8 +110,9 @@ def _make_leads(s: Scenario, grid: pd.DataFrame, sdrs: int, rng: np.random.Gener
     region = np.array([r.region for r in s.demand.baseline])[rows]
     src = rng.choice(len(SOURCES), n, p=SOURCE_SHARE)
     src_lift = SOURCE_LIFT / float(SOURCE_SHARE @ SOURCE_LIFT)
-    u = rng.random(n)
+    u, v = rng.random(n), rng.random(n)
     engagement = np.clip(np.round(100 * u + rng.normal(0, 5, n)), 0, 100)
+    fit = np.clip(np.round(100 * v + rng.normal(0, 5, n)), 0, 100)
     employees = np.round(np.vectorize(EMPLOYEES_MEDIAN.get)(np.minimum(seg, 2))
                          * rng.lognormal(0, 0.6, n)).astype(int)
     sdr = rng.integers(0, sdrs, n)
@@ -119,8 +123,10 @@ def _make_leads(s: Scenario, grid: pd.DataFrame, sdrs: int, rng: np.random.Gener
         "source": np.where(rng.random(n) < 0.05, "", np.array(SOURCES)[src]),
         "owner": np.array([f"SDR {k + 1:02d}" for k in range(sdrs)])[sdr],
         "employees": np.where(rng.random(n) < 0.04, "", employees.astype(str)),
-        "engagement_score": engagement.astype(int)})
-    return _Leads(frame, seg, created, (0.7 + 0.6 * u) * src_lift[src], sdr, sdrs)
+        "engagement_score": engagement.astype(int),
+        "fit_score": np.where(rng.random(n) < 0.03, "", fit.astype(int).astype(str))})
+    lift = np.vstack([0.75 + 0.5 * u, (0.6 + 0.8 * v) * src_lift[src]])
+    return _Leads(frame, seg, created, lift, sdr, sdrs)
 
 
 def _skills(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -146,9 +152,12 @@ def _simulate_funnel(s: Scenario, L: _Leads, as_of: np.datetime64, aes: int,
     won = np.zeros(n, dtype=bool)
     for k, st in enumerate(stages):
         p = np.array([st.conversion_for(g) for g in seg_names])[L.seg]
-        p = p * (sdr_skill[sdr_idx] if k < opp_k else ae_skill[ae_idx])
+        if k < 2:
+            p = p * L.lift[k]
         if k == 1:
-            p = p * L.lift
+            p = p * sdr_skill[sdr_idx]
+        if k == len(stages) - 1:
+            p = p * ae_skill[ae_idx]
         converts = rng.random(n) < np.clip(p, 0, 0.99)
         d = crm_dists.sample(st.duration_days, n, rng)
         durations[k] = d

@@ -209,10 +209,11 @@ def _routing_actions(ctx: Context, table: pd.DataFrame) -> list[dict]:
         per_lead = revenue / leads
         lost = dropped * per_lead
         limit = ctx.scenario.funnel.lead_wait_limit_hours if ctx.scenario.funnel else None
-        text = (f"Send leads that wait more than {tables.fmt((limit or 0) / 2, 0)} h to an overflow "
-                f"queue worked by AEs instead of dropping them at {tables.fmt(limit or 0, 0)} h: "
-                f"{tables.fmt(dropped, 0)} leads dropped (p50), worth {tables.money(lost, cur)} at "
-                f"{tables.money(per_lead, cur)} revenue per lead.")
+        when = (f"wait more than {tables.fmt(limit / 2, 0)} h (half the {tables.fmt(limit, 0)} h "
+                f"limit at which they are dropped)" if limit else "the team does not reach")
+        text = (f"Route leads that {when} to an overflow queue (a second team or a partner) instead "
+                f"of losing them: {tables.fmt(dropped, 0)} leads dropped (p50), worth "
+                f"{tables.money(lost, cur)} at {tables.money(per_lead, cur)} revenue per lead.")
         out.append(_action(ROUTING, text, lost, cur, revenue=lost))
     out.extend(_territory_action(ctx, table))
     return out
@@ -285,7 +286,9 @@ def _communication_actions(ctx: Context, table: pd.DataFrame) -> list[dict]:
             i = ctx.months.index(peak)
             neighbours = [m for m in (ctx.months[i - 1] if i else None,
                                       ctx.months[i + 1] if i + 1 < len(ctx.months) else None) if m]
-            room = max(((float(spare.get(m, 0.0)), m) for m in neighbours), default=(0.0, ""))
+            # the neighbour with more spare leads; on a tie the earlier month (pull campaigns forward)
+            room = max(((float(spare.get(m, 0.0)), m) for m in neighbours),
+                       key=lambda r: (r[0], -ctx.months.index(r[1])), default=(0.0, ""))
             moved = min(float(unworked[peak]), room[0])
             if moved >= 1:
                 rates = ctx.rates

@@ -42,8 +42,10 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
         for path, frame in data.tables.items():
             if isinstance(frame, pd.DataFrame) and not frame.empty:
                 name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-                sec.blocks.append(_generic_table(f"CRM {name.replace('_', ' ')}", frame,
-                                                 f"data_{name}", MAX_DATA_ROWS))
+                table = _generic_table(f"CRM {name.replace('_', ' ')}", frame, f"data_{name}",
+                                       MAX_DATA_ROWS)
+                table.collapsed = len(table.rows) > 12
+                sec.blocks.append(table)
     else:
         sec.blocks.append(Text("No CRM export in this scenario: the funnel below is the scenario's "
                                "own parameters.", "note"))
@@ -74,7 +76,7 @@ def _demand_section(ctx: Context, table: pd.DataFrame) -> Section:
     rows = [[m, *(tables.fmt(v, 1) for v in r)] for m, r in zip(pivot.index, pivot.to_numpy(),
                                                                  strict=True)]
     sec.blocks.append(Table("Forecast leads per month by demand case", ["month", *pivot.columns],
-                            rows, "demand_cases"))
+                            rows, "demand_cases", collapsed=True))
     seg = ctx.forecast().pivot_table(index="month", columns=["segment", "region"], values="leads",
                                      aggfunc="sum")
     seg.loc[ALL] = seg.sum()
@@ -88,8 +90,26 @@ def _demand_section(ctx: Context, table: pd.DataFrame) -> Section:
     return sec
 
 
+def _solve_note(name: str, summary: dict, currency: str) -> Text | None:
+    """One line on how a solver stage ended (status, objective, gap, value of the stochastic solution)."""
+    if not summary or "status" not in summary:
+        return None
+    parts = [f"{name}: solver status {summary.get('status')}"]
+    if summary.get("objective") is not None:
+        parts.append(f"objective {tables.fmt(summary['objective'], 0)}")
+    if summary.get("gap") is not None:
+        parts.append(f"gap {tables.pct(float(summary['gap']), 2)}")
+    if summary.get("vss") is not None:
+        parts.append(f"value of the stochastic solution {tables.money(summary['vss'], currency)}")
+    return Text(", ".join(parts) + ".", "note")
+
+
 def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | None) -> Section:
     sec = Section("supply", "3. Supply plan")
+    for name in ("hiring", "territory"):
+        note = _solve_note(name, ctx.stage_summaries.get(name, {}), ctx.scenario.currency)
+        if note is not None:
+            sec.blocks.append(note)
     plan = ctx.hiring()
     if plan is not None and not plan.empty:
         fig = plots.headcount_by_role(ctx)
@@ -104,14 +124,15 @@ def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | Non
             rows = [[m, *(tables.fmt(v, 2 if col == "headcount" else 0) for v in r)]
                     for m, r in zip(p.index, p.to_numpy(), strict=True)]
             sec.blocks.append(Table(f"{title} by role ({ctx.case} case)", ["month", *p.columns], rows,
-                                    f"plan_{col}"))
+                                    f"plan_{col}", collapsed=True))
     staffing = ctx.staffing()
     if staffing is not None and not staffing.empty:
         cols = [c for c in ("month", "role", "required_agents", "planned_agents", "service_level",
                             "asa_seconds") if c in staffing.columns]
         places = {"required_agents": 0, "planned_agents": 0, "service_level": 4, "asa_seconds": 2}
         sec.blocks.append(Table("Support staffing (Erlang)", cols,
-                                tables.frame_rows(staffing[cols], places), "staffing", numeric_from=2))
+                                tables.frame_rows(staffing[cols], places), "staffing", numeric_from=2,
+                                collapsed=True))
     fig = plots.sla_by_month(ctx, table)
     if fig is not None:
         sec.blocks.append(Chart("chart-sla", "SLA by month", fig))
@@ -179,7 +200,7 @@ def _recon_section(ctx: Context, table: pd.DataFrame, summary: dict) -> Section:
                                 numeric_from=2))
     sec.blocks.append(Table("Reconciliation table (reconciliation.csv)", COLUMNS,
                             tables.formatted_rows(table), "reconciliation", numeric_from=3,
-                            collapsed=True, css_id="reconciliation"))
+                            collapsed=True, css_id="reconciliation-table"))
     units = ", ".join(f"{m}: {u}" for m, u in UNITS.items())
     sec.blocks.append(Text(f"Units: {units} (currency = {ctx.scenario.currency}). gap = outcome - "
                            "reference: simulation p50 - plan where simulated, else plan - forecast; "
@@ -199,6 +220,24 @@ def _units_frame(loaded_dir, scenario) -> pd.DataFrame | None:
         return None
 
 
+def _glance_findings(summary: dict) -> list:
+    """The three most severe flags and the best-valued action of each lever."""
+    blocks: list = []
+    flags = summary.get("flags", [])[:3]
+    if flags:
+        blocks.append(Text("Where plan, forecast and simulation disagree", "h3"))
+        blocks += [Text(f["message"], f"flag-{f['severity']}") for f in flags]
+    best: dict[str, dict] = {}
+    for a in summary.get("adjustments", []):
+        value = max((abs(v) for v in a["impact"].values() if v is not None), default=0.0)
+        if a["lever"] not in best or value > best[a["lever"]][0]:
+            best[a["lever"]] = (value, a)
+    if best:
+        blocks.append(Text("What to change (one action per lever; all in section 4)", "h3"))
+        blocks.append(Bullets([f"{lever}: {a['action']}" for lever, (_, a) in best.items()]))
+    return blocks
+
+
 def build_document(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataFrame,
                    summary: dict, scenario_dir) -> Document:
     """The whole report as a Document (see reports.document)."""
@@ -212,6 +251,7 @@ def build_document(ctx: Context, outputs: dict[str, StageOutput], table: pd.Data
     head = _headline_table(ctx, summary.get("headline", {}))
     if head is not None:
         glance.blocks.append(head)
+    glance.blocks.extend(_glance_findings(summary))
     stages = ", ".join(outputs) or "none"
     glance.blocks.append(Text(f"Stages run: {stages}.", "note"))
     doc.sections.append(glance)

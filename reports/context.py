@@ -30,10 +30,12 @@ def _frame(stage: StageOutput | None, key: str, table: str | None = None) -> pd.
     return None
 
 
-def _for_case(frame: pd.DataFrame | None, case: str) -> pd.DataFrame | None:
-    """Rows of `case` when the frame has a case column, else the frame itself."""
-    if frame is None or "case" not in frame.columns:
-        return frame
+def _for_case(frame: pd.DataFrame | None, case: str, own_case: str) -> pd.DataFrame | None:
+    """Rows of `case` when the frame has a case column; a frame without one holds `own_case` only."""
+    if frame is None:
+        return None
+    if "case" not in frame.columns:
+        return frame if case == own_case else None
     rows = frame[frame["case"].astype(str) == case]
     return rows if not rows.empty else None
 
@@ -92,16 +94,16 @@ class Context:
         return [] if self._sim_cube is None else list(self._sim_cube[1])
 
     def forecast(self, case: str | None = None) -> pd.DataFrame | None:
-        return _for_case(self.forecast_all, case or self.case)
+        return _for_case(self.forecast_all, case or self.case, self.case)
 
     def hiring(self, case: str | None = None) -> pd.DataFrame | None:
-        return _for_case(self.hiring_all, case or self.case)
+        return _for_case(self.hiring_all, case or self.case, self.case)
 
     def capacity(self, case: str | None = None) -> pd.DataFrame | None:
-        return _for_case(self.capacity_all, case or self.case)
+        return _for_case(self.capacity_all, case or self.case, self.case)
 
     def staffing(self, case: str | None = None) -> pd.DataFrame | None:
-        return _for_case(self.staffing_all, case or self.case)
+        return _for_case(self.staffing_all, case or self.case, self.case)
 
     def _cached(self, key: tuple, make):  # noqa: ANN001, ANN202 - a tiny memo per (kind, case)
         store = self.__dict__.setdefault("_memo", {})

@@ -34,6 +34,8 @@ class Table:
     collapsed: bool = False
     """Shown folded in HTML (long tables)."""
     css_id: str = ""
+    cell_classes: list[list[str]] | None = None
+    """Optional CSS class per cell (e.g. `better`, `worse`, `missing`) to highlight differences."""
 
 
 @dataclass

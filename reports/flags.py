@@ -61,8 +61,8 @@ def headline(ctx: Context, table: pd.DataFrame) -> dict[str, dict[str, float | N
         outcome = ctx.outcomes(case)
         plan = ctx.hiring(case)
         staffing = ctx.staffing(case)
-        if outcome is None:
-            continue
+        if outcome is None or (ctx.hiring_all is not None and plan is None):
+            continue  # a case the plan did not cover has no plan figures to show
         margin_share = ctx.rates.gross_margin.reindex(outcome["segment"]).fillna(0.0).to_numpy()
         revenue = float(outcome["revenue"].sum())
         gross = float((outcome["revenue"].to_numpy() * margin_share).sum())
@@ -153,10 +153,16 @@ def _plan_vs_sim(ctx: Context, table: pd.DataFrame) -> list[dict]:
             continue
         what = tables.money(abs(gap), cur) if metric == "revenue" else f"{tables.fmt(abs(gap), 1)} deals"
         direction = "below" if gap < 0 else "above"
-        causes = _causes(ctx, table)
+        if gap < 0:
+            causes = _causes(ctx, table)
+            why = f" Causes: {causes}." if causes else ""
+        else:
+            why = (" The simulation wins more than the funnel arithmetic the plan rests on (product of "
+                   "stage conversions x worked leads): check how lead scores shift conversion, and "
+                   "deals closing inside the horizon.")
         msg = (f"Simulated {metric} is {what} ({tables.pct(abs(gap) / planned, 1)}) {direction} the "
                f"plan over the horizon; the plan lies outside the simulated p10-p90 band in "
-               f"{len(outside)} of {len(monthly)} months" + (f". Causes: {causes}." if causes else "."))
+               f"{len(outside)} of {len(monthly)} months." + why)
         out.append(_flag("plan_vs_simulation", "company", metric, list(outside["month"]), planned, sim,
                          gap, msg, len(monthly)))
     return out

@@ -306,6 +306,9 @@ def _merge(plan_rows: list[pd.DataFrame], sim_rows: list[pd.DataFrame]) -> pd.Da
     keys = ["month", "scope", "metric"]
     plan = pd.concat([r for r in plan_rows if not r.empty], ignore_index=True) if any(
         not r.empty for r in plan_rows) else pd.DataFrame(columns=[*keys, "planned", "forecast"])
+    for col in ("planned", "forecast"):
+        if col not in plan.columns:
+            plan[col] = np.nan
     plan = plan.groupby(keys, sort=False, as_index=False).agg(
         planned=("planned", "first"), forecast=("forecast", "first")) if not plan.empty else plan
     sims = [r for r in sim_rows if not r.empty]

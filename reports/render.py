@@ -44,7 +44,8 @@ def _html_block(block: object, first_chart: list[bool]) -> str:
     if isinstance(block, Bullets):
         return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in block.items) + "</ul>"
     if isinstance(block, Table):
-        body = tables.html_table(block.header, block.rows, numeric_from=block.numeric_from)
+        body = tables.html_table(block.header, block.rows, numeric_from=block.numeric_from,
+                                 cell_classes=block.cell_classes)
         ident = f' id="{html.escape(block.css_id)}"' if block.css_id else ""
         if block.collapsed:
             return (f'<details{ident}><summary>{html.escape(block.title)} ({len(block.rows)} rows)'

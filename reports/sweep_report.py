@@ -97,7 +97,9 @@ def tornado_html(frame: pd.DataFrame, vary: list[str], metric: str, div_id: str)
             for side, name in (("low", "lowest level"), ("high", "highest level"))]
     layout = {"title": {"text": f"Sensitivity of {_esc(metric)} (mean over points at each level)"},
               "barmode": "overlay", "xaxis": {"title": {"text": _esc(metric)}},
-              "margin": {"l": 220}, "height": 120 + 40 * len(sens)}
+              "margin": {"l": 260, "t": 60, "b": 60}, "height": 220 + 50 * len(sens),
+              "yaxis": {"automargin": True, "type": "category"},
+              "legend": {"orientation": "h", "y": -0.35}}
     return _figure_div(div_id, bars, layout)
 
 
@@ -131,7 +133,8 @@ def table_html(frame: pd.DataFrame) -> str:
         cls = "" if getattr(row, "status", "ok") == "ok" else ' class="failed"'
         cells = "".join(f'<td data-v="{_esc(v)}">{_esc(_fmt(v))}</td>' for v in row)
         body.append(f"<tr{cls}>{cells}</tr>")
-    return f'<table id="points"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return (f'<div class="scroll"><table id="points"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
 _SORT_JS = """
@@ -142,7 +145,7 @@ var d=(!isNaN(x)&&!isNaN(y))?x-y:a.localeCompare(c);return asc?d:-d;});rows.forE
 """
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:13px}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}th{cursor:pointer;background:#f3f5f8}
-tr.failed td{background:#fdecea}.chart{max-width:1000px}"""
+tr.failed td{background:#fdecea}.chart{max-width:1000px}.scroll{overflow-x:auto}"""
 
 
 def write_sweep_report(frame: pd.DataFrame, vary: list[str], metrics: list[str], target: Path,
@@ -162,7 +165,7 @@ def write_sweep_report(frame: pd.DataFrame, vary: list[str], metrics: list[str],
 <h2>Pareto frontier</h2>{pareto_html(frame, metrics, "pareto")}
 <h2>Points</h2><p>Click a column header to sort.</p>{table_html(frame)}
 </body></html>"""
-    from engine.atomic import write_text_atomic
+    from engine.sweep_store import write_text
 
-    write_text_atomic(Path(target), page)
+    write_text(Path(target), page)
     return Path(target)

@@ -99,15 +99,18 @@ def markdown_table(header: Sequence[str], rows: list[list[str]]) -> str:
 
 
 def html_table(header: Sequence[str], rows: list[list[str]], css_class: str = "data",
-               numeric_from: int = 0, row_classes: list[str] | None = None) -> str:
+               numeric_from: int = 0, cell_classes: list[list[str]] | None = None) -> str:
     """An HTML table, every cell escaped; columns from `numeric_from` on are right-aligned."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
-        cells = "".join(
-            f'<td class="num">{html.escape(c)}</td>' if j >= numeric_from and numeric_from
-            else f"<td>{html.escape(c)}</td>" for j, c in enumerate(row))
-        cls = f' class="{html.escape(row_classes[i])}"' if row_classes and row_classes[i] else ""
-        body.append(f"<tr{cls}>{cells}</tr>")
+        cells = []
+        for j, c in enumerate(row):
+            classes = ["num"] if numeric_from and j >= numeric_from else []
+            if cell_classes and cell_classes[i][j]:
+                classes.append(cell_classes[i][j])
+            attr = f' class="{html.escape(" ".join(classes))}"' if classes else ""
+            cells.append(f"<td{attr}>{html.escape(c)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
     return (f'<table class="{html.escape(css_class)}"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")

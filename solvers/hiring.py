@@ -24,7 +24,6 @@ Two-stage: hires decided before month `shared_months` are one variable shared by
 from __future__ import annotations
 
 import functools
-import os
 import time
 from dataclasses import dataclass, field, replace
 
@@ -219,10 +218,8 @@ def build_model(p: HiringProblem) -> tuple[pyo.ConcreteModel, dict[str, np.ndarr
     model = pyo.ConcreteModel()
     v: dict[str, np.ndarray] = {}
     h_lo, h_up = _bounds(p, ids, n_hires)
-    cumulative = os.environ.get("HIRING_CUM") == "1"
-    v["h"] = _vars(model, "h", n_hires, h_lo, h_up, pyo.NonNegativeReals if cumulative else pyo.NonNegativeIntegers)
-    if cumulative:
-        v["cum"] = _vars(model, "cum", n_hires, 0.0, np.inf, pyo.NonNegativeIntegers)
+    v["h"] = _vars(model, "h", n_hires, h_lo, h_up)
+    v["cum"] = _vars(model, "cum", n_hires, 0.0, np.inf, pyo.NonNegativeIntegers)
     hc_lo, hc_up = _headcount_bounds(p)
     v["hc"] = _vars(model, "hc", n, hc_lo, hc_up)
     v["u"] = _vars(model, "u", n, 0.0, p.required_hours.ravel())
@@ -245,28 +242,7 @@ def build_model(p: HiringProblem) -> tuple[pyo.ConcreteModel, dict[str, np.ndarr
     _add_floors(model, p, idx, col, allv)
     _add_budget(model, p, idx, comm, col, allv)
     _add_backfill(model, p, ids, idx, col, allv)
-    if cumulative:
-        rows = _Rows()
-        rows.add(ids[:, :, 0], col["cum"](ids[:, :, 0]), 1.0)
-        rows.add(ids[:, :, 0], col["h"](ids[:, :, 0]), -1.0)
-        rows.add(ids[:, :, 1:], col["cum"](ids[:, :, 1:]), 1.0)
-        rows.add(ids[:, :, 1:], col["cum"](ids[:, :, :-1]), -1.0)
-        rows.add(ids[:, :, 1:], col["h"](ids[:, :, 1:]), -1.0)
-        rr = _Rows()
-        # dedupe rows: keep the first occurrence of each hire id
-        flat = ids.ravel()
-        _, first = np.unique(flat, return_index=True)
-        keep = np.zeros(flat.shape, bool); keep[first] = True
-        keep = keep.reshape(ids.shape)
-        t = ids.shape[2]
-        m0 = keep[:, :, 0]
-        rr.add(ids[:, :, 0][m0], col["cum"](ids[:, :, 0][m0]), 1.0)
-        rr.add(ids[:, :, 0][m0], col["h"](ids[:, :, 0][m0]), -1.0)
-        m1 = keep[:, :, 1:]
-        rr.add(ids[:, :, 1:][m1], col["cum"](ids[:, :, 1:][m1]), 1.0)
-        rr.add(ids[:, :, 1:][m1], col["cum"](ids[:, :, :-1][m1]), -1.0)
-        rr.add(ids[:, :, 1:][m1], col["h"](ids[:, :, 1:][m1]), -1.0)
-        rr.emit(model, "c_cum", allv, n_hires, 0.0, 0.0)
+    _add_cumulative(model, ids, n_hires, col, allv)
     _add_objective(model, p, idx, comm, col, allv)
     return model, v
 
@@ -405,6 +381,25 @@ def _add_budget(model, p, idx, comm, col, allv) -> None:
     rows.add(row_idx, col["over"](row_idx), -1.0)
     upper = p.budget_per_month[None, :] - fixed_pay.sum(axis=1)
     rows.emit(model, "c_budget", allv, s * t, None, upper.ravel())
+
+
+def _add_cumulative(model, ids, n_hires, col, allv) -> None:
+    """cum[t] = cum[t-1] + h[t], one row per distinct hire variable; cum is the integer one.
+
+    Branching on cumulative hires (cum <= k splits the whole history) closes the gap of this
+    lot-sizing-like structure much faster than branching on monthly hires (measured: 30 s -> 14 s
+    to 0.1 % on the scale-up example)."""
+    flat = ids.reshape(-1, ids.shape[2])
+    prev = np.full(flat.shape, -1, dtype=np.int64)
+    prev[:, 1:] = flat[:, :-1]
+    first = np.unique(flat.ravel(), return_index=True)[1]
+    own, before = flat.ravel()[first], prev.ravel()[first]
+    rows = _Rows()
+    rows.add(own, col["cum"](own), 1.0)
+    rows.add(own, col["h"](own), -1.0)
+    has = before >= 0
+    rows.add(own[has], col["cum"](before[has]), -1.0)
+    rows.emit(model, "c_cumulative", allv, n_hires, 0.0, 0.0)
 
 
 def _add_backfill(model, p, ids, idx, col, allv) -> None:

@@ -48,26 +48,24 @@ class _Radii:
     kept: list[np.ndarray]
 
 
-def _initial_radii(dist: np.ndarray, reach: np.ndarray, extra: int) -> _Radii:
-    """Keep radius 0, the one just below the heuristic distance `reach[i]`, and `extra` more
-    spread evenly below it (more radii: a tighter first model, fewer rounds)."""
+def _initial_radii(dist: np.ndarray, reach: np.ndarray) -> _Radii:
+    """Keep every radius below the heuristic distance `reach[i]` of each unit."""
     radii = [np.unique(row) for row in dist]
     kept = []
     for r, h in zip(radii, reach, strict=True):
-        t = int(np.searchsorted(r, h, side="left"))
-        top = min(t, len(r) - 1) - 1
-        picks = np.unique(np.r_[0, np.linspace(0, max(top, 0), extra + 2).round().astype(int), max(top, 0)])
-        kept.append(picks[picks <= max(len(r) - 2, 0)])
+        top = min(int(np.searchsorted(r, h - 1e-9, side="left")), len(r) - 1)
+        kept.append(np.arange(max(top, 1)) if len(r) > 1 else np.arange(0))
     return _Radii(radii, kept)
 
 
 def _add_needed(rad: _Radii, near: np.ndarray) -> tuple[_Radii, int]:
-    """Add radius t-1 for every unit whose true distance index t is not charged exactly."""
+    """Extend the kept radii of every unit whose nearest open centre (index t in its radii)
+    lies beyond them, up to t - 1, so the next model charges it exactly."""
     kept, added = list(rad.kept), 0
     for i, (r, k) in enumerate(zip(rad.radii, rad.kept, strict=True)):
         t = int(np.searchsorted(r, near[i] - 1e-9, side="left"))
-        if t > 0 and not np.isin(t - 1, k):
-            kept[i] = np.sort(np.r_[k, t - 1])
+        if t - 1 > (k[-1] if len(k) else -1):
+            kept[i] = np.arange(t)
             added += 1
     return _Radii(rad.radii, kept), added
 
@@ -91,6 +89,8 @@ def _build(
     for i in range(n):
         r, kept = rad.radii[i], rad.kept[i]
         t = len(kept)
+        if t == 0:
+            continue
         upper = r[kept + 1]
         zcoef[zoff[i]: zoff[i + 1]] = weight[i] * np.diff(np.r_[r[0], upper])
         lower[zoff[i]] = 1.0
@@ -134,7 +134,7 @@ def solve_radius(
     keep = weight > 0
     d, w = dist[keep], weight[keep]
     reach = d[:, start_centres].min(axis=1)
-    rad = _initial_radii(d, reach, extra_radii)
+    rad = _initial_radii(d, reach)
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     build_total, solve_total, last, rounds, short = 0.0, 0.0, None, 0, 1
     near = reach

@@ -17,7 +17,8 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from solvers.common import SolveResult, Status, relative_gap
-from solvers.pmedian_radius import solve_radius
+from solvers.pmedian_lagrange import reduce_candidates
+from solvers.pmedian_radius import is_integral, solve_radius
 from solvers.territory_assign import solve_assignment
 from solvers.territory_heuristic import solve_heuristic
 from solvers.territory_problem import (
@@ -52,17 +53,28 @@ def _solve_pmedian(prob: TerritoryProblem, opts: SolveOptions
     dist = prob.distance[:, cand]
     t0 = time.perf_counter()
     heur = solve_heuristic(dist, prob.weight, prob.p)
-    heur_s = time.perf_counter() - t0
-    sol = solve_radius(dist, prob.weight, prob.p, heur.centres,
+    cost = prob.weight[:, None] * dist
+    positive = prob.weight > 0
+    kept, floor, lagrange = reduce_candidates(cost[positive], prob.p, heur.cost, heur.centres,
+                                       is_integral(cost[positive]))
+    prep_s = time.perf_counter() - t0
+    sol = solve_radius(dist[:, kept], prob.weight, prob.p, np.searchsorted(kept, heur.centres),
                        time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
     res = sol.result
-    res = SolveResult(res.status, res.termination, res.objective, res.bound, res.gap,
-                      res.build_s + heur_s, res.solve_s)
-    best = _nearest(prob.distance, cand[sol.centres])
+    # dropped candidates cannot beat the heuristic, so the reduced bound holds up to `floor`
+    bound = lagrange.bound if res.bound is None else max(lagrange.bound, min(res.bound, floor))
+    if res.has_solution:
+        res = SolveResult(res.status, res.termination, res.objective, bound,
+                          relative_gap(res.objective, bound), res.build_s + prep_s, res.solve_s)
+    else:
+        res = SolveResult(Status.FEASIBLE, f"heuristic only ({res.termination})", heur.cost, bound,
+                          relative_gap(heur.cost, bound), res.build_s + prep_s, res.solve_s)
+    centres = kept[sol.centres]
+    best = _nearest(prob.distance, cand[centres])
     alts: list[np.ndarray] = []
     if opts.alternatives and res.objective is not None:
         limit = res.objective * (1 + opts.alternative_tolerance)
-        used = [sol.centres]
+        used = [centres]
         for _ in range(opts.alternatives):
             avoid = np.zeros(len(cand), dtype=bool)
             for c in used:

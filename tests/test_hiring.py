@@ -104,7 +104,7 @@ def test_plan_satisfies_its_own_balance_and_coverage() -> None:
                 objective="margin", value_per_hour=np.full(req.shape, 30.0))
     res = solve_hiring(p, with_vss=False)
     assert res.solve.has_solution
-    for (case, role), g in res.plan.groupby(["case", "role"]):
+    for (_case, role), g in res.plan.groupby(["case", "role"]):
         r = int(role[1:])
         hc, hires = g["headcount"].to_numpy(), g["hires"].to_numpy()
         prev = np.concatenate([[p.headcount_start[r] / (1 - p.attrition_per_month[r])], hc[:-1]])

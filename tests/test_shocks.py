@@ -15,7 +15,9 @@ from engine.shocks import (
     attrition_factor,
     check_shocks,
     demand_factor,
+    first_hiring_month,
     hiring_cap_factor,
+    leave_hour,
     price_factor,
 )
 
@@ -88,3 +90,51 @@ def test_check_shocks_names_unknown_references() -> None:
     problems = check_shocks(s, lambda path, msg, exp=None: (".".join(map(str, path)), msg, exp))
     assert problems == [("shocks.0.role", "unknown role 'CSM'", "one of: AE, SDR"),
                         ("shocks.1.region", "unknown region 'APAC'", "one of: EU, NA")]
+
+
+def test_leave_hour_inverts_the_piecewise_hazard() -> None:
+    bounds = np.array([0.0, 100.0, 200.0, 300.0])
+    flat = np.ones(3)
+    assert leave_hour(50.0, 0.3, 0.01, flat, bounds) == pytest.approx(80.0)
+    # Hazard doubles in month 1: 50 h at 0.01 uses 0.5, the remaining 0.25 at 0.02 takes 12.5 h.
+    assert leave_hour(50.0, 0.75, 0.01, np.array([1.0, 2.0, 1.0]), bounds) == pytest.approx(112.5)
+    # A month with factor 0 is skipped entirely; beyond the horizon the plain hazard applies.
+    assert leave_hour(0.0, 1.5, 0.01, np.array([1.0, 0.0, 1.0]), bounds) == pytest.approx(250.0)
+    assert leave_hour(0.0, 4.0, 0.01, flat, bounds) == pytest.approx(400.0)
+    assert leave_hour(0.0, 1.0, 0.0, flat, bounds) == np.inf
+    # Monte Carlo: with a factor of 3 in month 0, P(leave within month 0) = 1 - exp(-3 x 0.01 x 100).
+    draws = np.random.default_rng(1).exponential(1.0, 5000)
+    early = np.mean([leave_hour(0.0, e, 0.01, np.array([3.0, 1.0, 1.0]), bounds) < 100 for e in draws])
+    assert early == pytest.approx(1 - np.exp(-3.0), abs=0.015)
+
+
+def test_first_hiring_month_skips_a_freeze() -> None:
+    s = _scenario({"kind": "hiring_freeze", "from_month": "2027-03", "to_month": "2027-05", "role": "AE"})
+    assert first_hiring_month(s, "AE", MONTHS, 1) == 1
+    assert first_hiring_month(s, "AE", MONTHS, 2) == 5
+    assert first_hiring_month(s, "SDR", MONTHS, 2) == 2
+    frozen = _scenario({"kind": "hiring_freeze", "from_month": "2027-10"})
+    assert first_hiring_month(frozen, "AE", MONTHS, 10) is None
+
+
+def _wired() -> bool:
+    from engine.scenario import Scenario
+
+    return "shocks" in Scenario.model_fields
+
+
+@pytest.mark.skipif(not _wired(), reason="the Scenario model has no `shocks` section yet")
+def test_a_demand_shock_reaches_the_forecast(tmp_path) -> None:
+    from sweep_fixtures import DEMAND, write
+
+    from engine.forecast import forecast_demand
+    from engine.loader import load_scenario
+
+    plain = write(tmp_path, "plain.yaml", DEMAND)
+    shocked = write(tmp_path, "shocked.yaml", DEMAND + "shocks:\n  - {kind: demand_drop, from_month: 2027-07, "
+                                                       "factor: 0.5, name: Q3 slump}\n")
+    a = forecast_demand(load_scenario(plain)).extra["forecast"]
+    b = forecast_demand(load_scenario(shocked)).extra["forecast"]
+    ratio = (b["leads"] / a["leads"]).to_numpy()
+    expected = np.where(a["month"].astype(str) >= "2027-07", 0.5, 1.0)
+    np.testing.assert_allclose(ratio, expected)

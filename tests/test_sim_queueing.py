@@ -132,3 +132,30 @@ def test_attrition_matches_annual_rate() -> None:
     assert lo <= heads[11] <= hi, f"{heads[11]:.0f} left of 2000, expected [{lo:.0f}, {hi:.0f}]"
     leavers = monthly[monthly["metric"] == "leavers:Rep"]["value"].sum()
     assert leavers + heads[11] == 2000
+
+
+def test_open_item_cap_limits_throughput() -> None:
+    """An AE holding at most 2 items, each held 100.1 h, starts 2 x month hours / 100.1 items a month."""
+    from dataclasses import replace
+
+    base = make_config(1.0, [(1.0, 0.01, Dist("fixed", 0.0)), (0.0, 0.1, Dist("fixed", 100.0))], reps=50,
+                       work=Dist("fixed", 1.0))
+    team = [np.zeros((1, 1), dtype=np.int64), np.ones((1, 1), dtype=np.int64)]
+    cfg = replace(base, max_open=2, stages=tuple(replace(s, team=t) for s, t in zip(base.stages, team, strict=True)),
+                  roles=(base.roles[0], replace(base.roles[0], name="AE", kind="ae", headcount_start=1)))
+    monthly = run_replications(cfg, 1, seed=1)[0].monthly
+    handled = monthly[monthly["metric"] == "handled:AE"]["value"].to_numpy()
+    np.testing.assert_allclose(handled[1:], 2 * MONTH_H[1:] / 100.1, atol=2.5)
+
+
+def test_unattended_leads_are_dropped_after_the_wait_limit() -> None:
+    from dataclasses import replace
+
+    cfg = replace(make_config(2.0, [(0.5, 1.0, Dist("fixed", 0.0))], reps=0), wait_limit_h=100.0)
+    result = run_replications(cfg, 1, seed=1)[0]
+    leads = leads_frame(cfg, [result])
+    expect = leads["arrived_h"] + 100.0 <= BOUNDS[-1]
+    np.testing.assert_allclose(leads["closed_h"][expect], leads["arrived_h"][expect] + 100.0)
+    assert leads["first_contact_h"].isna().all() and not leads["won"].any()
+    dropped = result.monthly.query("metric == 'dropped'")["value"].sum()
+    assert dropped == expect.sum()

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from sweep_fixtures import DEMAND, UNITS, write
+from sweep_fixtures import MMC, write
 
 from engine.sweep import run_sweep
 
@@ -19,15 +19,16 @@ SWEEP = """\
 name: kill me
 base: base.yaml
 vary:
-  territory.territories: [1, 2, 3, 4]
-  demand.annual_growth: {from: 0.0, to: 0.3, steps: 4}
-metrics: [territory.objective, demand.totals.base]
+  support.tiers.0.tickets_per_customer_month: [10, 17, 24]
+  roles.Agent.headcount_start: {from: 5, to: 7, steps: 3, integer: true}
+replications: 1
+seed: 3
+metrics: [simulation.totals.sla_attainment.p50, simulation.totals.tickets.p50]
 """
 
 
 def _scenario(folder: Path) -> Path:
-    write(folder, "units.csv", UNITS)
-    write(folder, "base.yaml", DEMAND + "territory: {units: units.csv, territories: 2}\n")
+    write(folder, "base.yaml", MMC)
     return write(folder, "s.yaml", SWEEP)
 
 
@@ -52,22 +53,23 @@ def test_sigkill_then_resume_runs_each_point_once(tmp_path: Path) -> None:
     sweep = _scenario(tmp_path)
     out = tmp_path / "killed"
     proc = _start(sweep, out, "--quiet")
-    written = _kill_after(proc, out / "points", 3)
+    written = _kill_after(proc, out / "points", 2)
     assert proc.returncode == -signal.SIGKILL
-    assert 3 <= written < 16, written
+    assert 2 <= written < 9, written
     assert not (out / "results.parquet").exists()
     before = {p.name: p.stat().st_mtime_ns for p in (out / "points").glob("*.parquet")}
 
     summary = run_sweep(sweep, out, resume=True, progress=False)
-    assert (summary.total, summary.skipped, summary.ran) == (16, written, 16 - written)
+    assert (summary.total, summary.skipped, summary.ran) == (9, written, 9 - written)
     after = {p.name: p.stat().st_mtime_ns for p in (out / "points").glob("*.parquet")}
     assert all(after[name] == stamp for name, stamp in before.items())  # nothing re-run
-    assert len(after) == 16 and not list((out / "points").glob(".*"))
+    assert len(after) == 9 and not list((out / "points").glob(".*"))
 
     clean = run_sweep(sweep, tmp_path / "clean", progress=False)
-    assert clean.ran == 16
+    assert clean.ran == 9
     resumed = pd.read_parquet(out / "results.parquet").drop(columns="run_s")
     reference = pd.read_parquet(tmp_path / "clean" / "results.parquet").drop(columns="run_s")
-    assert resumed["point_id"].is_unique and len(resumed) == 16
+    assert resumed["point_id"].is_unique and len(resumed) == 9
     pd.testing.assert_frame_equal(resumed, reference)
     assert (resumed["status"] == "ok").all()
+    assert resumed["seed"].nunique() == 9  # per-point seeds: a hash of the sweep seed and point id

@@ -31,11 +31,12 @@ class Scoring(Model):
     """How leads are scored (engine/scoring.py)."""
 
     method: Literal["logistic", "rules"] = "logistic"
-    """`logistic`: a logistic regression of winning on segment, region, source and the numeric
-    scoring columns of leads.csv, fitted on historical leads; `rules`: the points in `rules`."""
+    """`logistic`: a logistic regression of becoming an opportunity on segment, region, source
+    and the numeric scoring columns of leads.csv, fitted on historical leads; `rules`: the
+    points in `rules`."""
     rules: list[ScoreRule] = Field(default_factory=list)
     """Points-based rules (used when method is `rules`); the score is rescaled to a probability
-    by the observed win rate per score band."""
+    by the observed rate of becoming an opportunity per score band."""
     horizon_days: PosInt = 90
     """Near-term window (days) of the expected demand from the scored open pipeline."""
 

@@ -44,7 +44,7 @@ class Support(Model):
     on its own by Erlang C/A."""
     value_per_agent_hour: NonNegFloat | None = None
     """Worth of one needed on-phone support hour to the margin objective (currency per hour);
-    None = three times the support role's cost per ticket hour, so the plan meets the service
+    None = ten times the support role's cost per ticket hour, so the plan meets the service
     level whenever the budget allows."""
 
     @field_validator("arrival_pattern")

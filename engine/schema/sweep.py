@@ -3,6 +3,7 @@
 ```yaml
 name: budget x attrition
 base: ../scaleup.yaml              # relative to this file
+set: {plan.time_limit_s: 10}       # applied to every point
 vary:
   plan.budget_per_month: {from: 350000, to: 550000, steps: 3}
   roles.AE.attrition_per_year: [0.2, 0.3, 0.4]
@@ -150,6 +151,9 @@ class SweepSpec(Model):
     """Free text: the question this sweep answers."""
     base: str
     """Base scenario file, relative to the sweep file."""
+    set: dict[str, Any] = Field(default_factory=dict)
+    """Dotted scenario path -> value applied to every point before the varied values (as
+    `--set`), e.g. a shorter solver time limit for a large sweep."""
     vary: dict[str, Axis] = Field(min_length=1)
     """Dotted scenario path -> values (list), levels (range) or a distribution."""
     method: Literal["grid", "random", "lhs"] = "grid"

@@ -1,0 +1,116 @@
+"""Scale benchmark of the hiring MILP: build and solve times on generated scale-up-like problems.
+
+Targets (issue 5): 36 months x 8 roles x 3 cases to a 0.1 % gap in under 5 s including the build;
+60 months x 20 roles x 9 cases in under 60 s; build time under a third of the total.
+
+Roles cycle through SDR-like (ramp 3 months), AE-like (ramp 5, commission with accelerator),
+support-like (ramp 2) work roles with hours of demand, plus one manager per 6 roles over the work
+roles (1 per 8 people) and one ops role with a people floor. Demand grows 35 % a year with B2B
+seasonality; cases are lognormal quantiles whose spread grows with the square root of months ahead.
+Run: `.venv/bin/python benchmarks/hiring_scale.py [--profile] [--budget]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from dataclasses import replace
+
+import numpy as np
+from scipy import stats
+
+from solvers.common import solve
+from solvers.hiring import HiringProblem, PeopleFloor, RatioRule, build_model, monthly_attrition
+
+SEASON = np.array([1.10, 1.05, 1.05, 1.00, 1.00, 0.95, 0.90, 0.75, 1.10, 1.10, 1.05, 0.95])
+KINDS = {  # ramp, annual attrition, cost per month, capacity hours, lead time, value per hour
+    "sdr": ((0.33, 0.67, 1.0), 0.35, 6500.0, 120.0, 1, 90.0),
+    "ae": ((0.2, 0.4, 0.6, 0.8, 1.0), 0.30, 11000.0, 120.0, 2, 300.0),
+    "support": ((0.5, 1.0), 0.30, 4500.0, 112.0, 1, 120.0),
+}
+
+
+def generate(months: int, roles: int, cases: int, seed: int = 0, budget: bool = False) -> HiringProblem:
+    """A scale-up-like problem: work roles, managers over them, one ops role."""
+    rng = np.random.default_rng(seed)
+    n_mgr = max(1, roles // 6)
+    n_work = roles - n_mgr - 1
+    kinds = [list(KINDS)[i % 3] for i in range(n_work)]
+    spec = [KINDS[k] for k in kinds] + [((1.0,), 0.15, 14000.0, 0.0, 3, 0.0)] * n_mgr + \
+        [((1.0,), 0.15, 12000.0, 0.0, 2, 0.0)]
+    start = rng.integers(4, 15, size=n_work)
+    t = np.arange(months)
+    base = (start[:, None] * np.array([s[3] for s in spec[:n_work]])[:, None]
+            * 1.35 ** (t / 12.0)[None, :] * SEASON[t % 12][None, :] * rng.uniform(0.9, 1.1, (n_work, 1)))
+    quantiles = np.linspace(0.1, 0.9, cases) if cases > 1 else np.array([0.5])
+    cv = 0.10 * np.sqrt(t + 1)
+    sigma = np.sqrt(np.log1p(cv**2))
+    z = stats.norm.ppf(quantiles)
+    factor = np.exp(-sigma**2 / 2 + z[:, None] * sigma[None, :])  # lognormal quantile / mean
+    req = np.zeros((cases, roles, months))
+    req[:, :n_work] = base[None, :, :] * factor[:, None, :]
+    value = np.zeros_like(req)
+    value[:, :n_work] = np.array([s[5] for s in spec[:n_work]])[None, :, None]
+    ae = np.array([k == "ae" for k in kinds] + [False] * (roles - n_work))
+    bookings = np.where(ae[None, :, None], req / 10.0 * 0.2 * 40000.0 / 5.0, 0.0)
+    per_mgr = np.array_split(np.arange(n_work), n_mgr)
+    head = np.concatenate([start, np.array([max(1, len(g) * 3 // 4) for g in per_mgr]), [1]])
+    weights = stats.norm.pdf(z) / stats.norm.pdf(z).sum() if cases > 1 else np.ones(1)
+    cost = np.array([s[2] for s in spec])
+    return HiringProblem(
+        roles=tuple(f"{k}{i}" for i, k in enumerate(kinds)) + tuple(f"mgr{i}" for i in range(n_mgr)) + ("ops",),
+        months=tuple(f"{2027 + m // 12}-{m % 12 + 1:02d}" for m in t), cases=tuple(f"q{q:.2f}" for q in quantiles),
+        case_weights=weights, lead_time=np.array([s[4] for s in spec]), ramp=tuple(s[0] for s in spec),
+        attrition_per_month=monthly_attrition(np.array([s[1] for s in spec])), cost_per_month=cost,
+        capacity_hours_per_person=np.array([max(s[3], 1.0) for s in spec]), headcount_start=head,
+        max_hires_per_month=np.full(roles, 3), min_headcount=np.zeros(roles), max_headcount=np.full(roles, np.inf),
+        commission_rate=np.where(ae, 0.10, 0.0), quota_per_month=np.where(ae, 60000.0, 0.0),
+        accelerator=np.where(ae, 1.5, 1.0), required_hours=req, value_per_hour=value, bookings=bookings,
+        gross_margin=(req * value).sum(axis=1),
+        budget_per_month=(np.full(months, (cost * head).sum() * 1.6) if budget else None),
+        ratios=tuple(RatioRule(n_work + i, tuple(int(x) for x in g), 8.0) for i, g in enumerate(per_mgr)),
+        people_floors=(PeopleFloor((roles - 1,), np.where(t >= 18, 2.0, 1.0), "ops"),),
+        objective="margin", shared_months=3, time_limit_s=120.0, mip_gap=1e-3)
+
+
+def run(months: int, roles: int, cases: int, budget: bool, profile: bool, gap: float,
+        time_limit: float) -> dict:
+    p = replace(generate(months, roles, cases, budget=budget), mip_gap=gap, time_limit_s=time_limit)
+    prof = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if prof:
+        prof.enable()
+    model, _ = build_model(p)
+    if prof:
+        prof.disable()
+    build_s = time.perf_counter() - start
+    res = solve(model, build_s=build_s, time_limit_s=p.time_limit_s, mip_gap=p.mip_gap)
+    if prof:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(12)
+    total = build_s + res.solve_s
+    return {"size": f"{months} x {roles} x {cases}", "status": str(res.status), "gap": res.gap,
+            "build_s": build_s, "solve_s": res.solve_s, "total_s": total,
+            "build_share": build_s / total, "integer_vars": int(sum(1 for v in model.cum.values()))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--profile", action="store_true", help="cProfile the model build")
+    ap.add_argument("--budget", action="store_true", help="add a binding monthly budget")
+    ap.add_argument("--gap", type=float, default=1e-3, help="relative MIP gap to stop at")
+    ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per solve")
+    args = ap.parse_args()
+    targets = {(36, 8, 3): 5.0, (60, 20, 9): 60.0}
+    for (m, r, c), limit in targets.items():
+        out = run(m, r, c, args.budget, args.profile, args.gap, args.time_limit)
+        ok = out["total_s"] < limit and out["status"] == "optimal" and out["build_share"] < 1 / 3
+        print(f"{out['size']:>14}: {out['status']:<9} gap {out['gap'] if out['gap'] is None else round(out['gap'], 5)}"
+              f"  build {out['build_s']:.2f} s  solve {out['solve_s']:.2f} s  total {out['total_s']:.2f} s"
+              f"  (build {out['build_share']:.0%}; integer vars {out['integer_vars']})"
+              f"  target < {limit:.0f} s: {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

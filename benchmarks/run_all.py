@@ -1,0 +1,72 @@
+"""Run every benchmark in this folder in turn (`make bench`), then merge the figures.
+
+Each benchmark writes its own `benchmarks/results/<topic>.md`; this script concatenates them,
+under a header naming the machine, into `benchmarks/RESULTS.md`. Run it on a quiet machine:
+the figures are wall-clock seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ("territory_scale.py", "hiring_scale.py", "sim_throughput.py", "calibrate_scale.py",
+           "report_speed.py", "sweep_scale.py")
+
+
+def machine() -> str:
+    """CPU model, cores and memory of this machine, one line."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+                      if x.startswith("MemTotal"))
+        mem = f"{mem_kb / 1024 ** 2:.0f} GiB"
+    except (OSError, StopIteration):
+        mem = "unknown memory"
+    import os
+
+    return f"{cpu}, {os.cpu_count()} cores, {mem}, Python {platform.python_version()}, {platform.system()}"
+
+
+def merge() -> Path:
+    """Write benchmarks/RESULTS.md from the per-topic result files."""
+    parts = ["# Benchmark results\n",
+             f"Merged {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `benchmarks/run_all.py --merge-only`. "
+             f"Machine of the merge: {machine()}. Each section names the machine and conditions "
+             "under which its figures were taken.\n"]
+    for path in sorted((HERE / "results").glob("*.md")):
+        parts.append(path.read_text(encoding="utf-8").strip() + "\n")
+    out = HERE / "RESULTS.md"
+    out.write_text("\n".join(parts), encoding="utf-8")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--merge-only", action="store_true", help="Only merge existing result files.")
+    args = parser.parse_args()
+    failed = []
+    if not args.merge_only:
+        for script in SCRIPTS:
+            if not (HERE / script).exists():
+                continue
+            print(f"== {script}", flush=True)
+            if subprocess.run([sys.executable, str(HERE / script)], check=False).returncode != 0:
+                failed.append(script)
+    print(f"wrote {merge()}")
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Reports open in headless Chromium from file:// with no network: charts drawn, no console errors.
+
+Each example scenario is run once (short solver limit, 2 replications), its report.html is loaded
+through the DevTools protocol (tests/report_browser.py), and a full-page screenshot is saved under
+tests/artifacts/. Skipped only when no Chromium is installed (`apt-get install chromium`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from report_browser import chromium_path, inspect_page
+from report_fixtures import REPO, example_run, tiny_outputs, tiny_scenario
+
+from engine.run import RunResult
+from reports.reconcile import reconcile
+from reports.render import write_reports
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+EXAMPLES = sorted(p.name for p in (REPO / "scenarios").glob("*.yaml"))
+needs_chromium = pytest.mark.skipif(chromium_path() is None,
+                                    reason="chromium not installed (apt-get install chromium)")
+
+
+def _check_page(html: Path, shot: Path) -> dict:
+    page = inspect_page(html, shot)
+    assert page.console_errors == [] and page.exceptions == [], (page.console_errors, page.exceptions)
+    assert page.dialogs == [], page.dialogs
+    assert page.external_requests == [], page.external_requests
+    assert page.charts, "no chart on the page"
+    for chart in page.charts:
+        assert chart["drawn"] and chart["width"] > 0 and chart["height"] > 0, chart
+        assert chart["traces"] > 0, chart
+    assert page.dom["scripts_with_src"] == 0
+    assert shot.is_file() and shot.stat().st_size > 10_000
+    return page.dom
+
+
+@needs_chromium
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", EXAMPLES)
+def test_example_report_renders_in_chromium(scenario: str) -> None:
+    run = example_run(scenario)
+    dom = _check_page(run / "report.html", ARTIFACTS / f"report_{Path(scenario).stem}.png")
+    assert "Reconciliation and actions" in dom["body_text"]
+
+
+@needs_chromium
+def test_hostile_names_render_as_text(tmp_path) -> None:
+    name = '<script>alert("name")</script> & "Co"'
+    segment = "Seg'<img src=x onerror=alert(2)>\""
+    loaded = tiny_scenario(tmp_path, name=name, segment=segment)
+    outputs = tiny_outputs(segment=segment)
+    result = RunResult(loaded, {**outputs, "reconciliation": reconcile(loaded, outputs)})
+    write_reports(tmp_path, result)
+    dom = _check_page(tmp_path / "report.html", ARTIFACTS / "report_hostile.png")
+    assert dom["h1"] == name
+    assert segment in dom["body_text"]
