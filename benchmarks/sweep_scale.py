@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import engine.sweep_backends  # noqa: E402, F401  (imported now: the stages import lazily)
+import reports.sweep_report  # noqa: E402, F401
 from engine.sweep import run_sweep  # noqa: E402
 
 SWEEP = """\
@@ -43,6 +45,27 @@ seed: 8
 replications: 2
 metrics: [headline.base.cost, headline.base.margin, simulation.totals.sla_attainment.p50]
 """
+
+
+TINY = """\
+name: overhead probe (forecast only)
+horizon: {start: 2027-01, months: 12}
+segments: [{name: SMB, deal_size: {mean: 1000}}]
+regions: [{name: EU}]
+demand: {baseline: [{segment: SMB, region: EU, leads_per_month: 100}]}
+"""
+TINY_SWEEP = """\
+name: overhead probe
+base: tiny.yaml
+vary:
+  demand.baseline.0.leads_per_month: {{dist: uniform, params: {{low: 10, high: 1000}}}}
+  demand.annual_growth: {{dist: uniform, params: {{low: 0, high: 0.5}}}}
+method: lhs
+samples: {points}
+seed: 1
+metrics: [demand.totals.base]
+"""
+"""A forecast-only scenario (a run of a few ms): its sweep time is nearly all sweep overhead."""
 
 
 def machine() -> str:
@@ -76,6 +99,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--overhead-points", type=int, default=200,
+                        help="points of the forecast-only sweep that measures the overhead alone")
     parser.add_argument("--dask", action="store_true", help="also run on a Dask LocalCluster")
     parser.add_argument("--time-limit", type=float, default=5.0,
                         help="hiring MILP time limit per point (s); the example's own is 60 s")
@@ -85,21 +110,29 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
     sweep = tmp / "sweep.yaml"
     sweep.write_text(SWEEP.format(base=args.base.resolve(), points=args.points, time_limit=args.time_limit), encoding="utf-8")
-    rows = [run(sweep, tmp / f"w{w}", w, None) for w in args.workers]
+    (tmp / "tiny.yaml").write_text(TINY, encoding="utf-8")
+    tiny = tmp / "tiny-sweep.yaml"
+    tiny.write_text(TINY_SWEEP.format(points=args.overhead_points), encoding="utf-8")
+    rows = [{**run(tiny, tmp / f"tiny{w}", w, None), "probe": True} for w in args.workers]
+    rows += [run(sweep, tmp / f"w{w}", w, None) for w in args.workers]
     if args.dask:
         rows.append(run(sweep, tmp / "dask", max(args.workers), "local"))
     for r in rows:
-        print(f"{r['backend']:>16}: {r['points']} points ({r['failed']} failed) in {r['wall_s']:.1f} s, "
+        print(f"{'overhead probe ' if r.get('probe') else ''}{r['backend']:>16}: {r['points']} points ({r['failed']} failed) in {r['wall_s']:.1f} s, "
               f"{r['per_point_s']:.2f} s/point, overhead {r['overhead_s']:.3f} s/point, load {r['load']:.1f}")
     write_results(args, rows)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_results(args: argparse.Namespace, rows: list[dict]) -> None:
-    base = next((r for r in rows if r["workers"] == 1 and "dask" not in r["backend"]), None)
-    lines = [f"| {r['backend']} | {r['points']} | {r['failed']} | {r['wall_s']:.1f} | {r['per_point_s']:.2f} | "
+    def first(probe: bool) -> dict | None:
+        return next((r for r in rows if r["workers"] == 1 and "dask" not in r["backend"]
+                     and bool(r.get("probe")) == probe), None)
+
+    lines = [f"| {'forecast-only probe' if r.get('probe') else 'scaleup'} | {r['backend']} | {r['points']} | {r['failed']} | {r['wall_s']:.1f} | {r['per_point_s']:.2f} | "
              f"{r['run_s'] / max(r['points'], 1):.2f} | {r['overhead_s']:.3f} | "
-             f"{base['wall_s'] / r['wall_s']:.2f}x | {r['load']:.1f} |" if base else "" for r in rows]
+             f"{first(bool(r.get('probe')))['wall_s'] / r['wall_s']:.2f}x | {r['load']:.1f} |"
+             if first(bool(r.get("probe"))) else "" for r in rows]
     text = f"""# Sweeps: scaling and per-point overhead
 
 `benchmarks/sweep_scale.py --points {args.points}`: a Latin hypercube of {args.points} points of
@@ -107,8 +140,8 @@ the scaleup example (people budget, AE attrition, lead growth), 2 simulated repl
 the hiring MILP on the base case only with a {args.time_limit:g} s time limit and a 2 % gap.
 Machine: {machine()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.
 
-| backend | points | failed | wall s | wall s / point | run s / point | overhead s / point | speed-up vs 1 | load avg |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| sweep | backend | points | failed | wall s | wall s / point | run s / point | overhead s / point | speed-up vs 1 | load avg |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {chr(10).join(lines)}
 
 Targets: 2 workers >= 1.7x faster than 1; per-point overhead < 0.3 s (overhead = wall x workers

@@ -225,7 +225,8 @@ def monthly_history(crm: CrmData) -> pd.DataFrame:
 
 def demand_fit(history: pd.DataFrame, start_month: str | None = None) -> dict:
     """Poisson regression of monthly counts: baseline per series, growth, seasonality, cv."""
-    import statsmodels.api as sm
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     months = pd.PeriodIndex(history["month"], freq="M")
     first = months.min()
@@ -238,7 +239,7 @@ def demand_fit(history: pd.DataFrame, start_month: str | None = None) -> dict:
         cal = pd.get_dummies(pd.Series(months.month, index=history.index), prefix="m", dtype=float)
         X = pd.concat([X, cal.drop(columns="m_1")], axis=1)
     X["trend"] = t
-    fit = sm.GLM(history["leads"].to_numpy(dtype=float), X, family=sm.families.Poisson()).fit()
+    fit = GLM(history["leads"].to_numpy(dtype=float), X, family=Poisson()).fit()
     beta = fit.params
     gamma = np.zeros(12)
     if seasonal:
@@ -399,14 +400,22 @@ def calibrate(crm: CrmData, stage_roles: dict[str, str] | None = None,
 
 def calibrate_dir(crm_dir: Path, out_yaml: Path, mapping: Path | None = None,
                   lenient: bool = False) -> dict:
-    """Read, validate and calibrate a CRM folder; write the scenario fragment to `out_yaml`.
+    """Read, validate and calibrate a CRM folder; write the scenario fragment to `out_yaml`
+    and the calibration report (one CSV per frame: conversions with 95 % intervals, duration
+    AIC table, deal sizes, ...) to the folder `<out_yaml without suffix>_report/`.
 
     Returns the fragment. Segments in the fragment carry only `name` and `deal_size`; a scenario
     that `extends` it keeps its own values only for sections the fragment does not set.
     """
     crm = read_crm(Path(crm_dir), mapping, lenient)
     cal = calibrate(crm)
+    out_yaml = Path(out_yaml)
     header = (f"# Calibrated from {crm_dir} (export date {crm.as_of:%Y-%m-%d}) by salesops calibrate.\n"
-              "# Use it through `extends:`; stage roles default to SDR before the opportunity, AE after.\n")
-    Path(out_yaml).write_text(header + yaml.safe_dump(cal.fragment, sort_keys=False))
+              "# Use it through `extends:`; stage roles default to SDR before the opportunity, AE after.\n"
+              f"# Report (intervals, AIC table): {out_yaml.stem}_report/\n")
+    out_yaml.write_text(header + yaml.safe_dump(cal.fragment, sort_keys=False))
+    report_dir = out_yaml.with_name(f"{out_yaml.stem}_report")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in {**cal.report, "history": cal.history}.items():
+        frame.to_csv(report_dir / f"{name}.csv", index=False)
     return cal.fragment

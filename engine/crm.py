@@ -37,6 +37,7 @@ data-quality report. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,12 +165,33 @@ def _read(folder: Path, name: str, fm: FileMapping) -> tuple[pd.DataFrame | None
             return None, str(path)
         raise InputError.single(str(path), "<file>", "file not found",
                                 f"{name}.csv in the CRM folder (or a `file` in the mapping)")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    frame = _read_csv(path)
     frame = frame.rename(columns={theirs: ours for ours, theirs in fm.columns.items()})
     for column, renames in fm.values.items():
         if column in frame.columns:
             frame[column] = frame[column].replace(renames)
     return frame, str(path)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """All columns as text, empty cells as "" (no NA guessing: `NA` is a region name).
+
+    The multithreaded pyarrow parser first; on a malformed file the C parser, whose error names
+    the line, which becomes the Problem (a row with more fields than the header is an error in
+    lenient mode too: its values cannot be assigned to columns).
+    """
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], engine="pyarrow")
+    except Exception:  # any pyarrow parse failure: the C parser names the line
+        pass
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    except pd.errors.ParserError as exc:
+        match = re.search(r"line (\d+), saw (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        raise InputError.single(str(path), "<row>", "wrong number of fields" +
+                                (f" ({match.group(2)})" if match else ""),
+                                "one value per header column", line=line) from None
 
 
 def _blank(col: pd.Series) -> pd.Series:
@@ -220,8 +242,36 @@ def _check_leads(ck: _Checker, fm: FileMapping) -> pd.DataFrame:
     return out
 
 
-def _check_opportunities(ck: _Checker, fm: FileMapping, leads: pd.DataFrame,
-                         lead_bad: pd.Series) -> pd.DataFrame:
+class _Ids:
+    """Row position of each id's first occurrence: vectorised membership tests and lookups."""
+
+    def __init__(self, frame: pd.DataFrame, bad: pd.Series):
+        codes, uniques = pd.factorize(frame["id"])
+        _, first = np.unique(codes, return_index=True)
+        self.index = pd.Index(uniques)
+        self.first = first
+        blank = self.index.get_indexer([""])[0]
+        if blank >= 0:
+            self.first[blank] = -1
+        self.frame = frame
+        self.bad = bad.to_numpy()
+
+    def positions(self, keys: pd.Series) -> np.ndarray:
+        """Row of each key (-1 when unknown or blank)."""
+        pos = self.index.get_indexer(keys)
+        return np.where(pos >= 0, self.first[pos], -1)
+
+    def lookup(self, pos: np.ndarray, column: str, index: pd.Index) -> pd.Series:
+        """`column` of the rows at `pos` (missing where pos is -1)."""
+        values = pd.Series(self.frame[column].to_numpy()[np.maximum(pos, 0)], index=index)
+        return values.where(pos >= 0)
+
+    def is_bad(self, pos: np.ndarray) -> np.ndarray:
+        """True where the row at `pos` was flagged bad."""
+        return (pos >= 0) & self.bad[np.maximum(pos, 0)]
+
+
+def _check_opportunities(ck: _Checker, fm: FileMapping, leads: _Ids) -> pd.DataFrame:
     f = ck.frame
     for c in ("id", "lead_id"):
         _required_text(ck, c, f"a {c.replace('_', ' ')}")
@@ -243,12 +293,13 @@ def _check_opportunities(ck: _Checker, fm: FileMapping, leads: pd.DataFrame,
     ck.flag(won.notna() & closed.isna() & (won_text != ""), "closed_at",
             "missing value for a won/lost opportunity", "the close date when `won` is set")
     ck.flag(closed < created, "closed_at", "closed before creation", "closed_at >= created_at")
-    lead_created = _lookup(f["lead_id"], leads, "created_at")
-    known = f["lead_id"].isin(leads["id"])
-    ck.flag(~known & ~_blank(f["lead_id"]), "lead_id", "unknown lead id", "an id in leads.csv")
-    ck.flag(known & f["lead_id"].map(_bad_ids(leads, lead_bad)).fillna(False).astype(bool),
-            "lead_id", "refers to a skipped lead", None, consequence=True)
-    ck.flag(created < lead_created, "created_at", "created before its lead", "created_at >= the lead's created_at")
+    pos = leads.positions(f["lead_id"])
+    ck.flag(pd.Series((pos < 0), index=f.index) & ~_blank(f["lead_id"]), "lead_id",
+            "unknown lead id", "an id in leads.csv")
+    ck.flag(pd.Series(leads.is_bad(pos), index=f.index), "lead_id", "refers to a skipped lead",
+            None, consequence=True)
+    ck.flag(created < leads.lookup(pos, "created_at", f.index), "created_at",
+            "created before its lead", "created_at >= the lead's created_at")
     out = f.assign(created_at=created, closed_at=closed, amount=amount, won=won)
     for c in OPTIONAL["opportunities"]:
         if c not in out.columns:
@@ -256,19 +307,8 @@ def _check_opportunities(ck: _Checker, fm: FileMapping, leads: pd.DataFrame,
     return out
 
 
-def _bad_ids(frame: pd.DataFrame, bad: pd.Series) -> pd.Series:
-    """id -> True for rows that were flagged bad (first occurrence of each id)."""
-    return pd.Series(bad.to_numpy(), index=frame["id"].to_numpy()).groupby(level=0).max()
-
-
-def _lookup(keys: pd.Series, frame: pd.DataFrame, column: str) -> pd.Series:
-    """`frame[column]` of the row whose id is each key (first row of duplicated ids)."""
-    table = frame.drop_duplicates("id").set_index("id")[column]
-    return keys.map(table)
-
-
-def _check_linked(ck: _Checker, fm: FileMapping, time_col: str, leads: pd.DataFrame,
-                  lead_bad: pd.Series, opps: pd.DataFrame, opp_bad: pd.Series) -> pd.DataFrame:
+def _check_linked(ck: _Checker, fm: FileMapping, time_col: str, leads: _Ids,
+                  opps: _Ids) -> pd.DataFrame:
     """Rows that name a lead or an opportunity (stage_history, activities)."""
     f = ck.frame
     for c in ("lead_id", "opportunity_id"):
@@ -277,24 +317,25 @@ def _check_linked(ck: _Checker, fm: FileMapping, time_col: str, leads: pd.DataFr
     when = _dates(ck, time_col, fm.date_format, True)
     lead_blank, opp_blank = _blank(f["lead_id"]), _blank(f["opportunity_id"])
     ck.flag(lead_blank & opp_blank, "lead_id", "missing value", "a lead_id or an opportunity_id")
-    opp_known = f["opportunity_id"].isin(opps["id"])
-    ck.flag(~opp_blank & ~opp_known, "opportunity_id", "unknown opportunity id",
+    opp_pos = opps.positions(f["opportunity_id"])
+    ck.flag(~opp_blank & (opp_pos < 0), "opportunity_id", "unknown opportunity id",
             "an id in opportunities.csv")
-    lead_known = f["lead_id"].isin(leads["id"])
-    ck.flag(~lead_blank & ~lead_known, "lead_id", "unknown lead id", "an id in leads.csv")
-    via_opp = _lookup(f["opportunity_id"], opps, "lead_id")
-    lead_id = f["lead_id"].where(~lead_blank, via_opp)
-    ck.flag(~opp_blank & ~lead_blank & opp_known & (via_opp != f["lead_id"]), "lead_id",
+    lead_pos = leads.positions(f["lead_id"])
+    ck.flag(~lead_blank & (lead_pos < 0), "lead_id", "unknown lead id", "an id in leads.csv")
+    via_opp = opps.lookup(opp_pos, "lead_id", f.index)
+    ck.flag(~opp_blank & ~lead_blank & (opp_pos >= 0) & (via_opp != f["lead_id"]), "lead_id",
             "does not match the opportunity's lead", "the lead_id of the opportunity in opportunities.csv")
-    ck.flag(f["opportunity_id"].map(_bad_ids(opps, opp_bad)).fillna(False).astype(bool),
-            "opportunity_id", "refers to a skipped opportunity", None, consequence=True)
-    ck.flag(lead_id.map(_bad_ids(leads, lead_bad)).fillna(False).astype(bool),
-            "lead_id", "refers to a skipped lead", None, consequence=True)
-    created = _lookup(f["opportunity_id"], opps, "created_at").where(
-        ~opp_blank, _lookup(lead_id, leads, "created_at"))
+    lead_id = f["lead_id"].where(~lead_blank, via_opp.fillna(""))
+    lead_pos = np.where(lead_blank.to_numpy(), leads.positions(lead_id), lead_pos)
+    ck.flag(pd.Series(opps.is_bad(opp_pos), index=f.index), "opportunity_id",
+            "refers to a skipped opportunity", None, consequence=True)
+    ck.flag(pd.Series(leads.is_bad(lead_pos), index=f.index), "lead_id",
+            "refers to a skipped lead", None, consequence=True)
+    created = opps.lookup(opp_pos, "created_at", f.index).where(
+        ~opp_blank, leads.lookup(lead_pos, "created_at", f.index))
     what = "stage entered" if ck.name == "stage_history" else "activity"
     ck.flag(when < created, time_col, f"{what} before creation",
-            f"{time_col} >= the created_at of its {'lead or opportunity'}")
+            f"{time_col} >= the created_at of its lead or opportunity")
     return f.assign(**{time_col: when, "lead_id": lead_id})
 
 
@@ -314,18 +355,17 @@ def read_crm(folder: Path, mapping: Path | None = None, lenient: bool = False) -
                                           (*REQUIRED["activities"], "lead_id")})
     checkers = {n: _Checker(n, paths[n], raw[n]) for n in FILES}
     leads = _check_leads(checkers["leads"], maps.leads)
-    opps = _check_opportunities(checkers["opportunities"], maps.opportunities, leads,
-                                checkers["leads"].bad)
+    lead_ids = _Ids(leads, checkers["leads"].bad)
+    opps = _check_opportunities(checkers["opportunities"], maps.opportunities, lead_ids)
+    opp_ids = _Ids(opps, checkers["opportunities"].bad)
     ck = checkers["stage_history"]
     _required_text(ck, "stage", "a stage name")
-    stages = _check_linked(ck, maps.stage_history, "entered_at", leads, checkers["leads"].bad,
-                           opps, checkers["opportunities"].bad)
+    stages = _check_linked(ck, maps.stage_history, "entered_at", lead_ids, opp_ids)
     ck = checkers["activities"]
     types = ck.frame["type"].str.strip().str.lower()
     ck.flag(~types.isin(ACTIVITY_TYPES), "type", "unknown activity type", ", ".join(ACTIVITY_TYPES))
     _required_text(ck, "rep", "a rep name")
-    acts = _check_linked(ck, maps.activities, "at", leads, checkers["leads"].bad, opps,
-                         checkers["opportunities"].bad).assign(type=types)
+    acts = _check_linked(ck, maps.activities, "at", lead_ids, opp_ids).assign(type=types)
     problems = [p for c in checkers.values() for p in c.problems]
     if problems and not lenient:
         raise InputError(problems)

@@ -134,7 +134,9 @@ def _calendar(s: Scenario) -> WorkCalendar:
     return WorkCalendar.business(cal.weekdays, cal.day_start_hour, cal.day_end_hour, first_weekday)
 
 
-def _per_segment(value: dict[str, float] | float, segments: list[str]) -> np.ndarray:
+def _per_segment(value: dict[str, float] | float, segments: list[str], what: str = "value") -> np.ndarray:
+    if isinstance(value, dict) and set(segments) - set(value):
+        raise ValueError(f"{what}: no value for segment(s) {sorted(set(segments) - set(value))}")
     return np.array([value[g] if isinstance(value, dict) else value for g in segments], dtype=float)
 
 
@@ -261,7 +263,7 @@ def config_from_scenario(s: Scenario, forecast: pd.DataFrame, hiring: pd.DataFra
                                                    segments, regions),
         deal_size=tuple(from_schema(g.deal_size) for g in s.segments), stages=stages,
         roles=_roles(s, hiring, months, cal, bounds),
-        score_mean=_per_segment(scoring.mean, segments) if scoring else np.full(len(segments), 0.5),
+        score_mean=_per_segment(scoring.mean, segments, "simulation.scoring.mean") if scoring else np.full(len(segments), 0.5),
         score_concentration=scoring.concentration if scoring else 4.0,
         logit_per_score=scoring.logit_per_score if scoring else 0.0,
         score_priority=scoring.priority if scoring else True,

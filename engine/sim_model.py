@@ -8,6 +8,8 @@ into preallocated columns. Working calendars are arithmetic (`sim_calendar`).
 Rules, in one place:
 - Each role is a team with one pool of unowned items; a free rep takes the item with the best key
   (later stage first, then higher score, then first come), from its own follow-ups or the pool.
+  When several reps are free, `round_robin` picks the one free longest and `least_loaded` the one
+  holding the fewest open items, then the one with the fewest work hours so far.
 - A lead stays with the rep who last worked it while the next stage is for the same role
   (follow-ups wait in that rep's own queue); it goes back to the pool when the rep has left.
 - A rep holding `max_open` items after the first stage takes no new such item from the pool.
@@ -21,6 +23,7 @@ Rules, in one place:
 from __future__ import annotations
 
 import bisect
+import gc
 import heapq
 import math
 from array import array
@@ -133,6 +136,7 @@ class FunnelModel:
         self.held: list[int] = []
         self.stamp: list[int] = []
         self.free_since: list[float] = []
+        self.worked: list[float] = []
         self.own_q: list[list] = []
         self.role_count = [0] * roles
         self.pool0: list[list] = [[] for _ in range(roles)]
@@ -173,6 +177,7 @@ class FunnelModel:
         self.held.append(0)
         self.stamp.append(0)
         self.free_since.append(self.env.now)
+        self.worked.append(0.0)
         self.own_q.append([])
         if leave < self.horizon:
             self._at(leave - self.env.now, self._on_leave, r)
@@ -203,13 +208,16 @@ class FunnelModel:
     # -- queues -----------------------------------------------------------------------------
     def _set_free(self, r: int) -> None:
         self.stamp[r] += 1
-        key = self.held[r] if self.least_loaded else self.free_since[r]
+        if self.least_loaded:
+            key, tie = float(self.held[r]), self.worked[r]
+        else:
+            key, tie = self.free_since[r], 0.0
         heap = self.free_open if self.held[r] < self.cap else self.free_cap
-        heapq.heappush(heap[self.rep_role[r]], (key, r, self.stamp[r]))
+        heapq.heappush(heap[self.rep_role[r]], (key, tie, r, self.stamp[r]))
 
     def _pop_free(self, heap: list) -> int:
         while heap:
-            _, r, stamp = heap[0]
+            _, _, r, stamp = heap[0]
             if stamp == self.stamp[r] and self.alive[r] and not self.busy[r]:
                 return r
             heapq.heappop(heap)
@@ -308,6 +316,7 @@ class FunnelModel:
         if 0 <= tenure < len(ramp):
             work /= ramp[tenure]
         self.busy_open[role][m] += work
+        self.worked[r] += work
         self.handled[role][m] += 1
         delay = self.cal.finish(now, work) - now
         env.schedule(Call(env, self._on_done, (r, i, k)), NORMAL, delay if delay > 0.0 else 0.0)
@@ -357,7 +366,13 @@ class FunnelModel:
         self._at(0.0, self._on_month, 0)
         if self.t_arr:
             self._at(self.t_arr[0], self._on_arrival, 0)
-        self.env.run(until=self.horizon)
+        collecting = gc.isenabled()
+        gc.disable()  # millions of short-lived tuples and events, no garbage cycles: skip the scans
+        try:
+            self.env.run(until=self.horizon)
+        finally:
+            if collecting:
+                gc.enable()
         self._drop_expired()
         return FunnelResult(
             first_contact_h=_numpy(self.first_contact),

@@ -17,6 +17,7 @@ bookings of the deals a role works, in the month they close; quota compares with
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -174,7 +175,10 @@ def build_problem(s: Scenario, plan: Plan, months: list[str], demand: dict[str, 
     """The plain-data hiring problem of a scenario (demand from `funnel_demand`, support hours S x T)."""
     roles = s.roles
     names = [r.name for r in roles]
-    arr = lambda f: np.array([f(r) for r in roles], dtype=float)  # noqa: E731
+
+    def arr(f: Callable[[Role], float]) -> np.ndarray:
+        return np.array([f(r) for r in roles], dtype=float)
+
     cap = arr(lambda r: capacity_hours_per_person(s, r))
     hours, value = demand["hours"].copy(), demand["value"].copy()
     if support_hours is not None:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import InputError
 from engine.sweep_plan import SweepPlan, plan_sweep
@@ -39,6 +40,9 @@ from engine.sweep_store import (
     write_text,
 )
 from engine.sweep_worker import PointTask
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ def _failed_count(out: Path, ids: set[str]) -> int:
                for pid in ids)
 
 
-def _report(plan: SweepPlan, frame, out: Path) -> str | None:
+def _report(plan: SweepPlan, frame: pd.DataFrame, out: Path) -> str:
     from reports.sweep_report import write_sweep_report
 
     target = out / "report.html"

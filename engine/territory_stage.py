@@ -11,7 +11,13 @@ from engine.errors import InputError, Problem
 from engine.schema.territory import LOCK_WORDS, TerritorySection
 from engine.stage import StageOutput
 from engine.territory_data import Units, complete_distances, euclidean, load_pairs, load_units
-from solvers.territory import Balance, SolveOptions, TerritoryProblem, TerritoryResult, design_territories
+from solvers.territory import (
+    Balance,
+    SolveOptions,
+    TerritoryProblem,
+    TerritoryResult,
+    design_territories,
+)
 
 SECTION = "territory"
 

@@ -45,6 +45,9 @@ AUTOMATION_SAVING = 0.15
 """Assumed share of a role's work time per lead that sales automation removes (assumption)."""
 DEFLECTION = 0.10
 """Assumed share of support tickets that self-service deflects (assumption)."""
+BEST_MONTHS = 0.25
+"""Response-time target: the 25th percentile of the simulated monthly p50 (achieved in a quarter
+of the months, so reachable with the same people when routing keeps pace)."""
 
 
 def _action(lever: str, text: str, figure: float, unit: str, **impact: float | None) -> dict:
@@ -124,16 +127,30 @@ def _hiring_actions(ctx: Context, table: pd.DataFrame) -> list[dict]:
         instead = _planned_start(ctx, role_name, start)
         when = ctx.months[start] + (f" instead of {instead}" if instead else "")
         cur = ctx.scenario.currency
-        text = (f"Start {k} more {role_name} hire{'s' if k > 1 else ''} in {when} "
+        head = (f"Start {k} more {role_name} hire{'s' if k > 1 else ''} in {when} "
                 f"(decide by {ctx.months[start - role.hiring_lead_time_months]}): closes "
-                f"{tables.pct(closed)} of the {tables.fmt(before, 0)} h {role_name} shortfall, "
-                f"{'+' if gain >= 0 else '-'}{tables.money(abs(gain), cur)} gross margin for "
-                f"{tables.money(cost, cur)} pay, net {'+' if margin >= 0 else '-'}"
-                f"{tables.money(abs(margin), cur)}.")
+                f"{tables.pct(closed)} of the {tables.fmt(before, 0)} h {role_name} shortfall")
+        if ctx.rates is not None and role_name in ctx.rates.roles:
+            text = (f"{head}, {'+' if gain >= 0 else '-'}{tables.money(abs(gain), cur)} gross margin "
+                    f"for {tables.money(cost, cur)} pay, net {'+' if margin >= 0 else '-'}"
+                    f"{tables.money(abs(margin), cur)}.")
+        else:
+            text = f"{head} for {tables.money(cost, cur)} pay{_sla_note(table)}."
         out.append(_action(HIRING, text, float(k), "hires", revenue=None, cost=cost, margin=margin,
                            gap_closed_share=closed))
         out.extend(_ramp_action(ctx, role_name, part, before, base_margin, cap))
     return out
+
+
+def _sla_note(table: pd.DataFrame) -> str:
+    """`, where service level misses its target in N months` from the SLA rows, if any."""
+    rows = table[(table["scope"] == "company") & (table["metric"] == "sla_attainment")
+                 & (table["month"] != ALL)]
+    if rows.empty:
+        return ""
+    value = rows["sim_p50"].where(rows["sim_p50"].notna(), rows["planned"])
+    miss = int((value < rows["forecast"] - 1e-9).sum())
+    return f", where the service level misses its target in {miss} of {len(rows)} months" if miss else ""
 
 
 def _planned_start(ctx: Context, role_name: str, start: int) -> str | None:
@@ -194,13 +211,14 @@ def _routing_actions(ctx: Context, table: pd.DataFrame) -> list[dict]:
     monthly = table[(table["scope"] == "company") & (table["metric"] == "response_time")
                     & (table["month"] != ALL)]["sim_p50"].dropna()
     if resp is not None and revenue and not monthly.empty:
-        best = float(monthly.min())
+        best = float(monthly.quantile(BEST_MONTHS))
         now, then = speed_to_lead_multiplier(ctx, resp), speed_to_lead_multiplier(ctx, best)
         if then > now * 1.01:
             gain = revenue * (then / now - 1)
             text = (f"Route each new lead to the least-loaded SDR with first touch before other work, "
                     f"bringing mean first response from {tables.fmt(resp, 1)} h to "
-                    f"{tables.fmt(best, 1)} h (the run's best month): first-stage conversion x"
+                    f"{tables.fmt(best, 1)} h (what the run reached in its best quarter of months): "
+                    f"first-stage conversion x"
                     f"{tables.fmt(then / now, 2)}, +{tables.money(gain, cur)} revenue.")
             out.append(_action(ROUTING, text, gain, ctx.scenario.currency, revenue=gain))
     dropped = _sim_total(ctx, "dropped")

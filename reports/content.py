@@ -47,8 +47,9 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
                 table.collapsed = len(table.rows) > 12
                 sec.blocks.append(table)
     else:
-        sec.blocks.append(Text("No CRM export in this scenario: the funnel below is the scenario's "
-                               "own parameters.", "note"))
+        sec.blocks.append(Text("No CRM export in this scenario" + (
+            ": the funnel below is the scenario's own parameters." if ctx.scenario.funnel
+            else " and no funnel."), "note"))
     funnel = ctx.scenario.funnel
     if funnel is not None:
         segs = [s.name for s in ctx.scenario.segments]

@@ -21,7 +21,9 @@ from reports.context import Context
 from reports.simstats import ALL
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
+           "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+           "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
+"""D3 category20: distinct colours for up to 20 territories or roles."""
 AXIS = {"gridcolor": "#e5e8ec", "zerolinecolor": "#c9ced6", "automargin": True}
 LAYOUT = {"height": 380, "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
           "legend": {"orientation": "h", "y": -0.2}, "paper_bgcolor": "#fff",

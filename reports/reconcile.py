@@ -277,7 +277,7 @@ def _sim_lead_rows(ctx: Context) -> list[pd.DataFrame]:
     for col in ("segment", "region", "territory"):
         if col not in leads.columns:
             continue
-        codes, uniques = pd.factorize(leads[col].astype(str), sort=True)
+        codes, uniques = pd.factorize(leads[col], sort=True)  # NaN -> code -1, dropped by pack
         shape = (len(ctx.replications), n, len(uniques))
         scopes = [f"{col}:{u}" for u in uniques]
         for metric, month, value in (("demand", arrived, 1.0), ("throughput", won_month, 1.0),

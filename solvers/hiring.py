@@ -1,504 +1,32 @@
-"""Hiring plan MILP: integer hires by role and start month, with ramp, attrition and demand cases.
-
-Indices: cases s, roles r, months t. Hires h[s,r,t] (integer, people starting in month t, decided
-in month t - L_r). Headcount is a fluid (continuous) cohort model with monthly attrition m_r:
-
-    hc[s,r,0] = hc0_r + h[s,r,0],   hc[s,r,t] = (1 - m_r) hc[s,r,t-1] + h[s,r,t]      (balance)
-    eff[s,r,t] = hc[s,r,t] - sum_j (1 - ramp_r[j]) (1 - m_r)^j h[s,r,t-j]           (ramp)
-
-(the cohort that started j months ago keeps (1 - m_r)^j of its people at ramp share ramp_r[j];
-starting headcount is fully ramped; leavers in month t are m_r hc[s,r,t-1]). Demand in hours:
-
-    cap_r eff[s,r,t] + u[s,r,t] >= req[s,r,t],   0 <= u <= req                      (coverage)
-
-Uncovered hours u cost their lost expected margin (`value_per_hour`), so the model is never
-infeasible on demand. Variable pay is rate x covered bookings plus (accelerator - 1) x rate x the
-part above quota x eff (a convex piecewise-linear term: ex >= bookings - quota eff, ex >= 0).
-Caps: hires per month, min/max headcount, budget per month (overrun allowed at a high penalty and
-reported), ratios (role x max_per >= sum of `over`, shortfall at a penalty) and people floors
-(the ops roles ARR calls for). Objective: maximise contribution margin, or minimise cost with
-demand covered at a high penalty; over cases the expected value (weights) or the worst case.
-Two-stage: hires decided before month `shared_months` are one variable shared by all cases.
+"""Hiring plan: solve the MILP of `solvers.hiring_model`, read the plan back, and value the
+stochastic solution (VSS = RP - EEV: the base-case plan's first-stage hires fixed in the
+multi-case model, later hires re-optimised per case).
 """
 
 from __future__ import annotations
 
-import functools
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 
 from solvers.common import SolveResult, solve
-from solvers.territory_rows import add_rows, var_array
-
-COST_MODE_PENALTY = 100.0
-"""In `cost` mode an uncovered hour costs this many times the role's base cost per capacity hour."""
-PEOPLE_PENALTY = 3.0
-"""A missing person in a ratio or people floor costs this many times the role's monthly cost."""
-BUDGET_PENALTY = 1000.0
-"""Each currency unit over the monthly budget costs this much in the objective."""
-
-
-@dataclass(frozen=True)
-class RatioRule:
-    """At most `max_per` people of roles `over` per person of role `role` (role indices)."""
-
-    role: int
-    over: tuple[int, ...]
-    max_per: float
-
-
-@dataclass(frozen=True)
-class PeopleFloor:
-    """At least `people[t]` people over roles `roles` in month t (e.g. the ops roles ARR calls for)."""
-
-    roles: tuple[int, ...]
-    people: np.ndarray
-    label: str
-
-
-@dataclass(frozen=True)
-class HiringProblem:
-    """Plain inputs of the hiring MILP. Arrays over roles have length R; S x R x T over cases,
-    roles, months. Money in the scenario currency; hours per month; attrition per month."""
-
-    roles: tuple[str, ...]
-    months: tuple[str, ...]
-    cases: tuple[str, ...]
-    case_weights: np.ndarray
-    lead_time: np.ndarray
-    ramp: tuple[tuple[float, ...], ...]
-    attrition_per_month: np.ndarray
-    cost_per_month: np.ndarray
-    capacity_hours_per_person: np.ndarray
-    headcount_start: np.ndarray
-    max_hires_per_month: np.ndarray
-    min_headcount: np.ndarray
-    max_headcount: np.ndarray
-    commission_rate: np.ndarray
-    quota_per_month: np.ndarray
-    accelerator: np.ndarray
-    required_hours: np.ndarray
-    value_per_hour: np.ndarray
-    bookings: np.ndarray
-    gross_margin: np.ndarray
-    """S x T expected gross margin (currency) if all demand is covered."""
-    budget_per_month: np.ndarray | None = None
-    ratios: tuple[RatioRule, ...] = ()
-    people_floors: tuple[PeopleFloor, ...] = ()
-    fixed_hires: np.ndarray | None = None
-    """R x T hires by start month of a hand-made plan (None = optimise)."""
-    backfill: bool = False
-    """True: every expected leaver is replaced, L_r months later (to within one person)."""
-    objective: str = "margin"
-    risk: str = "expected"
-    shared_months: int = 3
-    time_limit_s: float = 60.0
-    mip_gap: float = 1e-3
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return len(self.cases), len(self.roles), len(self.months)
-
-
-@dataclass(frozen=True)
-class HiringResult:
-    """Solved plan. `plan` has one row per case, role and month: hires (starting), decided_month,
-    headcount, effective_capacity (ramped people), capacity_hours, required_hours,
-    shortfall_hours, base_cost, variable_pay, cost (currency per month). `cases` holds per-case
-    totals; `people_gaps` the ratio / floor shortfalls (people). `objective` is margin (maximised)
-    or cost plus penalties (minimised)."""
-
-    solve: SolveResult
-    plan: pd.DataFrame
-    cases: pd.DataFrame
-    people_gaps: pd.DataFrame
-    vss: float | None = None
-    base_plan_objective: float | None = None
-    extra_solves: dict[str, SolveResult] = field(default_factory=dict)
-
-
-def monthly_attrition(annual: np.ndarray | float) -> np.ndarray:
-    """Monthly leaving share from an annual one: 1 - (1 - a)^(1/12)."""
-    return 1.0 - (1.0 - np.asarray(annual, float)) ** (1.0 / 12.0)
-
-
-def _hire_ids(p: HiringProblem) -> tuple[np.ndarray, int]:
-    s, r, t = p.shape
-    decided = np.arange(t)[None, :] - p.lead_time[:, None]
-    shared = decided < p.shared_months
-    if p.fixed_hires is not None or s == 1:
-        shared[:] = True
-    ids = np.empty((s, r, t), dtype=np.int64)
-    n_shared = int(shared.sum())
-    ids[:, shared] = np.arange(n_shared)
-    n_own = int((~shared).sum())
-    ids[:, ~shared] = n_shared + np.arange(s * n_own).reshape(s, n_own)
-    return ids, n_shared + s * n_own
-
-
-def _ramp_deficit(p: HiringProblem) -> np.ndarray:
-    """R x J coefficient (1 - ramp[j]) (1 - m)^j of a cohort's people missing from capacity."""
-    depth = max(len(r) for r in p.ramp)
-    ramp = np.ones((len(p.roles), depth))
-    for i, r in enumerate(p.ramp):
-        ramp[i, : len(r)] = r
-    keep = (1.0 - p.attrition_per_month)[:, None] ** np.arange(depth)[None, :]
-    return (1.0 - ramp) * keep
-
-
-class _Rows:
-    """Triplets (row, column, coefficient) of one constraint block, gathered as numpy arrays."""
-
-    def __init__(self) -> None:
-        self.rows: list[np.ndarray] = []
-        self.cols: list[np.ndarray] = []
-        self.coefs: list[np.ndarray] = []
-
-    def add(self, rows: np.ndarray, cols: np.ndarray, coefs: np.ndarray | float) -> None:
-        rows = np.asarray(rows)
-        self.coefs.append(np.broadcast_to(np.asarray(coefs, float), rows.shape).ravel())
-        self.rows.append(rows.ravel())
-        self.cols.append(np.ravel(cols))
-
-    def emit(self, model: pyo.ConcreteModel, name: str, variables: np.ndarray, n_rows: int,
-             lower: np.ndarray | float | None, upper: np.ndarray | float | None) -> None:
-        if n_rows == 0:
-            return
-        rows, cols, coefs = (np.concatenate(x) for x in (self.rows, self.cols, self.coefs))
-        order = np.argsort(rows, kind="stable")
-        ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_rows))])
-        add_rows(model, name, ptr, variables[cols[order]], coefs[order], lower, upper)
-
-
-def _bounds(p: HiringProblem, ids: np.ndarray, n_hires: int) -> tuple[np.ndarray, np.ndarray]:
-    s, r, t = p.shape
-    hr = np.empty(n_hires, dtype=np.int64)
-    ht = np.empty(n_hires, dtype=np.int64)
-    rr, tt = np.meshgrid(np.arange(r), np.arange(t), indexing="ij")
-    hr[ids] = np.broadcast_to(rr, ids.shape)
-    ht[ids] = np.broadcast_to(tt, ids.shape)
-    if p.fixed_hires is not None:  # a plan above recruiting capacity is contradictory: lb > ub
-        fixed = np.asarray(p.fixed_hires, float)[hr, ht]
-        return fixed, np.minimum(fixed, p.max_hires_per_month[hr])
-    upper = np.where(ht < p.lead_time[hr], 0.0, p.max_hires_per_month[hr].astype(float))
-    return np.zeros(n_hires), upper
-
-
-def _headcount_bounds(p: HiringProblem) -> tuple[np.ndarray, np.ndarray]:
-    s, r, t = p.shape
-    month = np.arange(t)[None, :]
-    lower = np.where(month >= p.lead_time[:, None], p.min_headcount[:, None].astype(float), 0.0)
-    decayed = p.headcount_start[:, None] * (1.0 - p.attrition_per_month[:, None]) ** month
-    upper = np.maximum(p.max_headcount[:, None].astype(float), decayed)
-    return (np.broadcast_to(lower, (s, r, t)).ravel(), np.broadcast_to(upper, (s, r, t)).ravel())
-
-
-def _vars(model: pyo.ConcreteModel, name: str, n: int, lower: np.ndarray | float,
-          upper: np.ndarray | float, domain: pyo.Set = pyo.NonNegativeReals) -> np.ndarray:
-    lo = np.broadcast_to(np.asarray(lower, float), (n,)).tolist()
-    up = np.broadcast_to(np.asarray(upper, float), (n,)).tolist()
-    up = [None if not np.isfinite(v) else v for v in up]
-    setattr(model, name, pyo.Var(range(n), domain=domain, bounds=lambda _m, i: (lo[i], up[i])))
-    return var_array(getattr(model, name))
-
-
-def _commission_active(p: HiringProblem) -> np.ndarray:
-    return (p.commission_rate > 0) & (p.accelerator > 1) & (p.quota_per_month > 0)
-
-
-def build_model(p: HiringProblem) -> tuple[pyo.ConcreteModel, dict[str, np.ndarray]]:
-    """The Pyomo model and the flat variable arrays by block name."""
-    s, r, t = p.shape
-    n = s * r * t
-    ids, n_hires = _hire_ids(p)
-    model = pyo.ConcreteModel()
-    v: dict[str, np.ndarray] = {}
-    h_lo, h_up = _bounds(p, ids, n_hires)
-    v["h"] = _vars(model, "h", n_hires, h_lo, h_up)
-    v["cum"] = _vars(model, "cum", n_hires, 0.0, np.inf, pyo.NonNegativeIntegers)
-    hc_lo, hc_up = _headcount_bounds(p)
-    v["hc"] = _vars(model, "hc", n, hc_lo, hc_up)
-    v["u"] = _vars(model, "u", n, 0.0, p.required_hours.ravel())
-    comm = np.flatnonzero(_commission_active(p))
-    v["ex"] = _vars(model, "ex", s * len(comm) * t, 0.0, np.inf)
-    v["gap"] = _vars(model, "gap", s * len(p.ratios) * t, 0.0, np.inf)
-    v["floor"] = _vars(model, "floor", s * len(p.people_floors) * t, 0.0, np.inf)
-    v["over"] = _vars(model, "over", s * t if p.budget_per_month is not None else 0, 0.0, np.inf)
-    v["back"] = _vars(model, "back", n if p.backfill else 0, -(1.0 - 1e-6), np.inf)
-    blocks = list(v)
-    offsets = dict(zip(blocks, np.cumsum([0] + [len(v[b]) for b in blocks[:-1]]).tolist(), strict=True))
-    allv = np.concatenate([v[b] for b in blocks])
-    col = {b: functools.partial(_shift, offset=offsets[b]) for b in blocks}
-    idx = np.arange(n).reshape(s, r, t)
-    deficit = _ramp_deficit(p)
-    _add_balance(model, p, ids, idx, col, allv)
-    _add_coverage(model, p, ids, idx, deficit, col, allv)
-    _add_commission(model, p, ids, idx, deficit, comm, col, allv)
-    _add_ratios(model, p, idx, col, allv)
-    _add_floors(model, p, idx, col, allv)
-    _add_budget(model, p, idx, comm, col, allv)
-    _add_backfill(model, p, ids, idx, col, allv)
-    _add_cumulative(model, ids, n_hires, col, allv)
-    _add_objective(model, p, idx, comm, col, allv)
-    return model, v
-
-
-def _shift(index: np.ndarray, offset: int) -> np.ndarray:
-    return np.asarray(index) + offset
-
-
-def _lagged(ids: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mask (t >= j) and hire ids of month t - j, S x R x T."""
-    t = ids.shape[2]
-    mask = np.zeros(ids.shape, dtype=bool)
-    mask[:, :, j:] = True
-    lag = np.zeros_like(ids)
-    lag[:, :, j:] = ids[:, :, : t - j]
-    return mask, lag
-
-
-def _add_balance(model, p, ids, idx, col, allv) -> None:
-    """hc[t] - (1 - m) hc[t-1] - h[t] = hc0 (t = 0) or 0."""
-    s, r, t = p.shape
-    rows = _Rows()
-    rows.add(idx, col["hc"](idx), 1.0)
-    rows.add(idx, col["h"](ids), -1.0)
-    keep = np.broadcast_to((1.0 - p.attrition_per_month)[None, :, None], idx[:, :, 1:].shape)
-    rows.add(idx[:, :, 1:], col["hc"](idx[:, :, :-1]), -keep)
-    rhs = np.zeros((s, r, t))
-    rhs[:, :, 0] = p.headcount_start
-    rows.emit(model, "c_balance", allv, s * r * t, rhs.ravel(), rhs.ravel())
-
-
-def _effective_terms(rows: _Rows, ids, idx, deficit, row_idx, scale, col) -> None:
-    """Add scale x eff[s,r,t] to rows row_idx (S x R' x T), for the roles of `idx` and `ids`."""
-    rows.add(row_idx, col["hc"](idx), scale)
-    for j in range(deficit.shape[1]):
-        coef = deficit[:, j]
-        if not (coef > 0).any():
-            continue
-        mask, lag = _lagged(ids, j)
-        mask &= (coef > 0)[None, :, None]
-        full = np.broadcast_to(-scale * coef[None, :, None], ids.shape)
-        rows.add(row_idx[mask], col["h"](lag[mask]), full[mask])
-
-
-def _add_coverage(model, p, ids, idx, deficit, col, allv) -> None:
-    """cap eff + u >= req, for roles with any demand."""
-    roles = np.flatnonzero(p.required_hours.sum(axis=(0, 2)) > 0)
-    if len(roles) == 0:
-        return
-    s, _, t = p.shape
-    sub = (slice(None), roles, slice(None))
-    row_idx = np.arange(s * len(roles) * t).reshape(s, len(roles), t)
-    rows = _Rows()
-    scale = np.broadcast_to(p.capacity_hours_per_person[roles][None, :, None], row_idx.shape)
-    _effective_terms(rows, ids[sub], idx[sub], deficit[roles], row_idx, scale, col)
-    rows.add(row_idx, col["u"](idx[sub]), 1.0)
-    rows.emit(model, "c_coverage", allv, row_idx.size, p.required_hours[sub].ravel(), None)
-
-
-def _add_commission(model, p, ids, idx, deficit, comm, col, allv) -> None:
-    """ex + revenue_per_hour u + quota eff >= bookings (variable pay above quota)."""
-    if len(comm) == 0:
-        return
-    s, _, t = p.shape
-    sub = (slice(None), comm, slice(None))
-    row_idx = np.arange(s * len(comm) * t).reshape(s, len(comm), t)
-    rows = _Rows()
-    scale = np.broadcast_to(p.quota_per_month[comm][None, :, None], row_idx.shape)
-    _effective_terms(rows, ids[sub], idx[sub], deficit[comm], row_idx, scale, col)
-    rows.add(row_idx, col["ex"](row_idx), 1.0)
-    rows.add(row_idx, col["u"](idx[sub]), _revenue_per_hour(p)[sub])
-    rows.emit(model, "c_commission", allv, row_idx.size, p.bookings[sub].ravel(), None)
-
-
-def _revenue_per_hour(p: HiringProblem) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(p.required_hours > 0, p.bookings / p.required_hours, 0.0)
-
-
-def _add_ratios(model, p, idx, col, allv) -> None:
-    """max_per hc[role] + gap >= sum hc[over]."""
-    s, _, t = p.shape
-    q = len(p.ratios)
-    if q == 0:
-        return
-    row_idx = np.arange(s * q * t).reshape(s, q, t)
-    rows = _Rows()
-    for k, rule in enumerate(p.ratios):  # a handful of rules, each vectorised over cases x months
-        rows.add(row_idx[:, k], col["hc"](idx[:, rule.role]), rule.max_per)
-        for o in rule.over:
-            rows.add(row_idx[:, k], col["hc"](idx[:, o]), -1.0)
-    rows.add(row_idx, col["gap"](row_idx), 1.0)
-    rows.emit(model, "c_ratio", allv, row_idx.size, 0.0, None)
-
-
-def _add_floors(model, p, idx, col, allv) -> None:
-    """sum hc[roles] + floor >= people."""
-    s, _, t = p.shape
-    q = len(p.people_floors)
-    if q == 0:
-        return
-    row_idx = np.arange(s * q * t).reshape(s, q, t)
-    rows = _Rows()
-    lower = np.zeros((s, q, t))
-    for k, rule in enumerate(p.people_floors):
-        for o in rule.roles:
-            rows.add(row_idx[:, k], col["hc"](idx[:, o]), 1.0)
-        lower[:, k] = rule.people
-    rows.add(row_idx, col["floor"](row_idx), 1.0)
-    rows.emit(model, "c_floor", allv, row_idx.size, lower.ravel(), None)
-
-
-def _variable_pay_terms(p: HiringProblem) -> tuple[np.ndarray, np.ndarray]:
-    """Per S x R x T: coefficient of u in variable pay (uncovered work earns none) and the pay
-    with full coverage (rate x bookings); the accelerator part sits on `ex`."""
-    rate = p.commission_rate[None, :, None]
-    return -rate * _revenue_per_hour(p), rate * p.bookings
-
-
-def _add_budget(model, p, idx, comm, col, allv) -> None:
-    """sum cost hc + variable pay - over <= budget."""
-    if p.budget_per_month is None:
-        return
-    s, r, t = p.shape
-    row_idx = np.arange(s * t).reshape(s, t)
-    rows_st = np.broadcast_to(row_idx[:, None, :], (s, r, t))
-    rows = _Rows()
-    rows.add(rows_st, col["hc"](idx), np.broadcast_to(p.cost_per_month[None, :, None], idx.shape))
-    u_coef, fixed_pay = _variable_pay_terms(p)
-    rows.add(rows_st, col["u"](idx), u_coef)
-    if len(comm):
-        ex_idx = np.arange(s * len(comm) * t).reshape(s, len(comm), t)
-        ex_coef = (p.commission_rate * (p.accelerator - 1.0))[comm][None, :, None]
-        rows.add(np.broadcast_to(row_idx[:, None, :], ex_idx.shape), col["ex"](ex_idx),
-                 np.broadcast_to(ex_coef, ex_idx.shape))
-    rows.add(row_idx, col["over"](row_idx), -1.0)
-    upper = p.budget_per_month[None, :] - fixed_pay.sum(axis=1)
-    rows.emit(model, "c_budget", allv, s * t, None, upper.ravel())
-
-
-def _add_cumulative(model, ids, n_hires, col, allv) -> None:
-    """cum[t] = cum[t-1] + h[t], one row per distinct hire variable; cum is the integer one.
-
-    Branching on cumulative hires (cum <= k splits the whole history) closes the gap of this
-    lot-sizing-like structure much faster than branching on monthly hires (measured: 30 s -> 14 s
-    to 0.1 % on the scale-up example)."""
-    flat = ids.reshape(-1, ids.shape[2])
-    prev = np.full(flat.shape, -1, dtype=np.int64)
-    prev[:, 1:] = flat[:, :-1]
-    first = np.unique(flat.ravel(), return_index=True)[1]
-    own, before = flat.ravel()[first], prev.ravel()[first]
-    rows = _Rows()
-    rows.add(own, col["cum"](own), 1.0)
-    rows.add(own, col["h"](own), -1.0)
-    has = before >= 0
-    rows.add(own[has], col["cum"](before[has]), -1.0)
-    rows.emit(model, "c_cumulative", allv, n_hires, 0.0, 0.0)
-
-
-def _add_backfill(model, p, ids, idx, col, allv) -> None:
-    """back[t] = back[t-1] + h[t] - m hc[t-1-L]: hires keep up with leavers L months later."""
-    if not p.backfill:
-        return
-    s, r, t = p.shape
-    rows = _Rows()
-    rows.add(idx, col["back"](idx), 1.0)
-    rows.add(idx[:, :, 1:], col["back"](idx[:, :, :-1]), -1.0)
-    rows.add(idx, col["h"](ids), -1.0)
-    for role in range(r):  # leavers of month t - L start their replacement in month t
-        lag = int(p.lead_time[role])
-        first = 1 + lag
-        if first < t:
-            rows.add(idx[:, role, first:], col["hc"](idx[:, role, : t - first]),
-                     p.attrition_per_month[role])
-    rows.emit(model, "c_backfill", allv, s * r * t, 0.0, 0.0)
-
-
-def _case_costs(p: HiringProblem, comm: np.ndarray) -> dict[str, np.ndarray]:
-    """Objective coefficients per block (minimisation form), each S x block shape."""
-    s, r, t = p.shape
-    u_pay, _ = _variable_pay_terms(p)
-    if p.objective == "cost":
-        base = p.cost_per_month / np.maximum(p.capacity_hours_per_person, 1e-9)
-        u_pen = np.broadcast_to((COST_MODE_PENALTY * base)[None, :, None], (s, r, t))
-    else:
-        u_pen = p.value_per_hour
-    return {"hc": np.broadcast_to(p.cost_per_month[None, :, None], (s, r, t)), "u": u_pen + u_pay}
-
-
-def _add_objective(model, p, idx, comm, col, allv) -> None:
-    s, r, t = p.shape
-    costs = _case_costs(p, comm)
-    weights = p.case_weights / p.case_weights.sum()
-    per_case_cols: list[list[np.ndarray]] = [[] for _ in range(s)]
-    per_case_coefs: list[list[np.ndarray]] = [[] for _ in range(s)]
-
-    def put(block: str, index: np.ndarray, coef: np.ndarray) -> None:
-        for k in range(s):
-            per_case_cols[k].append(col[block](index[k]).ravel())
-            per_case_coefs[k].append(np.broadcast_to(coef[k], index[k].shape).ravel())
-
-    put("hc", idx, costs["hc"])
-    put("u", idx, costs["u"])
-    if len(comm):
-        ex_idx = np.arange(s * len(comm) * t).reshape(s, len(comm), t)
-        put("ex", ex_idx, np.broadcast_to((p.commission_rate * (p.accelerator - 1.0))[comm][None, :, None],
-                                          ex_idx.shape))
-    if p.ratios:
-        gi = np.arange(s * len(p.ratios) * t).reshape(s, len(p.ratios), t)
-        pen = np.array([PEOPLE_PENALTY * p.cost_per_month[q.role] for q in p.ratios])
-        put("gap", gi, np.broadcast_to(pen[None, :, None] / np.array([q.max_per for q in p.ratios])[None, :, None], gi.shape))
-    if p.people_floors:
-        fi = np.arange(s * len(p.people_floors) * t).reshape(s, len(p.people_floors), t)
-        pen = np.array([PEOPLE_PENALTY * p.cost_per_month[list(q.roles)].max() for q in p.people_floors])
-        put("floor", fi, np.broadcast_to(pen[None, :, None], fi.shape))
-    if p.budget_per_month is not None:
-        oi = np.arange(s * t).reshape(s, t)
-        put("over", oi, np.full((s, t), BUDGET_PENALTY))
-    constants = _case_constants(p, comm)
-    sense = pyo.maximize if p.objective == "margin" else pyo.minimize
-    sign = -1.0 if p.objective == "margin" else 1.0  # margin = -(cost terms) + constants
-    case_exprs = []
-    for k in range(s):
-        c = np.concatenate(per_case_cols[k])
-        a = np.concatenate(per_case_coefs[k]) * sign
-        case_exprs.append((c, a, sign * constants[k]))
-    model.case_value = pyo.Expression(range(s), rule=lambda _m, k: _linear(allv, *case_exprs[k]))
-    if p.risk == "worst" and s > 1:
-        model.z = pyo.Var()
-        if sense == pyo.maximize:
-            model.worst = pyo.Constraint(range(s), rule=lambda m, k: m.z <= m.case_value[k])
-        else:
-            model.worst = pyo.Constraint(range(s), rule=lambda m, k: m.z >= m.case_value[k])
-        model.obj = pyo.Objective(expr=model.z, sense=sense)
-    else:
-        c = np.concatenate([e[0] for e in case_exprs])
-        a = np.concatenate([e[1] * weights[k] for k, e in enumerate(case_exprs)])
-        const = float(sum(e[2] * weights[k] for k, e in enumerate(case_exprs)))
-        model.obj = pyo.Objective(expr=_linear(allv, c, a, const), sense=sense)
-
-
-def _case_constants(p: HiringProblem, comm: np.ndarray) -> np.ndarray:
-    """Per case: constant part of the cost (fixed variable pay) minus, in margin mode, full margin."""
-    _, fixed_pay = _variable_pay_terms(p)
-    constant = fixed_pay.sum(axis=(1, 2))
-    if p.objective == "margin":
-        constant = constant - p.gross_margin.sum(axis=1)
-    return constant
-
-
-def _linear(allv: np.ndarray, cols: np.ndarray, coefs: np.ndarray, constant: float):
-    from pyomo.core.expr.numeric_expr import LinearExpression
-
-    keep = coefs != 0
-    return LinearExpression(constant=float(constant), linear_coefs=coefs[keep].tolist(),
-                            linear_vars=allv[cols[keep]].tolist())
+from solvers.hiring_model import (
+    HiringProblem,
+    HiringResult,
+    PeopleFloor,
+    RatioRule,
+    build_model,
+    commission_active,
+    hire_ids,
+    monthly_attrition,
+    ramp_deficit,
+    revenue_per_hour,
+)
+
+__all__ = ["HiringProblem", "HiringResult", "PeopleFloor", "RatioRule", "build_model",
+           "effective_people", "monthly_attrition", "solve_hiring"]
 
 
 def _values(var: np.ndarray) -> np.ndarray:
@@ -515,7 +43,7 @@ def _decided_labels(p: HiringProblem) -> np.ndarray:
 
 def effective_people(p: HiringProblem, hires: np.ndarray, headcount: np.ndarray) -> np.ndarray:
     """S x R x T ramped people: headcount minus the unramped part of recent cohorts."""
-    deficit = _ramp_deficit(p)
+    deficit = ramp_deficit(p)
     eff = headcount.copy()
     for j in range(deficit.shape[1]):
         eff[:, :, j:] -= deficit[None, :, j, None] * hires[:, :, : hires.shape[2] - j]
@@ -529,8 +57,8 @@ def _tables(p: HiringProblem, v: dict[str, np.ndarray], ids: np.ndarray
     hc = _values(v["hc"]).reshape(s, r, t)
     short = _values(v["u"]).reshape(s, r, t)
     eff = effective_people(p, hires, hc)
-    comm = np.flatnonzero(_commission_active(p))
-    pay = p.commission_rate[None, :, None] * (p.bookings - _revenue_per_hour(p) * short)
+    comm = np.flatnonzero(commission_active(p))
+    pay = p.commission_rate[None, :, None] * (p.bookings - revenue_per_hour(p) * short)
     if len(comm):
         ex = _values(v["ex"]).reshape(s, len(comm), t)
         pay[:, comm] += (p.commission_rate * (p.accelerator - 1.0))[comm][None, :, None] * ex
@@ -585,7 +113,7 @@ def _solve_built(p: HiringProblem, fix: np.ndarray | None = None
                  ) -> tuple[SolveResult, dict[str, np.ndarray], np.ndarray]:
     start = time.perf_counter()
     model, v = build_model(p)
-    ids, _ = _hire_ids(p)
+    ids, _ = hire_ids(p)
     if fix is not None:  # first-stage hires given (R x T, NaN = free)
         first = ids[0][~np.isnan(fix)]
         for var, value in zip(v["h"][first], fix[~np.isnan(fix)].tolist(), strict=True):

@@ -44,7 +44,9 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
     lam = start.astype(float).copy()
     best, theta, stall = -np.inf, 2.0, 0
     open_bound = np.full(cost.shape[1], -np.inf)
-    for it in range(1, max_iter + 1):
+    iterations = 0
+    while iterations < max_iter:
+        iterations += 1
         value, rho, chosen, reduced = _evaluate(cost, lam, p)
         pth = rho[chosen].max()
         open_bound = np.maximum(open_bound, value + np.maximum(rho - pth, 0.0))
@@ -62,7 +64,7 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
         if norm == 0:
             break
         lam += theta * (upper - value) / norm * g
-    return LagrangeBound(best, open_bound, it)
+    return LagrangeBound(best, open_bound, iterations)
 
 
 def reduce_candidates(cost: np.ndarray, p: int, upper: float, heuristic: np.ndarray,

@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from solvers.common import SolveResult, Status, relative_gap
-from solvers.pmedian_lagrange import reduce_candidates
+from solvers.pmedian_lagrange import lagrangian_bound, reduce_candidates
 from solvers.pmedian_radius import is_integral, solve_radius
 from solvers.territory_assign import solve_assignment
 from solvers.territory_heuristic import solve_heuristic
@@ -28,6 +28,10 @@ from solvers.territory_problem import (
     TerritoryProblem,
     TerritoryResult,
 )
+
+AUTO_PAIRS = 60_000
+"""Above this many unit-centre pairs the assignment model keeps each unit's nearest candidates."""
+MIN_CANDIDATES = 20
 
 __all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "design_territories"]
 
@@ -97,8 +101,10 @@ def _nearest(dist: np.ndarray, centre_units: np.ndarray) -> np.ndarray:
 def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
                   ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
     """Assignment MILP; a reduced candidate set gets its bound from the p-median relaxation."""
-    sol = solve_assignment(prob, max_candidates=opts.max_candidates,
-                           time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+    cap = opts.max_candidates
+    if cap is None and prob.n * len(_candidates(prob)) > AUTO_PAIRS:
+        cap = max(MIN_CANDIDATES, AUTO_PAIRS // prob.n)
+    sol = solve_assignment(prob, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
     res = sol.result
     if not res.has_solution:
         return None, res, []
@@ -110,7 +116,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
         limit = res.objective * (1 + opts.alternative_tolerance)
         seen = [sol.assign]
         for _ in range(opts.alternatives):
-            alt = solve_assignment(prob, max_candidates=opts.max_candidates,
+            alt = solve_assignment(prob, max_candidates=cap,
                                    time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
                                    cost_limit=limit, avoid=seen)
             if not alt.result.has_solution:
@@ -121,16 +127,18 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
 
 
 def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions) -> SolveResult:
-    """Bound for a solve over reduced candidate pairs: its own bound covers only the reduced
-    problem, so use the uncapacitated p-median bound (a relaxation of every side-constrained
-    variant) and call the result optimal only if it closes the gap."""
+    """Bound for a solve over reduced candidate pairs. Its own MILP bound covers only the
+    reduced problem, so the reported bound is a relaxation of the full one: nearest fixed centre
+    for every unit, or the Lagrangian bound of the uncapacitated p-median (valid for every
+    side-constrained variant). Optimal only if that closes the gap; otherwise feasible."""
     if prob.fixed_centres is not None:
         bound = float(prob.weight @ prob.distance[:, prob.fixed_centres].min(axis=1))
     else:
-        relaxed = TerritoryProblem(prob.unit_ids, prob.distance, prob.weight, prob.workload,
-                                   prob.potential, prob.p, candidate_centres=prob.candidate_centres)
-        sub = _solve_pmedian(relaxed, SolveOptions(time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap))[1]
-        bound = sub.bound if sub.bound is not None else 0.0
+        cand = _candidates(prob)
+        positive = prob.weight > 0
+        cost = prob.weight[positive, None] * prob.distance[np.ix_(positive, cand)]
+        heur = solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
+        bound = lagrangian_bound(cost, prob.p, heur.cost, cost[:, heur.centres].min(axis=1)).bound
     gap = relative_gap(res.objective, bound)
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
     status = Status.OPTIMAL if ok else Status.FEASIBLE

@@ -77,3 +77,25 @@ def test_no_capacity_is_not_infeasible() -> None:
     assert res.allocation.empty
     assert res.summary["unmet_leads"] == pytest.approx(150.0)
     assert res.solve.objective == pytest.approx(-600.0)
+
+
+def test_run_allocation_reads_funnel_and_capacity_from_the_scenario() -> None:
+    """Minimal scenario: one stage `contact` worked by SDR, 0.5 h per lead, conversion 0.5, deal
+    size mean 1000: 0.5 h and 500 expected revenue per lead. 100 leads a month, SDR team with
+    30 h a month: 60 leads worked (30 / 0.5), 40 unmet, 30,000 revenue a month."""
+    import yaml
+    from minimal_scenario import BASE
+
+    from engine.allocation_stage import run_allocation
+    from engine.scenario import Scenario
+    from engine.schema.allocation import AllocationSection
+
+    scenario = Scenario.model_validate(yaml.safe_load(BASE))
+    forecast = pd.DataFrame({"month": ["2027-01", "2027-02"] * 2, "segment": "SMB", "region": "EU",
+                             "case": ["base", "base", "high", "high"], "leads": [100.0, 100.0, 200.0, 200.0]})
+    section = AllocationSection(teams=[{"name": "SDR", "role": "SDR", "capacity_hours_per_month": 30}])
+    res = run_allocation(section, scenario, forecast, None)
+    assert list(res.allocation.columns) == ["month", "segment", "region", "team", "leads"]
+    assert res.allocation["leads"].tolist() == pytest.approx([60.0, 60.0])
+    assert res.summary["unmet_leads"] == pytest.approx(80.0)
+    assert res.solve.objective == pytest.approx(2 * 30_000.0)

@@ -97,6 +97,8 @@ CASES = [
     ("activity time unparsable", "activities.csv", 4, "AE1,demo,yesterday,,O1", 4, "at", "unparsable date"),
     ("activity column missing", "activities.csv", 1, "rep,at,lead_id,opportunity_id", 1, "type",
      "missing column"),
+    ("row with an extra field", "opportunities.csv", 3, "O2,L2,A2,2026-01-12,2000.50,,,AE1,extra", 3,
+     "<row>", "wrong number of fields"),
     ("activity before its lead", "activities.csv", 2, "S1,email,2026-01-01T11:00:00,L1,", 2, "at",
      "activity before creation"),
 ]

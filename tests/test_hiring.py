@@ -166,3 +166,16 @@ def test_infeasible_fixtures_report_a_status(case: str) -> None:
     res = solve_hiring(problem(np.full(4, 100.0), **kw))
     assert res.solve.status == Status.INFEASIBLE
     assert res.plan.empty
+
+
+def test_worst_case_objective_is_the_worst_case_margin() -> None:
+    # A hand-made plan evaluated under two cases: the worst-case objective is the lower margin.
+    req = np.stack([np.full(6, 100.0), np.full(6, 300.0)])[:, None, :]
+    p = problem(req, headcount_start=np.array([2]), objective="margin", risk="worst",
+                fixed_hires=np.zeros((1, 6)), gross_margin=np.full((2, 6), 10_000.0),
+                case_weights=np.array([0.5, 0.5]))
+    res = solve_hiring(p)
+    # low: 2 people cover 100 h, margin 6 x (10 000 - 2 000); high: 100 h short a month at 50
+    margins = {"low": 6 * (10_000 - 2_000), "base": 6 * (10_000 - 2_000 - 100 * 50)}
+    assert res.cases.set_index("case")["margin"].to_dict() == pytest.approx(margins)
+    assert res.solve.objective == pytest.approx(min(margins.values()))

@@ -153,3 +153,23 @@ def test_hiring_stage_numbers_win_over_fluid_recompute(tiny) -> None:
                                                              "shortfall_hours": 9.0}}})
     head = reconcile(tiny, outs).summary["headline"]["base"]
     assert (head["cost"], head["margin"], head["shortfall"]) == (12345.0, 678.0, 9.0)
+
+
+def test_cube_counts_missing_flows_as_zero_and_levels_as_unknown() -> None:
+    from reports import simstats
+
+    reps, months = np.array([0, 1, 2]), ["2027-01", "2027-02"]
+    # replication 2 never won anything in 2027-02: its flow is 0, its level unknown
+    rep = np.array([0, 0, 1, 1, 2])
+    month = np.array(["2027-01", "2027-02", "2027-01", "2027-02", "2027-01"], dtype=object)
+    key = np.array(["company"] * 5, dtype=object)
+    value = np.array([1.0, 3.0, 2.0, 5.0, 4.0])
+    flows, _ = simstats.cube(rep, month, key, value, reps, months, flow=True)
+    levels, _ = simstats.cube(rep, month, key, value, reps, months, flow=False)
+    assert flows[2, 1, 0] == 0 and np.isnan(levels[2, 1, 0])
+    q = simstats.cube_quantiles(flows, months, ["company"], flow=True).set_index("month")
+    assert q.loc["all", "sim_p50"] == pytest.approx(np.percentile([4, 7, 4], 50))
+    assert q.loc["2027-02", "sim_p10"] == pytest.approx(np.percentile([3, 5, 0], 10))
+    lv = simstats.cube_quantiles(levels, months, ["company"], flow=False).set_index("month")
+    assert lv.loc["2027-02", "sim_p50"] == pytest.approx(4.0)  # median of 3 and 5, NaN skipped
+    assert lv.loc["all", "sim_p90"] == pytest.approx(np.percentile([2.0, 3.5, 4.0], 90))

@@ -57,3 +57,21 @@ def test_hostile_names_render_as_text(tmp_path) -> None:
     dom = _check_page(tmp_path / "report.html", ARTIFACTS / "report_hostile.png")
     assert dom["h1"] == name
     assert segment in dom["body_text"]
+
+
+@needs_chromium
+def test_territory_map_drawn(tmp_path) -> None:
+    from report_fixtures import territory_outputs
+
+    from engine.loader import load_scenario
+
+    stage, units = territory_outputs()
+    units.to_csv(tmp_path / "units.csv", index=False)
+    (tmp_path / "t.yaml").write_text("name: Territories\nterritory: {units: units.csv, territories: 3}\n",
+                                     encoding="utf-8")
+    loaded = load_scenario(tmp_path / "t.yaml", [])
+    outputs = {"territory": stage}
+    write_reports(tmp_path, RunResult(loaded, {**outputs, "reconciliation": reconcile(loaded, outputs)}))
+    _check_page(tmp_path / "report.html", ARTIFACTS / "report_territory_only.png")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="chart-territory-map"' in page and 'id="chart-workload"' in page

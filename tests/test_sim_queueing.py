@@ -76,7 +76,7 @@ STAGES = [(0.6, 0.5, Dist("exponential", 24.0)), (0.5, 1.0, Dist("lognormal", 48
 
 def test_unlimited_capacity_won_share_and_cycle_time() -> None:
     """No queue, no delay effect: P(won) = product of conversions, cycle = sum of stage means."""
-    cfg = make_config(20.0, STAGES, reps=2000)
+    cfg = make_config(8.0, STAGES, reps=300)  # about 14 busy on average: nobody ever waits
     leads = leads_frame(cfg, run_replications(cfg, 1, seed=7))
     early = leads[leads["arrived_h"] < BOUNDS[9]]  # every outcome lands well inside the horizon
     assert (early["first_contact_h"] == early["arrived_h"]).all(), "a lead waited despite unlimited reps"
@@ -112,11 +112,12 @@ def test_littles_law_multi_stage() -> None:
 def test_ramp_handled_volume_by_tenure() -> None:
     """Reps hired in month 3 into an overloaded queue handle ramp[j] x full volume in tenure month j."""
     ramp = (0.25, 0.5, 0.75)
-    hires = (0, 0, 30) + (0,) * (MONTHS - 3)
-    cfg = make_config(200.0, [(0.0, 1.0, Dist("fixed", 0.0))], reps=0, hires=hires, ramp=ramp)
+    hires = (0, 0, 5) + (0,) * (MONTHS - 3)
+    cfg = make_config(6.0, [(0.0, 1.0, Dist("fixed", 0.0))], reps=0, hires=hires, ramp=ramp,
+                      work=Dist("fixed", 1.0))
     monthly = run_replications(cfg, 1, seed=3)[0].monthly
     handled = monthly[monthly["metric"] == "handled:Rep"]["value"].to_numpy()
-    expected = 30 * MONTH_H * np.array([0, 0, *ramp] + [1.0] * (MONTHS - 5))
+    expected = 5 * MONTH_H * np.array([0, 0, *ramp] + [1.0] * (MONTHS - 5))
     assert handled[:2].sum() == 0
     np.testing.assert_allclose(handled[2:], expected[2:], rtol=0.03,
                                err_msg="handled volume does not follow the ramp (3 % tolerance)")
@@ -159,3 +160,16 @@ def test_unattended_leads_are_dropped_after_the_wait_limit() -> None:
     assert leads["first_contact_h"].isna().all() and not leads["won"].any()
     dropped = result.monthly.query("metric == 'dropped'")["value"].sum()
     assert dropped == expect.sum()
+
+
+@pytest.mark.parametrize("routing", ["round_robin", "least_loaded"])
+def test_idle_reps_share_the_work(routing: str) -> None:
+    """At low load both rules spread leads evenly over 10 reps (each within 15 % of a tenth)."""
+    from dataclasses import replace
+
+    cfg = replace(make_config(1.0, [(0.0, 0.2, Dist("fixed", 0.0))], reps=10), routing=routing,
+                  month_start_h=BOUNDS[:4], months=tuple(f"2027-{m:02d}" for m in range(1, 4)),
+                  leads=np.full((3, 1, 1), 1.0 * MONTH_H[0]))
+    leads = leads_frame(cfg, run_replications(cfg, 1, seed=1))
+    share = leads["rep_id"].value_counts(normalize=True)
+    assert len(share) == 10 and share.between(0.085, 0.115).all(), share.to_dict()

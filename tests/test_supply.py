@@ -178,3 +178,15 @@ def test_ops_roles_follow_the_arr_path(tmp_path: Path) -> None:
     called = out.summary["ops_role_called_for"]
     assert called["2027-07"] == "sales-effectiveness manager"
     assert called["2027-08"] == "sales-ops director"
+
+
+def test_summary_is_json_and_names_the_figures(tmp_path: Path) -> None:
+    import json
+
+    out = plan_supply(scenario(tmp_path), flat_forecast(50.0))
+    text = json.dumps(out.summary)
+    for key in ("status", "objective", "bound", "gap", "build_s", "solve_s", "cost", "margin",
+                "shortfall_by_role_month", "vss"):
+        assert f'"{key}"' in text
+    # 50 leads need 50 SDR hours but the SDR costs 5000 for 100 h: still covered (cost mode)
+    assert out.summary["shortfall_hours"] == pytest.approx(0.0, abs=1e-6)

@@ -4,7 +4,9 @@ Accounts cluster around business cities of three regions laid out on one plane (
 regions sit far apart, so no territory spans an ocean). Potential (EUR of annual opportunity) is
 lognormal and skewed: a few large accounts carry much of it. Workload (hours per month of AE
 time) grows with the square root of potential. Current territories come from 12 historical rep
-bases, with 8 % of accounts in some other territory (the untidy history a realignment fixes).
+territories per region, cut as equal-count pie slices around the region's centre (balanced on
+account count, not on workload, and not compact), with 8 % of accounts in some other territory
+of their region: the untidy history a realignment fixes.
 
 Run: python scenarios/data/make_enterprise_units.py  (seeded: the same file every time)
 """
@@ -26,12 +28,10 @@ CITIES = {
     "London": ("EMEA", 7000, 2300, 10), "Paris": ("EMEA", 7300, 1900, 7), "Frankfurt": ("EMEA", 7800, 2000, 6),
     "Amsterdam": ("EMEA", 7500, 2400, 4), "Stockholm": ("EMEA", 8200, 3100, 3), "Madrid": ("EMEA", 6900, 1200, 4),
     "Milan": ("EMEA", 7900, 1500, 4), "Dubai": ("EMEA", 10400, 300, 3), "Munich": ("EMEA", 8000, 1800, 4),
-    "Singapore": ("APAC", 14500, -1500, 6), "Sydney": ("APAC", 16500, -4500, 5), "Tokyo": ("APAC", 17500, 1000, 6),
-    "Bangalore": ("APAC", 12500, -500, 3),
+    "Singapore": ("APAC", 14500, -1500, 5), "Sydney": ("APAC", 16500, -4500, 3), "Tokyo": ("APAC", 17500, 1000, 5),
+    "Bangalore": ("APAC", 12500, -500, 2),
 }
-REP_BASES = {"NA": ["New York", "Chicago", "Dallas", "San Francisco", "Toronto"],
-             "EMEA": ["London", "Paris", "Frankfurt", "Madrid", "Stockholm"],
-             "APAC": ["Singapore", "Tokyo"]}
+TERRITORIES_PER_REGION = {"NA": 5, "EMEA": 5, "APAC": 2}
 MISPLACED_SHARE = 0.08
 
 
@@ -46,17 +46,22 @@ def make_units(seed: int = SEED, n: int = N_ACCOUNTS) -> pd.DataFrame:
     xy = centre + rng.normal(size=(n, 2)) * spread
     potential = np.round(rng.lognormal(mean=np.log(180_000), sigma=1.1, size=n), -3)
     workload = np.round(3.0 + 5.0 * np.sqrt(potential / np.median(potential)), 1)
-    bases = [(f"{region}-{k + 1}", CITIES[c][1], CITIES[c][2])
-             for region, cities in REP_BASES.items() for k, c in enumerate(cities)]
-    base_xy = np.array([[b[1], b[2]] for b in bases])
-    nearest = np.argmin(((xy[:, None, :] - base_xy[None, :, :]) ** 2).sum(axis=2), axis=1)
-    misplaced = rng.random(n) < MISPLACED_SHARE
-    nearest[misplaced] = rng.integers(0, len(bases), size=int(misplaced.sum()))
+    region = np.array([CITIES[names[c]][0] for c in city])
+    current = np.empty(n, dtype=object)
+    for reg, k in TERRITORIES_PER_REGION.items():
+        rows = np.flatnonzero(region == reg)
+        rel = xy[rows] - xy[rows].mean(axis=0)
+        order = rows[np.argsort(np.arctan2(rel[:, 1], rel[:, 0]))]
+        slices = np.array_split(order, k)
+        for t, members in enumerate(slices):
+            current[members] = f"{reg}-{t + 1}"
+        moved = rows[rng.random(len(rows)) < MISPLACED_SHARE]
+        current[moved] = [f"{reg}-{t}" for t in rng.integers(1, k + 1, size=len(moved))]
     return pd.DataFrame({
         "id": [f"ACC{k + 1:04d}" for k in range(n)],
         "x": np.round(xy[:, 0], 1), "y": np.round(xy[:, 1], 1),
         "workload": workload, "potential": potential,
-        "current_territory": [bases[k][0] for k in nearest],
+        "current_territory": current,
     })
 
 
