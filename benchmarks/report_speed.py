@@ -89,7 +89,9 @@ def main() -> None:
         f"Machine: {machine()}.", "",
         f"Input: scenarios/scaleup.yaml, {args.months} months, 3 demand cases, {args.replications} "
         f"replications ({len(leads):,} simulated leads); reconciliation table {table_rows:,} rows. "
-        f"Upstream stages (untimed) took {upstream:.1f} s{' (reused)' if args.reuse else ''}.", "",
+        + (f"Upstream stages (untimed) took {upstream:.1f} s." if not args.reuse else
+         "Upstream stage outputs reused from benchmarks/out/ (computed once by an earlier run, "
+         "untimed)."), "",
         f"Median of {args.repeats} repeats; target under {TARGET_S:.0f} s wall.", "",
         "| step | wall s | CPU s | target |", "| --- | --- | --- | --- |",
         *(f"| {name} | {wall:.2f} | {cpu:.2f} | {'met' if wall < TARGET_S else 'MISSED'} |"

@@ -36,11 +36,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from statsmodels.stats.proportion import proportion_confint
 
 from engine import crm_dists
-from engine.crm import CrmData, read_crm
+from engine.crm import CrmData, index_in, read_crm
+from engine.errors import InputError
 
 DEFAULT_ACTIVITY_HOURS = {"email": 0.1, "call": 0.25, "meeting": 0.75, "demo": 1.0, "proposal": 2.0}
 """Working time per activity (hours): practitioner priors, override with `data.activity_hours`."""
@@ -88,32 +91,33 @@ def _days(t: pd.Series) -> np.ndarray:
 def build_funnel(crm: CrmData, stage_order: list[str] | None = None) -> Funnel:
     """Stage entry per lead (earliest entry of each stage) and the outcome of its first opportunity."""
     leads = crm.leads
-    lead_code = pd.Index(leads["id"])
     sh = crm.stage_history
-    li = lead_code.get_indexer(sh["lead_id"])
+    li = index_in(sh["lead_id"], leads["id"])
     created = _days(leads["created_at"])
     t = _days(sh["entered_at"])
+    present = pd.Series(pc.unique(pa.array(sh["stage"], type=pa.string())).to_pylist(), dtype=str)
+    code = index_in(sh["stage"], present)
     if stage_order is None:
-        offset = pd.Series(t - created[li]).groupby(sh["stage"].to_numpy()).median()
-        stage_order = list(offset.sort_values(kind="stable").index)
-    stages = [s for s in stage_order if s in set(sh["stage"].unique())]
-    si = pd.Index(stages).get_indexer(sh["stage"])
+        offset = pd.Series(t - created[li]).groupby(code).median()
+        stage_order = [present[int(c)] for c in offset.sort_values(kind="stable").index]
+    stages = [s for s in stage_order if s in set(present)]
+    si = index_in(sh["stage"], pd.Series(stages, dtype=str))
     ok = (si >= 0) & (li >= 0)
     entered = np.full((len(stages), len(leads)), np.inf)
     np.minimum.at(entered, (si[ok], li[ok]), t[ok])
     entered[np.isinf(entered)] = np.nan
-    by_opp = sh["opportunity_id"].notna().to_numpy()
+    by_opp = (sh["opportunity_id"] != "").to_numpy(dtype=bool)
     opp_share = pd.Series(by_opp[ok]).groupby(si[ok]).mean().reindex(range(len(stages)), fill_value=0)
     opp_stage = int(np.argmax(opp_share.to_numpy() > 0.5)) if (opp_share > 0.5).any() else len(stages)
     opps = crm.opportunities.sort_values("created_at", kind="stable").drop_duplicates("lead_id")
-    oi = lead_code.get_indexer(opps["lead_id"])
+    oi = index_in(opps["lead_id"], leads["id"])
     closed = np.full(len(leads), np.nan)
     won = np.zeros(len(leads), dtype=bool)
     closed[oi] = _days(opps["closed_at"])
     won[oi] = opps["won"].fillna(False).to_numpy(dtype=bool)
     segments = sorted(leads["segment"].unique())
     return Funnel(stages, entered, opp_stage, closed, won,
-                  pd.Index(segments).get_indexer(leads["segment"]), segments)
+                  index_in(leads["segment"], pd.Series(segments, dtype=str)), segments)
 
 
 def _stage_outcome(f: Funnel, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -206,14 +210,21 @@ def win_and_cycle(crm: CrmData) -> pd.DataFrame:
 
 
 def monthly_history(crm: CrmData) -> pd.DataFrame:
-    """Monthly lead counts per segment x region over complete months (month as YYYY-MM)."""
+    """Monthly lead counts per segment x region over complete months (month as YYYY-MM).
+
+    The export's last month counts only if the export date is in its last day, the first only
+    if the earliest lead is in its first day: a partial month would read as a dip in volume.
+    """
     month = crm.leads["created_at"].dt.to_period("M")
     last = crm.as_of.to_period("M")
     if crm.as_of < (last + 1).start_time - pd.Timedelta(days=1):
         last = last - 1
-    first = month.min()
+    earliest = crm.leads["created_at"].min()
+    first = earliest.to_period("M")
+    if earliest >= first.start_time + pd.Timedelta(days=1):
+        first = first + 1
     frame = pd.DataFrame({"month": month, "segment": crm.leads["segment"], "region": crm.leads["region"]})
-    counts = frame[month <= last].groupby(["month", "segment", "region"]).size()
+    counts = frame[(month >= first) & (month <= last)].groupby(["month", "segment", "region"]).size()
     series = counts.index.droplevel(0).unique()
     full = pd.MultiIndex.from_tuples(
         [(m, s, r) for m in pd.period_range(first, last, freq="M") for s, r in series],
@@ -264,8 +275,7 @@ def attribute_activities(crm: CrmData, f: Funnel) -> pd.DataFrame:
     acts = crm.activities
     if acts.empty:
         return acts.assign(stage=pd.Series(dtype=int))
-    lead_code = pd.Index(crm.leads["id"])
-    a = pd.DataFrame({"lead": lead_code.get_indexer(acts["lead_id"]), "t": _days(acts["at"]),
+    a = pd.DataFrame({"lead": index_in(acts["lead_id"], crm.leads["id"]), "t": _days(acts["at"]),
                       "type": acts["type"].to_numpy()})
     k_idx, l_idx = np.nonzero(np.isfinite(f.entered))
     e = pd.DataFrame({"lead": l_idx, "t": f.entered[k_idx, l_idx], "stage": k_idx}).sort_values("t")
@@ -360,10 +370,30 @@ def _dist(row: pd.Series) -> dict:
     return out
 
 
+def _pooled_deal_size(crm: CrmData, seed: int) -> dict:
+    """Deal-size fit over all won amounts, for segments with fewer than two won deals."""
+    o = crm.opportunities
+    amounts = o.loc[o["won"].fillna(False).astype(bool), "amount"].to_numpy(dtype=float)
+    amounts = amounts[amounts > 0]
+    if len(amounts) < 2:
+        raise InputError.single(str(crm.files.get("opportunities", "opportunities.csv")), "won",
+                                f"only {len(amounts)} won opportunities with an amount",
+                                "at least two won deals to fit a deal-size distribution")
+    best = crm_dists.fit_families(_sample(amounts, np.random.default_rng(seed)))[0]
+    return {"kind": best.kind, "mean": round(best.mean, 4),
+            "cv": 1.0 if best.kind == "exponential" else round(best.cv, 4)}
+
+
 def calibrate(crm: CrmData, stage_roles: dict[str, str] | None = None,
               activity_hours: dict[str, float] | None = None, start_month: str | None = None,
-              stage_order: list[str] | None = None, seed: int = 0) -> Calibration:
-    """Estimate funnel, deal sizes and demand from a validated CRM export (see module doc)."""
+              stage_order: list[str] | None = None, seed: int = 0,
+              segments: list[str] | None = None) -> Calibration:
+    """Estimate funnel, deal sizes and demand from a validated CRM export (see module doc).
+
+    `segments`: further segment names (e.g. the scenario's) to cover; a segment with no items
+    at a stage gets the stage's pooled conversion, one with fewer than two won deals the deal
+    size fitted to all won amounts (flagged in report["deal_sizes"] as `pooled`).
+    """
     f = build_funnel(crm, stage_order)
     as_of = float(_days(pd.Series([crm.as_of]))[0])
     conv, dur, aic = funnel_estimates(f, as_of, seed)
@@ -374,17 +404,24 @@ def calibrate(crm: CrmData, stage_roles: dict[str, str] | None = None,
     demand = demand_fit(history, start_month)
     roles = _roles(f, stage_roles)
     durations = dur.set_index("stage")
-    stages = [{"name": s, "role": roles[k], "conversion": _conversion_for(conv, s, f.segments),
-               "work_hours": _hours_for(wh, s, f.segments),
+    names = sorted(set(f.segments) | set(segments or []))
+    stages = [{"name": s, "role": roles[k], "conversion": _conversion_for(conv, s, names),
+               "work_hours": _hours_for(wh, s, names),
                "duration_days": _dist(durations.loc[s]) if s in durations.index
                else {"kind": "exponential", "mean": 1.0, "cv": 1.0}}
               for k, s in enumerate(f.stages)]
     deal_by_seg = deals.set_index("segment")
-    segments = [{"name": s, "deal_size": _dist(deal_by_seg.loc[s])} for s in f.segments
-                if s in deal_by_seg.index]
+    missing = [s for s in names if s not in deal_by_seg.index]
+    if missing:
+        pooled = _pooled_deal_size(crm, seed)
+        deals = pd.concat([deals.assign(pooled=False),
+                           pd.DataFrame([{"segment": s, "n": 0, **pooled, "pooled": True}
+                                         for s in missing])], ignore_index=True)
+    seg_rows = [{"name": s, "deal_size": _dist(deal_by_seg.loc[s]) if s in deal_by_seg.index
+                 else pooled} for s in names]
     fragment = {
         "regions": [{"name": r} for r in sorted(crm.leads["region"].unique())],
-        "segments": segments,
+        "segments": seg_rows,
         "funnel": {"stages": stages},
         "demand": {k: demand[k] for k in ("baseline", "annual_growth", "seasonality", "uncertainty_cv")},
     }

@@ -4,8 +4,9 @@
 (engine/calibrate.py) and returns a NEW `LoadedScenario` in which:
 
 * `regions`: the scenario's regions plus any region found in the export;
-* `segments`: every segment of the export (and of the scenario) with its calibrated `deal_size`;
-  `support_tier` and `gross_margin` are kept from the scenario's segment of the same name;
+* `segments`: every segment of the export and of the scenario with its calibrated `deal_size`
+  (fitted to all won amounts when a segment has fewer than two won deals); `support_tier` and
+  `gross_margin` are kept from the scenario's segment of the same name;
 * `funnel.stages`: the export's stages in funnel order with calibrated conversion (per segment;
   segments absent from the export get the pooled rate) and duration; the role comes from
   `data.stage_roles`, else the scenario's same-named stage, else SDR / AE (see calibrate.py);
@@ -133,7 +134,8 @@ def calibrate_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput
     mapping = loaded.resolve_path(d.mapping) if d.mapping else None
     crm = read_crm(loaded.resolve_path(d.crm_dir), mapping, d.lenient)
     cal = calibrate(crm, _stage_roles(loaded), d.activity_hours,
-                    s.horizon.start if s.horizon else None)
+                    s.horizon.start if s.horizon else None,
+                    segments=[sg.name for sg in s.segments])
     new = _validated(loaded, merged_scenario(loaded.resolved, cal))
     try:
         sc = score_leads(crm, d.scoring)

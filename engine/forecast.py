@@ -10,15 +10,16 @@ Two paths:
 * **From history** (monthly lead counts per segment x region, columns month, segment, region,
   leads): each series is modelled on the log scale, `log(leads + 1)`, so that multiplicative
   trend and seasonality become additive and intervals stay positive.
-  - 24 months or more: ETS with additive error, damped additive trend and additive seasonality
+  - 36 months or more: ETS with additive error, damped additive trend and additive seasonality
     (period 12) on the log scale (statsmodels `ETSModel`), with analytic 80 % prediction
     intervals widened for parameter estimation: residual variance x n / (n - k) and Student-t
     quantiles with n - k degrees of freedom (k = parameters and initial states fitted). Without
     that correction the analytic intervals covered only 40-60 % of held-out months in our
     backtests of 36-48-month series.
-  - 6 to 23 months (short history fallback): the series is deseasonalised with the scenario's
-    `demand.seasonality` (flat if absent), fitted with a damped-trend ETS without seasonality,
-    and reseasonalised.
+  - 6 to 35 months (short history fallback): the series is deseasonalised with the scenario's
+    `demand.seasonality` (flat if absent; after calibration it is the seasonality fitted to all
+    series together), fitted with a damped-trend ETS without seasonality (same interval
+    correction), and reseasonalised.
   - fewer than 6 months: the mean of the history (deseasonalised) as a flat level, with the
     parametric lognormal intervals.
   `low` / `base` / `high` are the 10th percentile, the median and the 90th percentile, back-
@@ -49,7 +50,10 @@ log = logging.getLogger(__name__)
 CASES = ("low", "base", "high")
 Z90 = float(stats.norm.ppf(0.9))
 """Standard normal 90th percentile: the 80 % central interval is +-Z90 sigma."""
-SEASONAL_MIN_MONTHS = 24
+SEASONAL_MIN_MONTHS = 36
+"""Per-series seasonal ETS from three years of history: with less, its ~19 fitted parameters and
+initial states leave too few degrees of freedom, and the seasonality pooled over all series
+(the scenario's or the calibrated `demand.seasonality`) is the better estimate."""
 SHORT_MIN_MONTHS = 6
 BACKTEST_ORIGINS = (12, 9, 6, 3)
 """Backtest origins, in months before the end of the history."""

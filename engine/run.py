@@ -128,7 +128,8 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
         sim = scenario.simulation
         supply_extra = supply.extra if supply else {}
         timed("simulation", lambda: simulate(
-            loaded, forecast, supply_extra.get("hiring"), supply_extra.get("staffing"), allocation,
+            loaded, forecast, supply_extra.get("hiring"), supply_extra.get("staffing"),
+            allocation_by_role(scenario, allocation),
             territories, replications=sim.replications, seed=sim.seed, workers=options.workers,
             progress=lambda done: report("simulation", done)))
 
@@ -136,6 +137,20 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
 
     timed("reconciliation", lambda: reconcile(result.loaded, result.outputs))
     return result
+
+
+def allocation_by_role(scenario, allocation):  # noqa: ANN001, ANN201 - Scenario, DataFrame | None
+    """The allocation plan with each team replaced by the role it draws on, summed.
+
+    The simulation routes to roles; a team that is a regional slice of a role (e.g. `AE EMEA`)
+    sends its leads to that role's reps, who serve the slice's share of the work.
+    """
+    if allocation is None or scenario.allocation is None or not scenario.allocation.teams:
+        return allocation
+    role_of = {team.name: team.role for team in scenario.allocation.teams}
+    mapped = allocation.assign(team=allocation["team"].map(lambda t: role_of.get(t, t)))
+    keys = ["month", "segment", "region", "team"]
+    return mapped.groupby(keys, as_index=False, sort=True)["leads"].sum()
 
 
 def write_run_folder(result: RunResult, out: Path, options: RunOptions) -> Path:

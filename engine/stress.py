@@ -14,13 +14,14 @@ decision was (one-sided t test of the mean against the limit).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -150,9 +151,10 @@ def summarise_probe(x: float, values: np.ndarray, until: Until) -> Probe:
 class _Evaluator:
     """Runs the pipeline at one value of the varied path, once per replication seed."""
 
-    def __init__(self, scenario: Path, vary: str, until: Until, seeds: list[int], workers: int):
+    def __init__(self, scenario: Path, vary: str, until: Until, seeds: list[int], pool: Any = None,
+                 workers: int = 1):
         self.scenario, self.vary, self.until = scenario, vary, until
-        self.seeds, self.workers = seeds, workers
+        self.seeds, self.pool, self.workers = seeds, pool, workers
 
     def tasks(self, x: float) -> list:
         from engine.loader import load_scenario
@@ -168,9 +170,11 @@ class _Evaluator:
         return out
 
     def __call__(self, x: float) -> Probe:
-        from engine.sweep import _rows
+        from engine.sweep_backends import run_in_process, run_process_pool
 
-        rows = sorted(_rows(iter(self.tasks(x)), self.workers, None), key=lambda r: r["point_id"])
+        tasks = self.tasks(x)
+        done = run_in_process(tasks) if self.pool is None else run_process_pool(tasks, self.workers, self.pool)
+        rows = sorted(done, key=lambda r: r["point_id"])
         failed = [r for r in rows if r["status"] != "ok"]
         if failed:
             raise RuntimeError(f"the run at {self.vary} = {x:g} failed: {failed[0]['error']}")
@@ -219,7 +223,19 @@ def stress_search(scenario: str | Path, vary: str, lo: float, hi: float, until: 
     replications = replications if replications is not None else base.simulation.replications
     seed = seed if seed is not None else base.simulation.seed
     tol = abs(hi - lo) / 64 if tolerance is None else abs(tolerance)
-    evaluate = _Evaluator(scenario, vary, cond, replication_seeds(seed, replications), workers)
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if workers > 1:
+            from engine.sweep_backends import process_pool
+
+            pool = stack.enter_context(process_pool(workers))
+        evaluate = _Evaluator(scenario, vary, cond, replication_seeds(seed, replications), pool, workers)
+        return _bisect(evaluate, scenario, vary, cond, lo, hi, tol, replications, seed, max_probes, progress)
+
+
+def _bisect(evaluate: Callable[[float], Probe], scenario: Path, vary: str, cond: Until, lo: float,
+            hi: float, tol: float, replications: int, seed: int, max_probes: int,
+            progress: Callable[[Probe], None] | None) -> StressResult:
     probes: list[Probe] = []
 
     def probe(x: float) -> Probe:

@@ -26,29 +26,40 @@ def run_in_process(tasks: Iterable[PointTask]) -> Iterator[Row]:
         yield run_task(task)
 
 
-def run_process_pool(tasks: Iterable[PointTask], workers: int) -> Iterator[Row]:
-    """A pool of `workers` processes, started once and reused for every point."""
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` processes forked from a server that has imported the pipeline."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["engine.sweep_worker", *WARM_MODULES])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=warm_up)
+
+
+def run_process_pool(tasks: Iterable[PointTask], workers: int,
+                     pool: ProcessPoolExecutor | None = None) -> Iterator[Row]:
+    """A pool of `workers` processes, started once and reused for every point; pass `pool` to
+    reuse one across calls (the caller then shuts it down)."""
+    if pool is None:
+        with process_pool(workers) as own:
+            yield from run_process_pool(tasks, workers, own)
+        return
     pending: dict[Future, PointTask] = {}
     todo = iter(tasks)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=warm_up) as pool:
-        def submit(task: PointTask) -> None:
-            pending[pool.submit(run_task, task)] = task
 
+    def submit(task: PointTask) -> None:
+        pending[pool.submit(run_task, task)] = task
+
+    _top_up(pending, todo, submit, 2 * workers)
+    while pending:
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for future in done:
+            task = pending.pop(future)
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                raise RuntimeError("a sweep worker process died (out of memory or killed); "
+                                   "finished points are saved: rerun with --resume") from None
+            except Exception as exc:  # e.g. a value that cannot be pickled back
+                yield failed_row(task, f"{type(exc).__name__}: {exc}")
         _top_up(pending, todo, submit, 2 * workers)
-        while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    yield future.result()
-                except BrokenProcessPool:
-                    raise RuntimeError("a sweep worker process died (out of memory or killed); "
-                                       "finished points are saved: rerun with --resume") from None
-                except Exception as exc:  # e.g. a value that cannot be pickled back
-                    yield failed_row(task, f"{type(exc).__name__}: {exc}")
-            _top_up(pending, todo, submit, 2 * workers)
 
 
 def _top_up(pending: dict, todo: Iterator[PointTask], submit: Any, window: int) -> None:

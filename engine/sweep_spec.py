@@ -17,7 +17,7 @@ _TAGS = {"values", "range", "distribution", "uniform", "normal", "lognormal", "t
 """Union-branch labels pydantic puts into error locations under `vary.<path>`."""
 
 SUMMARY_ROOTS = {
-    "scenario": None, "currency": None, "headline": None, "reconciliation": None,
+    "scenario": None, "currency": None, "headline": None, "reconciliation": None, "shocks": None,
     "data": ("data",), "demand": ("demand", "data"), "territory": ("territory",),
     "hiring": ("plan",), "allocation": ("allocation",), "simulation": ("simulation",),
 }

@@ -108,6 +108,8 @@ def consolidate(out: Path, ids: Iterable[str], columns: list[str]) -> pd.DataFra
             rows.extend(pd.read_parquet(path).astype(object).to_dict(orient="records"))
     frame = pd.DataFrame(rows, columns=columns)
     frame = frame.apply(_uniform) if len(frame) else frame
+    for text in ("point_id", "status", "error"):
+        frame[text] = frame[text].astype("string")
     target = Path(out) / RESULTS_FILE
     fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=out)
     os.close(fd)

@@ -27,8 +27,10 @@ def _resolve(scenario_dir: Path, rel: str) -> Path:
     return p if p.is_absolute() else scenario_dir / p
 
 
-def load_territory_problem(section: TerritorySection, scenario_dir: Path) -> TerritoryProblem:
-    """Read the data files of `section` and turn them into a solver instance."""
+def load_territory_problem(section: TerritorySection, scenario_dir: Path,
+                           source: str = "scenario") -> TerritoryProblem:
+    """Read the data files of `section` and turn them into a solver instance; `source` names
+    the scenario file in problems about the section itself."""
     units = load_units(_resolve(scenario_dir, section.units), need_coords=section.distances is None)
     ids = units.frame["id"]
     if section.distances is not None:
@@ -41,16 +43,16 @@ def load_territory_problem(section: TerritorySection, scenario_dir: Path) -> Ter
     if section.adjacency is not None and section.contiguity:
         a, b, _ = load_pairs(_resolve(scenario_dir, section.adjacency), ids, with_distance=False)
         adjacency = np.column_stack([a, b])
-    return _problem(section, units, dist, adjacency)
+    return _problem(section, units, dist, adjacency, source)
 
 
 def _problem(section: TerritorySection, units: Units, dist: np.ndarray,
-             adjacency: np.ndarray | None) -> TerritoryProblem:
+             adjacency: np.ndarray | None, source: str) -> TerritoryProblem:
     f = units.frame
     ids = f["id"].to_numpy(dtype=object)
     index = pd.Index(ids)
     problems: list[Problem] = []
-    here = f"{SECTION}"
+    here = source
     current_names = f["current_territory"].astype(str).to_numpy(dtype=object)
     labels: tuple[str, ...] = ()
     fixed = None
@@ -66,7 +68,7 @@ def _problem(section: TerritorySection, units: Units, dist: np.ndarray,
     current = None
     if labels and (current_names != "").any():
         current = np.array([labels.index(c) if c in labels else -1 for c in current_names], dtype=np.int64)
-    pinned, avoid = _locks(section, f, labels, problems)
+    pinned, avoid = _locks(section, f, labels, problems, source)
     measures = {c: f[c].to_numpy(float) for c in f.columns
                 if c not in ("id", "workload", "potential", "current_territory", "lock")}
     balance = tuple(Balance(m, t) for m, t in section.balance_tolerances().items())
@@ -108,13 +110,13 @@ def _problem(section: TerritorySection, units: Units, dist: np.ndarray,
 
 
 def _locks(section: TerritorySection, f: pd.DataFrame, labels: tuple[str, ...],
-           problems: list[Problem]) -> tuple[np.ndarray, np.ndarray]:
+           problems: list[Problem], source: str) -> tuple[np.ndarray, np.ndarray]:
     """Pinned territory index per unit (-1 free) and the "any but current" flags."""
     locks = f["lock"].astype(str).to_numpy(dtype=object).copy()
     rows = {u: r for r, u in enumerate(f["id"])}
     for unit, value in section.locks.items():
         if unit not in rows:
-            problems.append(Problem(SECTION, None, f"{SECTION}.locks.{unit}", "unknown unit",
+            problems.append(Problem(source, None, f"{SECTION}.locks.{unit}", "unknown unit",
                                     "an id from the units file"))
             continue
         locks[rows[unit]] = value
@@ -131,14 +133,15 @@ def _locks(section: TerritorySection, f: pd.DataFrame, labels: tuple[str, ...],
             pinned[r] = labels.index(target)
         else:
             where = f"{SECTION}.locks.{f['id'].iloc[r]}"
-            problems.append(Problem(SECTION, None, where, f"lock {value!r} names no territory",
+            problems.append(Problem(source, None, where, f"lock {value!r} names no territory",
                                     f"one of {', '.join(LOCK_WORDS)} or a territory name"))
     return pinned, avoid
 
 
-def run_territory(section: TerritorySection, scenario_dir: Path) -> TerritoryResult:
-    """Load the data of `section` (paths relative to `scenario_dir`), solve, return the result."""
-    problem = load_territory_problem(section, scenario_dir)
+def run_territory(section: TerritorySection, scenario_dir: Path, source: str = "scenario") -> TerritoryResult:
+    """Load the data of `section` (paths relative to `scenario_dir`), solve, return the result.
+    `source` (the scenario file) is named in problems about the section's own fields."""
+    problem = load_territory_problem(section, scenario_dir, source)
     options = SolveOptions(time_limit_s=section.time_limit_s, mip_gap=section.mip_gap,
                            alternatives=section.alternatives,
                            alternative_tolerance=section.alternatives_within,
@@ -148,7 +151,7 @@ def run_territory(section: TerritorySection, scenario_dir: Path) -> TerritoryRes
 
 def territory_stage(loaded) -> StageOutput:  # noqa: ANN001 - engine.loader.LoadedScenario
     """Stage wrapper for the run orchestrator: plan/territories.csv and the summary object."""
-    result = run_territory(loaded.scenario.territory, loaded.directory)
+    result = run_territory(loaded.scenario.territory, loaded.directory, str(loaded.path))
     tables = {}
     if result.solve.has_solution:
         tables["plan/territories.csv"] = result.assignments

@@ -140,19 +140,39 @@ def _curve(frame: pd.DataFrame, labels: list[str], title: str, unit: str, curren
            months: list[str]) -> dict | None:
     if frame.empty:
         return None
-    fig = plots._fig(title, currency if unit == "currency" else unit)
+    fig = plots.new_figure(title, currency if unit == "currency" else unit)
     for i, label in enumerate(labels):
         part = frame[frame["run"] == label].set_index("month")["value"].reindex(months)
         if part.notna().any():
-            plots._line(fig, months, part, plots.label(label), plots.PALETTE[i % len(plots.PALETTE)],
+            plots.add_line(fig, months, part, plots.label(label), plots.PALETTE[i % len(plots.PALETTE)],
                         "solid" if i == 0 else "dash" if i % 2 else "dot", 3 if i == 0 else 2)
     if unit == "share":
         fig["layout"]["yaxis"]["tickformat"] = ".0%"
     return fig if fig["data"] else None
 
 
+def _role_headcount_curve(runs: list[RunFolder], labels: list[str], months: list[str]) -> dict | None:
+    """Planned headcount per role, one colour per role, one dash style per run."""
+    fig = plots.new_figure("Headcount by role (plan; line style = run)", "people")
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash")
+    roles: list[str] = []
+    for i, (run, label) in enumerate(zip(runs, labels, strict=True)):
+        rec = run.tables.get("reconciliation")
+        if rec is None:
+            continue
+        rows = rec[(rec["metric"] == "headcount") & rec["scope"].str.startswith("role:")
+                   & (rec["month"] != ALL) & rec["planned"].notna()]
+        for scope, part in rows.groupby("scope", sort=True):
+            if scope not in roles:
+                roles.append(scope)
+            colour = plots.PALETTE[roles.index(scope) % len(plots.PALETTE)]
+            plots.add_line(fig, months, part.set_index("month")["planned"].reindex(months),
+                        plots.label(f"{scope[5:]} [{label}]"), colour, dashes[i % len(dashes)])
+    return fig if fig["data"] else None
+
+
 def _shortfall_curve(runs: list[RunFolder], labels: list[str], months: list[str]) -> dict | None:
-    fig = plots._fig("Capacity shortfall per month, all roles (plan)", "hours")
+    fig = plots.new_figure("Capacity shortfall per month, all roles (plan)", "hours")
     for i, (run, label) in enumerate(zip(runs, labels, strict=True)):
         rec = run.tables.get("reconciliation")
         if rec is None:
@@ -162,7 +182,7 @@ def _shortfall_curve(runs: list[RunFolder], labels: list[str], months: list[str]
         if cap.empty or cap["gap"].isna().all():
             continue
         short = (-cap["gap"].clip(upper=0)).groupby(cap["month"]).sum().reindex(months)
-        plots._line(fig, months, short, plots.label(label), plots.PALETTE[i % len(plots.PALETTE)],
+        plots.add_line(fig, months, short, plots.label(label), plots.PALETTE[i % len(plots.PALETTE)],
                     "solid" if i == 0 else "dash", 3 if i == 0 else 2)
     return fig if fig["data"] else None
 
@@ -229,6 +249,9 @@ def build_comparison(runs: list[RunFolder]) -> Document:
         fig = _curve(part, labels, title, unit, currency, months)
         if fig is not None:
             curves.blocks.append(Chart(f"chart-compare-{i}", title, fig))
+    fig = _role_headcount_curve(runs, labels, months)
+    if fig is not None:
+        curves.blocks.append(Chart("chart-compare-roles", "Headcount by role", fig))
     fig = _shortfall_curve(runs, labels, months)
     if fig is not None:
         curves.blocks.append(Chart("chart-compare-shortfall", "Capacity shortfall", fig))

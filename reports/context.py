@@ -6,6 +6,7 @@ simulation), and a stage may not carry every frame; each field is None when it i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -105,7 +106,9 @@ class Context:
     def staffing(self, case: str | None = None) -> pd.DataFrame | None:
         return _for_case(self.staffing_all, case or self.case, self.case)
 
-    def _cached(self, key: tuple, make):  # noqa: ANN001, ANN202 - a tiny memo per (kind, case)
+    def _cached(self, key: tuple[str, str], make: Callable[[], pd.DataFrame | None]
+                ) -> pd.DataFrame | None:
+        """Memo per (kind, case): reports ask for the same case's frames many times."""
         store = self.__dict__.setdefault("_memo", {})
         if key not in store:
             store[key] = make()

@@ -50,7 +50,8 @@ def speed_to_lead_multiplier(ctx: Context, delay_h: float) -> float:
 def headline(ctx: Context, table: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     """Per demand case: revenue, cost, margin (currency), sla (share), hires, shortfall (hours).
 
-    revenue is the fluid plan's revenue within the horizon. cost, margin and shortfall are the
+    revenue is the fluid plan's revenue within the horizon (without a capacity plan: every lead
+    worked). Only the cases the plan covers are listed when there is a plan. cost, margin and shortfall are the
     hiring MILP's own figures when it reports them per case (margin = gross margin of full
     coverage - margin lost to uncovered hours - people cost incl. variable pay); otherwise margin =
     revenue x segment gross margin - people cost and shortfall = hours needed minus capacity. The
@@ -114,14 +115,23 @@ def _flag(kind: str, scope: str, metric: str, months: list[str], planned: float 
 def _causes(ctx: Context, table: pd.DataFrame) -> str:
     """Why the simulation wins less than the fluid plan: response delay, drops, saturated roles."""
     parts = []
+    cur = ctx.scenario.currency
+    revenue = _row(table, "company", "revenue")
+    demand = _row(table, "company", "demand")
+    sim_rev = _num(revenue["sim_p50"]) if revenue is not None else None
     resp = _row(table, "company", "response_time")
     if resp is not None and _num(resp["sim_p50"]) is not None:
         mult = speed_to_lead_multiplier(ctx, float(resp["sim_p50"]))
+        cost = f", about {tables.money(sim_rev * (1 / mult - 1), cur)} of revenue" \
+            if sim_rev and mult > 0 else ""
         parts.append(f"mean first response {tables.fmt(resp['sim_p50'], 1)} h (the plan assumed none), "
-                     f"which keeps {tables.pct(mult)} of first-stage conversion")
+                     f"which keeps {tables.pct(mult)} of first-stage conversion{cost}")
     dropped = _sim_total(ctx, "dropped")
     if dropped:
-        parts.append(f"{tables.fmt(dropped, 0)} leads dropped unworked (p50)")
+        leads = _num(demand["sim_p50"]) if demand is not None else None
+        cost = f", about {tables.money(dropped * sim_rev / leads, cur)} of revenue" \
+            if sim_rev and leads else ""
+        parts.append(f"{tables.fmt(dropped, 0)} leads dropped unworked (p50){cost}")
     busy = table[(table["metric"] == "utilisation") & (table["month"] == ALL)
                  & (table["sim_p50"] > 0.9)]
     for r in busy.itertuples():

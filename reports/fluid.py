@@ -130,9 +130,9 @@ def planned_outcomes(forecast: pd.DataFrame, rates: FunnelRates,
     value = rates.deal_value.reindex(f["segment"]).fillna(0.0).to_numpy()
     won_now = f["worked"].to_numpy() * won_share
     full_now = f["leads"].to_numpy(dtype=float) * won_share
-    won = np.empty(len(f))
-    full = np.empty(len(f))
-    for _, idx in f.groupby(["segment", "region"], sort=False).indices.items():
+    won = np.zeros(len(f))
+    full = np.zeros(len(f))
+    for _, idx in f.groupby(["segment", "region"], sort=False, dropna=False).indices.items():
         won[idx] = lagged(won_now[idx], rates.lag_months)
         full[idx] = lagged(full_now[idx], rates.lag_months)
     f["won"] = won

@@ -57,7 +57,7 @@ def label(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _fig(title: str, ytitle: str) -> Figure:
+def new_figure(title: str, ytitle: str) -> Figure:
     return {"data": [], "layout": {**LAYOUT, "title": {"text": label(title)},
                                    "xaxis": dict(AXIS), "yaxis": {**AXIS, "title": {"text": label(ytitle)}}}}
 
@@ -71,7 +71,7 @@ def band(fig: Figure, x: list[str], lo: Any, hi: Any, name: str,
                               fill="tonexty", fillcolor=color))
 
 
-def _line(fig: Figure, x: Any, y: Any, name: str, color: str, dash: str = "solid",
+def add_line(fig: Figure, x: Any, y: Any, name: str, color: str, dash: str = "solid",
           width: float = 2, **extra: Any) -> None:
     fig["data"].append(_trace("scatter", x, y, name, mode="lines",
                               line={"color": color, "dash": dash, "width": width}, **extra))
@@ -96,16 +96,16 @@ def demand_vs_capacity(ctx: Context, table: pd.DataFrame) -> Figure | None:
     company = _company(table, ctx, "demand")
     if company["forecast"].isna().all():
         return None
-    fig = _fig("Demand vs capacity (leads per month)", "leads")
+    fig = new_figure("Demand vs capacity (leads per month)", "leads")
     worked = _sim_quantiles(ctx, "contacted")
     if worked is not None:
         band(fig, ctx.months, worked[0], worked[2], "simulated leads contacted p10-p90")
-        _line(fig, ctx.months, worked[1], "simulated contacted p50", PALETTE[0], "dot")
-    _line(fig, ctx.months, company["forecast"], label(f"forecast ({ctx.case})"), PALETTE[3], width=3)
+        add_line(fig, ctx.months, worked[1], "simulated contacted p50", PALETTE[0], "dot")
+    add_line(fig, ctx.months, company["forecast"], label(f"forecast ({ctx.case})"), PALETTE[3], width=3)
     for case in ctx.cases:
         if case != ctx.case:
             f = ctx.forecast(case)
-            _line(fig, ctx.months, f.groupby("month")["leads"].sum().reindex(ctx.months),
+            add_line(fig, ctx.months, f.groupby("month")["leads"].sum().reindex(ctx.months),
                   label(f"forecast ({case})"), PALETTE[3], "dash", 1)
     cap = capacity_in_leads(ctx)
     if cap is not None:
@@ -133,7 +133,7 @@ def headcount_by_role(ctx: Context) -> Figure | None:
     plan = ctx.hiring()
     if plan is None or plan.empty:
         return None
-    fig = _fig("Planned headcount by role (stacked)", "people")
+    fig = new_figure("Planned headcount by role (stacked)", "people")
     pivot = plan.pivot_table(index="month", columns="role", values="headcount", aggfunc="sum")
     for i, role in enumerate(pivot.columns):
         fig["data"].append(_trace("bar", list(pivot.index), pivot[role], label(role),
@@ -163,7 +163,7 @@ def funnel(ctx: Context, table: pd.DataFrame) -> Figure | None:
         reach = reach * np.array([stage.conversion_for(s) for s in worked.index])
         planned.append(float((worked * reach).sum()))
     planned.append(float((worked * ctx.rates.won_share.reindex(worked.index)).sum()))
-    fig = _fig("Funnel over the horizon (leads reaching each stage)", "")
+    fig = new_figure("Funnel over the horizon (leads reaching each stage)", "")
     fig["data"].append({"type": "funnel", "y": names, "x": values(planned),
                         "name": "plan (fluid, no queues)", "textinfo": "value+percent initial",
                         "texttemplate": "%{value:,.0f}", "marker": {"color": PALETTE[2]}})
@@ -182,14 +182,14 @@ def sla_by_month(ctx: Context, table: pd.DataFrame) -> Figure | None:
     rows = _company(table, ctx, "sla_attainment")
     if rows[["planned", "sim_p50"]].isna().all().all():
         return None
-    fig = _fig("Support service level by month", "share of tickets answered in time")
+    fig = new_figure("Support service level by month", "share of tickets answered in time")
     if rows["sim_p50"].notna().any():
         band(fig, ctx.months, rows["sim_p10"], rows["sim_p90"], "simulated p10-p90")
-        _line(fig, ctx.months, rows["sim_p50"], "simulated p50", PALETTE[0])
+        add_line(fig, ctx.months, rows["sim_p50"], "simulated p50", PALETTE[0])
     if rows["planned"].notna().any():
-        _line(fig, ctx.months, rows["planned"], "plan (Erlang)", PALETTE[2], width=3)
+        add_line(fig, ctx.months, rows["planned"], "plan (Erlang)", PALETTE[2], width=3)
     if rows["forecast"].notna().any():
-        _line(fig, ctx.months, rows["forecast"], "target", PALETTE[3], "dash")
+        add_line(fig, ctx.months, rows["forecast"], "target", PALETTE[3], "dash")
     fig["layout"]["yaxis"]["tickformat"] = ".0%"
     return fig
 
@@ -200,14 +200,14 @@ def plan_vs_sim(ctx: Context, table: pd.DataFrame, metric: str, title: str,
     rows = _company(table, ctx, metric)
     if rows[["planned", "forecast", "sim_p50"]].isna().all().all():
         return None
-    fig = _fig(title, unit)
+    fig = new_figure(title, unit)
     if rows["sim_p50"].notna().any():
         band(fig, ctx.months, rows["sim_p10"], rows["sim_p90"], "simulated p10-p90")
-        _line(fig, ctx.months, rows["sim_p50"], "simulated p50", PALETTE[0])
+        add_line(fig, ctx.months, rows["sim_p50"], "simulated p50", PALETTE[0])
     if rows["forecast"].notna().any():
-        _line(fig, ctx.months, rows["forecast"], "every lead worked", PALETTE[3], "dash")
+        add_line(fig, ctx.months, rows["forecast"], "every lead worked", PALETTE[3], "dash")
     if rows["planned"].notna().any():
-        _line(fig, ctx.months, rows["planned"], "plan (fluid)", PALETTE[2], width=3)
+        add_line(fig, ctx.months, rows["planned"], "plan (fluid)", PALETTE[2], width=3)
     return fig
 
 
@@ -215,15 +215,15 @@ def utilisation(ctx: Context, table: pd.DataFrame) -> Figure | None:
     rows = table[(table["metric"] == "utilisation") & (table["month"] != ALL)]
     if rows.empty:
         return None
-    fig = _fig("Utilisation by role: plan vs simulation", "share of capacity busy")
+    fig = new_figure("Utilisation by role: plan vs simulation", "share of capacity busy")
     for i, (scope, part) in enumerate(rows.groupby("scope", sort=True)):
         part = part.set_index("month").reindex(ctx.months)
         color = PALETTE[i % len(PALETTE)]
         name = label(scope.split(":", 1)[1])
         if part["planned"].notna().any():
-            _line(fig, ctx.months, part["planned"], f"{name} plan", color, "dash")
+            add_line(fig, ctx.months, part["planned"], f"{name} plan", color, "dash")
         if part["sim_p50"].notna().any():
-            _line(fig, ctx.months, part["sim_p50"], f"{name} simulated p50", color)
+            add_line(fig, ctx.months, part["sim_p50"], f"{name} simulated p50", color)
     fig["layout"]["yaxis"]["tickformat"] = ".0%"
     return fig
 
@@ -237,7 +237,7 @@ def territory_map(ctx: Context, units: pd.DataFrame | None) -> Figure | None:
                  how="inner")
     if df.empty:
         return None
-    fig = _fig("Territories (units coloured by territory, centres starred)", "y")
+    fig = new_figure("Territories (units coloured by territory, centres starred)", "y")
     for i, (name, part) in enumerate(df.groupby("territory", sort=True)):
         fig["data"].append(_trace("scatter", part["x"], part["y"], label(name), mode="markers",
                                   marker={"color": PALETTE[i % len(PALETTE)], "size": 7},
@@ -256,7 +256,7 @@ def workload_balance(ctx: Context, table: pd.DataFrame) -> Figure | None:
     rows = table[(table["metric"] == "workload") & table["scope"].str.startswith("territory:")]
     if rows.empty:
         return None
-    fig = _fig("Workload by territory (red: more than 10 % off the mean)", "workload")
+    fig = new_figure("Workload by territory (red: more than 10 % off the mean)", "workload")
     names = [label(s.split(":", 1)[1]) for s in rows["scope"]]
     mean = float(rows["forecast"].iloc[0])
     colors = [PALETTE[3] if abs(v - mean) > 0.1 * mean else PALETTE[0] for v in rows["planned"]]

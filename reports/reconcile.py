@@ -162,7 +162,10 @@ def _role_rows(ctx: Context) -> list[pd.DataFrame]:
         planned = have[role] if role in have.columns else None
         needed = need[role] if role in need.columns else None
         rows.append(_series_rows(f"role:{role}", "capacity", planned, needed))
-        if planned is not None and needed is not None:
+        # support needs Erlang agents, whose hours include the slack the service level needs:
+        # need / capacity is not a busy share there, so no utilisation row for that role
+        support = ctx.scenario.support.role if ctx.scenario.support else None
+        if planned is not None and needed is not None and role != support:
             p, n = planned.align(needed, join="outer")
             util = (np.minimum(n, p) / p.where(p > 0)).astype(float)
             rows.append(_series_rows(f"role:{role}", "utilisation", util, n / p.where(p > 0)))

@@ -43,8 +43,9 @@ class RunFolder:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype={c: str for c in STRING_COLUMNS}, keep_default_na=True)
-    return frame
+    """Read a run-folder CSV; only an empty cell is missing, so a region called `NA` stays `NA`."""
+    return pd.read_csv(path, dtype={c: str for c in STRING_COLUMNS}, keep_default_na=False,
+                       na_values=[""])
 
 
 def read_run(path: Path | str) -> RunFolder:

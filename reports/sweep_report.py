@@ -93,8 +93,9 @@ def tornado_html(frame: pd.DataFrame, vary: list[str], metric: str, div_id: str)
     labels = [_esc(p) for p in sens["path"]]
     bars = [{"type": "bar", "orientation": "h", "y": labels, "x": list(sens[side] - centre),
              "base": centre, "name": name, "customdata": [_esc(v) for v in sens[f"{side}_at"]],
+             "text": [f"at {_esc(v)}" for v in sens[f"{side}_at"]], "textposition": "inside",
              "hovertemplate": f"%{{y}} at %{{customdata}}: %{{x:+.4g}} vs mean<extra>{name}</extra>"}
-            for side, name in (("low", "lowest level"), ("high", "highest level"))]
+            for side, name in (("low", "level with the lowest mean"), ("high", "level with the highest mean"))]
     layout = {"title": {"text": f"Sensitivity of {_esc(metric)} (mean over points at each level)"},
               "barmode": "overlay", "xaxis": {"title": {"text": _esc(metric)}},
               "margin": {"l": 260, "t": 60, "b": 60}, "height": 220 + 50 * len(sens),

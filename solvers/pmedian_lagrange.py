@@ -27,10 +27,29 @@ class LagrangeBound:
     iterations: int
 
 
-def _evaluate(cost: np.ndarray, lam: np.ndarray, p: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    reduced = np.minimum(cost - lam[:, None], 0.0)
-    rho = reduced.sum(axis=0)
-    chosen = np.argpartition(rho, p - 1)[:p] if p < len(rho) else np.arange(len(rho))
+@dataclass(frozen=True)
+class _Nearest:
+    """Each unit's k cheapest candidates (columns `col`, costs `cost`, ascending); lambda_i is
+    capped at the k-th cost so every negative reduced cost lies among them (exact rho)."""
+
+    col: np.ndarray
+    cost: np.ndarray
+
+    @classmethod
+    def of(cls, cost: np.ndarray, k: int) -> _Nearest:
+        k = min(k, cost.shape[1])
+        col = np.argpartition(cost, k - 1, axis=1)[:, :k] if k < cost.shape[1] else \
+            np.broadcast_to(np.arange(cost.shape[1]), cost.shape).copy()
+        c = np.take_along_axis(cost, col, axis=1)
+        order = np.argsort(c, axis=1)
+        return cls(np.take_along_axis(col, order, axis=1), np.take_along_axis(c, order, axis=1))
+
+
+def _evaluate(near: _Nearest, m: int, lam: np.ndarray, p: int
+              ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    reduced = np.minimum(near.cost - lam[:, None], 0.0)
+    rho = np.bincount(near.col.ravel(), weights=reduced.ravel(), minlength=m)
+    chosen = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
     value = float(lam.sum() + rho[chosen].sum())
     return value, rho, chosen, reduced
 
@@ -40,14 +59,19 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
     """Subgradient optimisation of L(lambda) from `start` (e.g. each unit's heuristic cost).
 
     `cost[i, j]` = weight x distance of unit i to candidate j; `upper` is a feasible objective.
+    Works on each unit's 4n/p (at least 64) cheapest candidates, capping lambda accordingly.
     """
-    lam = start.astype(float).copy()
+    n, m = cost.shape
+    near = _Nearest.of(cost, max(64, 4 * n // max(p, 1)))
+    cap = near.cost[:, -1] if near.cost.shape[1] < m else np.full(n, np.inf)
+    lam = np.minimum(start.astype(float), cap)
     best, theta, stall = -np.inf, 2.0, 0
-    open_bound = np.full(cost.shape[1], -np.inf)
+    open_bound = np.full(m, -np.inf)
+    is_chosen = np.zeros(m, dtype=bool)
     iterations = 0
     while iterations < max_iter:
         iterations += 1
-        value, rho, chosen, reduced = _evaluate(cost, lam, p)
+        value, rho, chosen, reduced = _evaluate(near, m, lam, p)
         pth = rho[chosen].max()
         open_bound = np.maximum(open_bound, value + np.maximum(rho - pth, 0.0))
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
@@ -58,12 +82,14 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
                 theta, stall = theta / 2, 0
         if upper - best <= 1e-9 * max(1.0, abs(upper)) or theta < 1e-4:
             break
-        served = (reduced[:, chosen] < 0).sum(axis=1)
+        is_chosen[:] = False
+        is_chosen[chosen] = True
+        served = ((reduced < 0) & is_chosen[near.col]).sum(axis=1)
         g = 1.0 - served
         norm = float(g @ g)
         if norm == 0:
             break
-        lam += theta * (upper - value) / norm * g
+        lam = np.minimum(lam + theta * (upper - value) / norm * g, cap)
     return LagrangeBound(best, open_bound, iterations)
 
 

@@ -39,6 +39,11 @@ class RadiusSolution:
     true_cost: float
 
 
+SLACK = 5
+"""Extra radii kept beyond what the current solution needs: fewer rounds of re-solving (each
+round rebuilds the Pyomo model, whose overhead dominates at a few hundred units)."""
+
+
 @dataclass(frozen=True)
 class _Radii:
     """Per unit: sorted distinct distances `radii[i]` and the kept radius indices `kept[i]`
@@ -54,6 +59,7 @@ def _initial_radii(dist: np.ndarray, reach: np.ndarray) -> _Radii:
     kept = []
     for r, h in zip(radii, reach, strict=True):
         top = min(int(np.searchsorted(r, h - 1e-9, side="left")), len(r) - 1)
+        top = min(top + SLACK, len(r) - 1)
         kept.append(np.arange(max(top, 1)) if len(r) > 1 else np.arange(0))
     return _Radii(radii, kept)
 
@@ -65,7 +71,7 @@ def _add_needed(rad: _Radii, near: np.ndarray) -> tuple[_Radii, int]:
     for i, (r, k) in enumerate(zip(rad.radii, rad.kept, strict=True)):
         t = int(np.searchsorted(r, near[i] - 1e-9, side="left"))
         if t - 1 > (k[-1] if len(k) else -1):
-            kept[i] = np.arange(t)
+            kept[i] = np.arange(min(t + SLACK, len(r) - 1))
             added += 1
     return _Radii(rad.radii, kept), added
 

@@ -11,6 +11,7 @@ disruption, locks), together/apart pairs or contiguity goes to the assignment MI
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,8 @@ from solvers.territory_problem import (
 AUTO_PAIRS = 60_000
 """Above this many unit-centre pairs the assignment model keeps each unit's nearest candidates."""
 MIN_CANDIDATES = 20
+LARGE_N = 1000
+"""From this many units (free centres, no names) the side-constrained model fixes the centres."""
 
 __all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "design_territories"]
 
@@ -101,22 +104,23 @@ def _nearest(dist: np.ndarray, centre_units: np.ndarray) -> np.ndarray:
 def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
                   ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
     """Assignment MILP; a reduced candidate set gets its bound from the p-median relaxation."""
+    work = _restrict_centres(prob)
     cap = opts.max_candidates
-    if cap is None and prob.n * len(_candidates(prob)) > AUTO_PAIRS:
-        cap = max(MIN_CANDIDATES, AUTO_PAIRS // prob.n)
-    sol = solve_assignment(prob, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+    if cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
+        cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
+    sol = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
     res = sol.result
     if not res.has_solution:
         return None, res, []
     centre_of = sol.pairs.centres[sol.assign]
-    if not sol.pairs.complete:
+    if not sol.pairs.complete or work is not prob:
         res = _certify_reduced(prob, res, opts)
     alts: list[np.ndarray] = []
     if opts.alternatives:
         limit = res.objective * (1 + opts.alternative_tolerance)
         seen = [sol.assign]
         for _ in range(opts.alternatives):
-            alt = solve_assignment(prob, max_candidates=cap,
+            alt = solve_assignment(work, max_candidates=cap,
                                    time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
                                    cost_limit=limit, avoid=seen)
             if not alt.result.has_solution:
@@ -124,6 +128,18 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
             seen.append(alt.assign)
             alts.append(alt.pairs.centres[alt.assign])
     return centre_of, res, alts
+
+
+def _restrict_centres(prob: TerritoryProblem) -> TerritoryProblem:
+    """Large free-centre instances (n >= LARGE_N, no names): location-allocation. The centres
+    are fixed at the p-median heuristic's and the MILP balances the assignment around them; the
+    bound then comes from `_certify_reduced` (a relaxation over all centres)."""
+    if prob.n < LARGE_N or prob.fixed_centres is not None or prob.labelled:
+        return prob
+    cand = _candidates(prob)
+    heur = solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
+    return replace(prob, fixed_centres=cand[heur.centres],
+                   labels=tuple(f"T{k + 1}" for k in range(prob.p)))
 
 
 def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions) -> SolveResult:

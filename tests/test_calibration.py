@@ -143,3 +143,19 @@ def test_example_crm_scenario_is_calibrated_end_to_end():
     f = fc.tables["demand/forecast.csv"]
     assert f["month"].min() == "2027-01" and f["month"].nunique() == 24
     assert fc.summary["method"].startswith("ets_log")
+
+
+def test_history_keeps_complete_months_only(tmp_path: Path):
+    from engine.calibrate import monthly_history
+
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    rows = ["L1,2026-01-15T10:00:00", "L2,2026-02-01T00:00:00", "L3,2026-02-20T00:00:00",
+            "L4,2026-03-31T12:00:00", "L5,2026-04-10T00:00:00"]
+    (folder / "leads.csv").write_text("id,created_at,segment,region\n"
+                                      + "\n".join(f"{r},SMB,EMEA" for r in rows) + "\n")
+    (folder / "opportunities.csv").write_text("id,lead_id,created_at,amount\n")
+    (folder / "stage_history.csv").write_text("lead_id,stage,entered_at\nL1,contact,2026-01-15T10:00:00\n")
+    h = monthly_history(read_crm(folder))
+    # January starts mid-month and April ends mid-month (export date 10 April): both left out
+    assert h["month"].tolist() == ["2026-02", "2026-03"] and h["leads"].tolist() == [2, 1]

@@ -138,3 +138,14 @@ def test_compare_cli(tmp_path, capsys) -> None:
     capsys.readouterr()
     assert main(["compare", str(a), str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert str(tmp_path / "missing") in capsys.readouterr().err
+
+
+def test_run_folder_keeps_a_region_called_na(tmp_path) -> None:
+    folder = _fake_run(tmp_path / "r", tmp_path)
+    (folder / "demand").mkdir()
+    pd.DataFrame({"month": ["2027-01"], "segment": ["SMB"], "region": ["NA"], "case": ["base"],
+                  "leads": [5.0]}).to_csv(folder / "demand" / "forecast.csv", index=False)
+    run = read_run(folder)
+    assert run.tables["forecast"]["region"].tolist() == ["NA"]
+    rec = run.tables["reconciliation"]
+    assert rec["planned"].isna().any() and rec["scope"].notna().all()

@@ -173,3 +173,17 @@ def test_idle_reps_share_the_work(routing: str) -> None:
     leads = leads_frame(cfg, run_replications(cfg, 1, seed=1))
     share = leads["rep_id"].value_counts(normalize=True)
     assert len(share) == 10 and share.between(0.085, 0.115).all(), share.to_dict()
+
+
+def test_leavers_are_backfilled_after_the_lead_time() -> None:
+    """Backfill `leavers`, lead time 1 month: a leave in month j starts a hire at month j + 2."""
+    from dataclasses import replace
+
+    base = make_config(1.0, [(0.0, 1.0, Dist("fixed", 0.0))], reps=500, attrition_per_year=0.3)
+    cfg = replace(base, backfill="leavers", roles=(replace(base.roles[0], lead_time_months=1),))
+    monthly = run_replications(cfg, 1, seed=6)[0].monthly
+    heads = monthly.query("metric == 'headcount:Rep'")["value"].to_numpy()
+    leavers = monthly.query("metric == 'leavers:Rep'")["value"].to_numpy()
+    assert leavers.sum() > 100
+    np.testing.assert_array_equal(np.diff(heads)[1:], leavers[:-2] - leavers[2:])
+    assert heads[0] == 500 - leavers[0] and heads[1] == 500 - leavers[0] - leavers[1]

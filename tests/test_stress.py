@@ -72,6 +72,9 @@ def test_no_crossing_and_bad_path(tmp_path: Path) -> None:
                            "simulation.totals.sla_attainment.p50 < 0.8", replications=1, seed=1)
     assert result.status == "not_broken" and result.last_ok == 5 and result.first_broken is None
     assert str(result).startswith("not broken up to support.tiers.0.tickets_per_customer_month = 5")
+    pooled = stress_search(scenario, "support.tiers.0.tickets_per_customer_month", 2, 5,
+                           "simulation.totals.sla_attainment.p50 < 0.8", replications=1, seed=1, workers=2)
+    assert pooled.probes == result.probes  # same seeds, same numbers, whichever process runs them
     with pytest.raises(InputError) as info:
         stress_search(scenario, "support.tiers.0.tickets_per_custmer_month", 2, 5,
                       "simulation.totals.sla_attainment.p50 < 0.8")
