@@ -43,6 +43,7 @@ from scipy import stats
 from engine.calendar import month_range
 from engine.errors import InputError
 from engine.loader import LoadedScenario
+from engine.shocks import apply_demand_shocks
 from engine.stage import StageOutput
 
 log = logging.getLogger(__name__)
@@ -247,7 +248,8 @@ def forecast_demand(loaded: LoadedScenario, history: pd.DataFrame | None = None)
     """The demand stage: forecast frame for the scenario horizon, written to demand/forecast.csv.
 
     Leads per month; `history` holds monthly lead counts (month `YYYY-MM`, segment, region,
-    leads). Without it the forecast comes from the `demand` parameters.
+    leads). Without it the forecast comes from the `demand` parameters. Demand shocks of the
+    scenario (`shocks`, engine/shocks.py) scale every case of the months they cover.
     """
     if history is None or history.empty:
         frame = parametric_forecast(loaded)
@@ -255,6 +257,11 @@ def forecast_demand(loaded: LoadedScenario, history: pd.DataFrame | None = None)
     else:
         frame, summary = history_forecast(loaded, history)
     frame = frame[["month", "segment", "region", "case", "leads"]].reset_index(drop=True)
+    frame = apply_demand_shocks(frame, loaded.scenario)
+    shocks = [getattr(sh, "name", None) or sh.kind for sh in getattr(loaded.scenario, "shocks", None) or []
+              if sh.kind in ("demand_surge", "demand_drop")]
+    if shocks:
+        summary["shocks"] = shocks
     totals = frame.groupby("case")["leads"].sum()
     summary = {"totals": {c: float(totals.get(c, 0.0)) for c in CASES}, **summary}
     return StageOutput(name="demand", tables={"demand/forecast.csv": frame}, summary=summary,

@@ -33,10 +33,7 @@ def _type_name(annotation: typing.Any) -> str:
 def _default(field) -> str:
     if field.is_required():
         return "**required**"
-    if field.default_factory is not None:
-        value = field.default_factory()
-    else:
-        value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default
     if value is PydanticUndefined:
         return ""
     if isinstance(value, BaseModel):
@@ -84,15 +81,26 @@ def scenario_reference(root: type[BaseModel] = Scenario) -> str:
     return "\n".join(parts)
 
 
-BEGIN = "<!-- BEGIN SCENARIO REFERENCE -->"
-END = "<!-- END SCENARIO REFERENCE -->"
+def sweep_reference() -> str:
+    """The SWEEP.yaml reference, generated like the scenario reference."""
+    from engine.schema.sweep import SweepSpec
+
+    return scenario_reference(SweepSpec)
+
+
+BLOCKS = {"SCENARIO REFERENCE": scenario_reference, "SWEEP REFERENCE": sweep_reference}
 
 
 def with_reference(readme: str) -> str:
-    """`readme` with the text between the reference markers replaced by the generated reference."""
-    head, rest = readme.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{scenario_reference()}\n{END}{tail}"
+    """`readme` with the text between each pair of reference markers regenerated from the schema."""
+    for label, generate in BLOCKS.items():
+        begin, end = f"<!-- BEGIN {label} -->", f"<!-- END {label} -->"
+        if begin not in readme:
+            continue
+        head, rest = readme.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        readme = f"{head}{begin}\n{generate()}\n{end}{tail}"
+    return readme
 
 
 if __name__ == "__main__":

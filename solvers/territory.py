@@ -21,7 +21,7 @@ from solvers.common import SolveResult, Status, relative_gap
 from solvers.pmedian_lagrange import lagrangian_bound, reduce_candidates
 from solvers.pmedian_radius import is_integral, solve_radius
 from solvers.territory_assign import solve_assignment
-from solvers.territory_heuristic import solve_heuristic
+from solvers.territory_heuristic import HeuristicSolution, solve_heuristic
 from solvers.territory_problem import (
     Alternative,
     Balance,
@@ -33,6 +33,8 @@ from solvers.territory_problem import (
 AUTO_PAIRS = 60_000
 """Above this many unit-centre pairs the assignment model keeps each unit's nearest candidates."""
 MIN_CANDIDATES = 20
+FIXED_CENTRE_CANDIDATES = 8
+"""With centres fixed (large instances), each unit may join one of its 8 nearest centres."""
 LARGE_N = 1000
 """From this many units (free centres, no names) the side-constrained model fixes the centres."""
 
@@ -104,9 +106,11 @@ def _nearest(dist: np.ndarray, centre_units: np.ndarray) -> np.ndarray:
 def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
                   ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
     """Assignment MILP; a reduced candidate set gets its bound from the p-median relaxation."""
-    work = _restrict_centres(prob)
+    work, heur = _restrict_centres(prob)
     cap = opts.max_candidates
-    if cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
+    if cap is None and work is not prob:
+        cap = FIXED_CENTRE_CANDIDATES
+    elif cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
         cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
     sol = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
     res = sol.result
@@ -114,7 +118,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
         return None, res, []
     centre_of = sol.pairs.centres[sol.assign]
     if not sol.pairs.complete or work is not prob:
-        res = _certify_reduced(prob, res, opts)
+        res = _certify_reduced(prob, res, opts, heur)
     alts: list[np.ndarray] = []
     if opts.alternatives:
         limit = res.objective * (1 + opts.alternative_tolerance)
@@ -130,19 +134,20 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
     return centre_of, res, alts
 
 
-def _restrict_centres(prob: TerritoryProblem) -> TerritoryProblem:
+def _restrict_centres(prob: TerritoryProblem) -> tuple[TerritoryProblem, HeuristicSolution | None]:
     """Large free-centre instances (n >= LARGE_N, no names): location-allocation. The centres
     are fixed at the p-median heuristic's and the MILP balances the assignment around them; the
     bound then comes from `_certify_reduced` (a relaxation over all centres)."""
     if prob.n < LARGE_N or prob.fixed_centres is not None or prob.labelled:
-        return prob
+        return prob, None
     cand = _candidates(prob)
     heur = solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
     return replace(prob, fixed_centres=cand[heur.centres],
-                   labels=tuple(f"T{k + 1}" for k in range(prob.p)))
+                   labels=tuple(f"T{k + 1}" for k in range(prob.p))), heur
 
 
-def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions) -> SolveResult:
+def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions,
+                     heur: HeuristicSolution | None = None) -> SolveResult:
     """Bound for a solve over reduced candidate pairs. Its own MILP bound covers only the
     reduced problem, so the reported bound is a relaxation of the full one: nearest fixed centre
     for every unit, or the Lagrangian bound of the uncapacitated p-median (valid for every
@@ -153,7 +158,7 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
         cand = _candidates(prob)
         positive = prob.weight > 0
         cost = prob.weight[positive, None] * prob.distance[np.ix_(positive, cand)]
-        heur = solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
+        heur = heur or solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
         bound = lagrangian_bound(cost, prob.p, heur.cost, cost[:, heur.centres].min(axis=1)).bound
     gap = relative_gap(res.objective, bound)
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
