@@ -115,9 +115,11 @@ def part_pmed() -> list[str]:
     return rows
 
 
-def part_random() -> list[str]:
+def part_random(first: int = 11, last: int = 40) -> list[str]:
     rows = []
     for k, (n, p) in PMED_SIZES.items():
+        if not first <= k <= last:
+            continue
         dist = beasley_like(n, seed=1000 + k)
         prob = TerritoryProblem(np.array([f"v{i}" for i in range(n)], dtype=object), dist, np.ones(n),
                                 np.ones(n), np.zeros(n), p)
@@ -190,6 +192,8 @@ def part_big(n: int, p: int, gap: float, limit: float, target_s: float,
 PARTS = {
     "pmed": ("OR-Library pmed1-10 (published optima)", part_pmed),
     "random": ("Random instances of the pmed11-40 sizes (NOT the published instances)", part_random),
+    "random11_20": ("Random instances of the pmed11-20 sizes (NOT the published instances)",
+                    lambda: part_random(11, 20)),
     "capmed": ("Capacitated p-median", part_capmed),
     "big2000": ("2,000 units x 50 territories, 5 % workload balance",
                 lambda: part_big(2000, 50, 0.01, 90, 120)),

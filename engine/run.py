@@ -182,10 +182,19 @@ def summary_of(result: RunResult) -> dict:
     if recon is not None:
         summary["headline"] = recon.summary.get("headline", {})
     for name, stage in result.outputs.items():
-        if name != "reconciliation":
-            summary[name] = stage.summary
+        if name == "reconciliation":
+            continue
+        stage_summary = dict(stage.summary)
+        staffing = stage_summary.pop("staffing", None) if name == "hiring" else None
+        summary[name] = stage_summary
+        if staffing is not None:
+            summary["staffing"] = staffing
     if recon is not None:
         summary["reconciliation"] = {k: v for k, v in recon.summary.items() if k != "headline"}
+    from engine.shocks import shock_summary
+
+    if scenario.shocks:
+        summary["shocks"] = shock_summary(scenario)
     return summary
 
 

@@ -296,7 +296,7 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
             reqs[case] = required_agents(loads[case])
         support_hours = np.stack([reqs[c].agent_hours for c in cases])
     problem = build_problem(s, plan, months, demand, support_hours)
-    result = solve_hiring(problem)
+    result = solve_hiring(problem, with_vss=plan.value_of_stochastic_solution)
     case = simulated_case(s, plan)
     staffing = _staffing_table(s, months, loads, reqs, result) if s.support is not None else None
     out = StageOutput(name="hiring", summary=_summary(s, plan, result, case, staffing, months),

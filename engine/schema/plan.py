@@ -56,6 +56,10 @@ class Plan(Model):
     """Solver time limit (seconds)."""
     mip_gap: Share = 0.001
     """Relative MIP gap at which the solver may stop."""
+    value_of_stochastic_solution: bool = True
+    """With several cases, also plan on the base case alone and re-solve with its first-stage hires
+    fixed, to report the value of the stochastic solution (two extra solves, each up to
+    `time_limit_s`)."""
     backfill: Literal["optimise", "replace"] = "optimise"
     """`optimise`: hire only when demand needs it; `replace`: every expected leaver is replaced
     (to within one person), starting `hiring_lead_time_months` after the month they leave."""
