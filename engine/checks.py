@@ -189,9 +189,38 @@ def check_data_files(loaded: LoadedScenario, at: At) -> list[Problem]:
     return out
 
 
+def check_simulation(s: Scenario, at: At) -> list[Problem]:
+    if s.simulation is None:
+        return []
+    out = []
+    cal = s.simulation.calendar
+    if cal.kind == "business":
+        if cal.day_end_hour <= cal.day_start_hour:
+            out.append(at(("simulation", "calendar", "day_end_hour"),
+                          f"the working day ends ({cal.day_end_hour}) before it starts ({cal.day_start_hour})",
+                          "day_end_hour > day_start_hour"))
+        if not cal.weekdays:
+            out.append(at(("simulation", "calendar", "weekdays"), "no working weekday", "at least one of 0-6"))
+        for i, day in enumerate(cal.weekdays):
+            if not 0 <= day <= 6:
+                out.append(at(("simulation", "calendar", "weekdays", i), f"weekday {day} does not exist",
+                              "0 (Monday) to 6 (Sunday)"))
+    means = s.simulation.scoring.mean
+    if isinstance(means, dict):
+        segments = [g.name for g in s.segments]
+        for key in means:
+            if key not in segments:
+                out.append(at(("simulation", "scoring", "mean", key), *_unknown("segment", key, segments)))
+        missing = [g for g in segments if g not in means]
+        if missing:
+            out.append(at(("simulation", "scoring", "mean"), f"no value for segment(s) {', '.join(missing)}",
+                          "one value per segment, or a single number"))
+    return out
+
+
 SCENARIO_CHECKS = (check_unique_names, check_demand_references, check_funnel_references,
                    check_role_references, check_support_references, check_plan_references,
-                   check_stage_prerequisites)
+                   check_stage_prerequisites, check_simulation)
 
 
 def check_scenario(loaded: LoadedScenario, origins: dict[PathKey, Origin]) -> list[Problem]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.sim_config import SimConfig
+from engine.sim_scoring import conversion_offsets, empirical_offsets
 
 ScoreFn = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 """Hook for a fitted scoring model: (segment index, region index, generator) -> scores in [0, 1]."""
@@ -110,7 +111,11 @@ def draw_leads(cfg: SimConfig, streams: dict[str, np.random.SeedSequence],
     p = np.stack([st.conversion[g] for st in cfg.stages], axis=1)
     mean_score = np.broadcast_to(cfg.score_mean, (len(cfg.segments),))[g]
     if cfg.logit_per_score != 0.0:
-        shift = (cfg.logit_per_score * (score - mean_score))[:, None]
+        seg_p = np.stack([st.conversion for st in cfg.stages], axis=1)
+        seg_mean = np.broadcast_to(cfg.score_mean, (len(cfg.segments),))
+        offsets = (empirical_offsets(seg_p, g, score, seg_mean, cfg.logit_per_score) if score_fn else
+                   conversion_offsets(seg_p, seg_mean, cfg.score_concentration, cfg.logit_per_score))
+        shift = (cfg.logit_per_score * (score - mean_score))[:, None] + offsets[g]
         inner = (p > 0) & (p < 1)
         logit = np.log(np.where(inner, p, 0.5) / np.where(inner, 1 - p, 0.5)) + shift
         p = np.where(inner, 1.0 / (1.0 + np.exp(-logit)), p)

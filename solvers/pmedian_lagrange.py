@@ -45,21 +45,35 @@ class _Nearest:
         return cls(np.take_along_axis(col, order, axis=1), np.take_along_axis(c, order, axis=1))
 
 
-def _evaluate(near: _Nearest, m: int, lam: np.ndarray, p: int
+def _group_argmin(rho: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Index of the smallest rho within each group (groups numbered 0..g-1)."""
+    order = np.lexsort((rho, groups))
+    first = np.r_[True, groups[order][1:] != groups[order][:-1]]
+    return order[first]
+
+
+def _evaluate(near: _Nearest, m: int, lam: np.ndarray, p: int, groups: np.ndarray | None = None
               ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     reduced = np.minimum(near.cost - lam[:, None], 0.0)
     rho = np.bincount(near.col.ravel(), weights=reduced.ravel(), minlength=m)
-    chosen = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
+    if groups is not None:
+        chosen = _group_argmin(rho, groups)
+    else:
+        chosen = np.argpartition(rho, p - 1)[:p] if p < m else np.arange(m)
     value = float(lam.sum() + rho[chosen].sum())
     return value, rho, chosen, reduced
 
 
 def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
-                     max_iter: int = 300, patience: int = 20) -> LagrangeBound:
+                     max_iter: int = 300, patience: int = 20, groups: np.ndarray | None = None,
+                     ) -> LagrangeBound:
     """Subgradient optimisation of L(lambda) from `start` (e.g. each unit's heuristic cost).
 
     `cost[i, j]` = weight x distance of unit i to candidate j; `upper` is a feasible objective.
     Works on each unit's 4n/p (at least 64) cheapest candidates, capping lambda accordingly.
+    With `groups` (group 0..p-1 of every candidate) exactly one centre opens per group, the
+    relaxation of named territories whose centre lies in their current area; `open_bound` is
+    then not meaningful.
     """
     n, m = cost.shape
     near = _Nearest.of(cost, max(64, 4 * n // max(p, 1)))
@@ -71,7 +85,7 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
     iterations = 0
     while iterations < max_iter:
         iterations += 1
-        value, rho, chosen, reduced = _evaluate(near, m, lam, p)
+        value, rho, chosen, reduced = _evaluate(near, m, lam, p, groups)
         pth = rho[chosen].max()
         open_bound = np.maximum(open_bound, value + np.maximum(rho - pth, 0.0))
         if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):

@@ -159,7 +159,12 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
         positive = prob.weight > 0
         cost = prob.weight[positive, None] * prob.distance[np.ix_(positive, cand)]
         heur = heur or solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
-        bound = lagrangian_bound(cost, prob.p, heur.cost, cost[:, heur.centres].min(axis=1)).bound
+        start = cost[:, heur.centres].min(axis=1)
+        groups = None
+        if prob.labelled and prob.current is not None and (prob.current[cand] >= 0).all():
+            groups = prob.current[cand]
+        upper = res.objective if groups is not None else heur.cost
+        bound = lagrangian_bound(cost, prob.p, upper, start, groups=groups).bound
     gap = relative_gap(res.objective, bound)
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
     status = Status.OPTIMAL if ok else Status.FEASIBLE

@@ -73,6 +73,14 @@ CASES = [
         "support:\n  role: SDR\n  shrinkage: 1.2\n  tiers:\n    - {name: standard, tickets_per_customer_month: 1}\n")),
      32, "support.shrinkage", "range"),
 ]
+CASES += [
+    ("calendar-ends-before-start", patched({29: "  calendar: {kind: business, day_start_hour: 18, day_end_hour: 9}"}),
+     29, "simulation.calendar.day_end_hour", "before it starts"),
+    ("weekday-out-of-range", patched(append="  calendar: {weekdays: [0, 1, 9]}\n"), 30,
+     "simulation.calendar.weekdays.2", "does not exist"),
+    ("score-mean-unknown-segment", patched(append="  scoring: {mean: {SMB: 0.5, XL: 0.4}}\n"), 30,
+     "simulation.scoring.mean.XL", "XL"),
+]
 CASES[19] = ("duplicate-segment", BASE.replace(
     "regions:\n", "  - name: SMB\n    deal_size: {kind: fixed, mean: 10}\nregions:\n"), 6, "segments.1.name", "duplicate")
 

@@ -187,3 +187,26 @@ def test_leavers_are_backfilled_after_the_lead_time() -> None:
     assert leavers.sum() > 100
     np.testing.assert_array_equal(np.diff(heads)[1:], leavers[:-2] - leavers[2:])
     assert heads[0] == 500 - leavers[0] and heads[1] == 500 - leavers[0] - leavers[1]
+
+
+def test_scores_reorder_conversions_without_changing_the_funnel() -> None:
+    """With scores shifting log-odds (beta = 3), the won share is still the product of the
+    configured conversions and each stage converts its configured share of the items that reach
+    it (binomial 99 % intervals); high scorers win more often than low scorers."""
+    import dataclasses
+
+    cfg = dataclasses.replace(make_config(8.0, STAGES, reps=300), logit_per_score=3.0,
+                              score_mean=np.array([0.4]), score_concentration=3.0)
+    leads = leads_frame(cfg, run_replications(cfg, 1, seed=11))
+    early = leads[leads["arrived_h"] < BOUNDS[9]]
+    reached = len(early)
+    for k, (p, _, _) in enumerate(STAGES):
+        passed = int((early["stage_reached"].cat.codes > k).sum()) if k < len(STAGES) - 1 else int(early["won"].sum())
+        lo, hi = stats.binom.ppf([0.005, 0.995], reached, p)
+        assert lo <= passed <= hi, f"stage {k}: {passed} of {reached} passed, expected ~{reached * p:.0f}"
+        reached = passed
+    n, won = len(early), int(early["won"].sum())
+    lo, hi = stats.binom.ppf([0.005, 0.995], n, math.prod(s[0] for s in STAGES))
+    assert lo <= won <= hi
+    top = early["score"] >= early["score"].median()
+    assert early.loc[top, "won"].mean() > 1.5 * early.loc[~top, "won"].mean()
