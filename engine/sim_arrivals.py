@@ -100,6 +100,8 @@ def draw_leads(cfg: SimConfig, streams: dict[str, np.random.SeedSequence],
     for gi, dist in enumerate(cfg.deal_size):
         mask = g == gi
         deal[mask] = dist.sample(rng["deal"], int(mask.sum()))
+        if cfg.price_factor is not None:
+            deal[mask] *= cfg.price_factor[gi, month[mask]]
     team = _teams(cfg, month, g, r, rng["routing"])
     if cfg.territory_p is not None:
         territory = rng["territory"].choice(len(cfg.territory_p), size=n, p=cfg.territory_p)

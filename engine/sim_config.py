@@ -14,6 +14,7 @@ import pandas as pd
 
 from engine.calendar import month_range, month_start_hours
 from engine.scenario import Scenario
+from engine.shocks import attrition_factor, hiring_cap_factor, price_factor
 from engine.sim_calendar import WorkCalendar
 from engine.sim_dists import Dist, from_schema
 
@@ -38,6 +39,10 @@ class RoleSpec:
     """Months from a leave to the start of its backfill (backfill `leavers`)."""
     work_scale: float = 1.0
     """Open calendar hours a rep spends per hour of item work (open hours / selling hours)."""
+    attrition_factor: tuple[float, ...] | None = None
+    """Multiplier on the attrition hazard by month (shocks); None = 1 throughout."""
+    hiring_factor: tuple[float, ...] | None = None
+    """Multiplier on recruiting by month (0 during a hiring freeze); None = 1 throughout."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,8 @@ class SimConfig:
     territory_p: np.ndarray | None = None
     """Probability of each territory for a lead (None = territory is the region)."""
     support: SupportSpec | None = None
+    price_factor: np.ndarray | None = None
+    """Deal-size multiplier by segment x month (price-change shocks); None = 1 throughout."""
 
     @property
     def horizon_h(self) -> float:
@@ -194,8 +201,20 @@ def _roles(s: Scenario, hiring: pd.DataFrame | None, months: list[str], cal: Wor
             hires=_hires(hiring, role.name, months), ramp=tuple(role.ramp),
             attrition_per_hour=-math.log1p(-min(role.attrition_per_year, 0.999999)) / HOURS_PER_YEAR,
             lead_time_months=role.hiring_lead_time_months,
-            work_scale=open_per_month / capacity if capacity > 0 else math.inf))
+            work_scale=open_per_month / capacity if capacity > 0 else math.inf,
+            attrition_factor=_unless_ones(attrition_factor(s, role.name, months)),
+            hiring_factor=_unless_ones(hiring_cap_factor(s, role.name, months))))
     return tuple(out)
+
+
+def _unless_ones(factor: np.ndarray) -> tuple[float, ...] | None:
+    """A per-month factor as a tuple, or None when it is 1 in every month (no shock)."""
+    return None if np.all(factor == 1.0) else tuple(float(x) for x in factor)
+
+
+def _price_factor(s: Scenario, months: list[str]) -> np.ndarray | None:
+    factor = np.array([price_factor(s, months, g.name) for g in s.segments])
+    return None if np.all(factor == 1.0) else factor
 
 
 def _allocation(allocation: pd.DataFrame | None, months: list[str], segments: list[str],
@@ -275,4 +294,5 @@ def config_from_scenario(s: Scenario, forecast: pd.DataFrame, hiring: pd.DataFra
         routing=sim.routing if sim else "least_loaded",
         attrition=sim.attrition if sim else True, backfill=sim.backfill if sim else "plan",
         allocation=_allocation(allocation, months, segments, regions, [r.name for r in s.roles]),
-        territories=names, territory_p=terr_p, support=_support(s, staffing, months))
+        territories=names, territory_p=terr_p, support=_support(s, staffing, months),
+        price_factor=_price_factor(s, months))

@@ -34,6 +34,7 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Event
 
+from engine.shocks import leave_hour
 from engine.sim_arrivals import LeadDraws
 from engine.sim_config import SimConfig
 
@@ -165,7 +166,11 @@ class FunnelModel:
         start = self.bounds[month] if month >= 0 else 0.0
         leave = math.inf
         if self.cfg.attrition and spec.attrition_per_hour > 0:
-            leave = start + float(self.role_rng[role].exponential(1.0 / spec.attrition_per_hour))
+            if spec.attrition_factor is None:
+                leave = start + float(self.role_rng[role].exponential(1.0 / spec.attrition_per_hour))
+            else:  # the same Exp(1) draw, through the shocked hazard: common random numbers
+                leave = leave_hour(start, float(self.role_rng[role].exponential(1.0)), spec.attrition_per_hour,
+                                   np.asarray(spec.attrition_factor), np.asarray(self.cfg.month_start_h, dtype=float))
         self.rep_role.append(role)
         self.rep_name.append(f"{spec.name}-{self.role_count[role]}")
         self.rep_start_m.append(month if month >= 0 else NOT_HIRED)
@@ -200,6 +205,9 @@ class FunnelModel:
         self.own_q[r] = []
         if self.cfg.backfill == "leavers":
             start = self._month(self.env.now) + self.cfg.roles[role].lead_time_months + 1
+            freeze = self.cfg.roles[role].hiring_factor
+            while freeze is not None and start < len(self.cfg.months) and freeze[start] <= 0.0:
+                start += 1  # a hiring freeze postpones the backfill to its first open month
             if start < len(self.cfg.months):
                 self.extra_hires[start, role] += 1
         self._dispatch(role)

@@ -44,11 +44,14 @@ __all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "de
 def design_territories(prob: TerritoryProblem, options: SolveOptions | None = None) -> TerritoryResult:
     """Solve a territory-design instance; never raises on infeasible or unfinished solves."""
     opts = options or SolveOptions()
+    notes: dict = {}
     if prob.side_constrained:
-        centres, result, extra = _solve_assign(prob, opts)
+        centres, result, extra = _solve_assign(prob, opts, notes)
     else:
         centres, result, extra = _solve_pmedian(prob, opts)
-    return _result(prob, centres, result, extra, opts)
+    out = _result(prob, centres, result, extra, opts)
+    out.summary.update(notes)
+    return out
 
 
 def _candidates(prob: TerritoryProblem) -> np.ndarray:
@@ -103,7 +106,7 @@ def _nearest(dist: np.ndarray, centre_units: np.ndarray) -> np.ndarray:
     return centre_units[np.argmin(dist[:, centre_units], axis=1)]
 
 
-def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
+def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
                   ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
     """Assignment MILP; a reduced candidate set gets its bound from the p-median relaxation."""
     work, heur = _restrict_centres(prob)
@@ -118,6 +121,9 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions
         return None, res, []
     centre_of = sol.pairs.centres[sol.assign]
     if not sol.pairs.complete or work is not prob:
+        # the MILP's own bound holds for the reduced candidate pairs / fixed centres only
+        notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
+                                  "candidates_per_unit": None if sol.pairs.complete else cap}
         res = _certify_reduced(prob, res, opts, heur)
     alts: list[np.ndarray] = []
     if opts.alternatives:

@@ -72,7 +72,8 @@ class PriceChange(_Window):
 
     kind: Literal["price_change"]
     factor: PosFloat
-    """Multiplier on the deal size of deals won while active (dimensionless)."""
+    """Multiplier on the deal size of leads that arrive while active (dimensionless): a deal is
+    priced when the lead comes in, whenever it closes."""
     segment: str | None = None
     """A `segments` name; None = every segment."""
 
