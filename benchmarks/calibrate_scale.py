@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from machine import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -83,17 +84,10 @@ def fresh_process(folder: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                  if x.startswith("MemTotal"))
-    return f"{cpu}, nproc {os.cpu_count()}, {mem_kb / 1024**2:.0f} GiB RAM, Python {platform.python_version()}"
-
 
 def write_results(rows: list[dict], gen: dict, load: str) -> Path:
     lines = ["## Calibration at scale (`benchmarks/calibrate_scale.py`)", "",
-             f"Machine: {machine()}. Load average when run: {load}.", "",
+             f"Machine: {describe()}. Load average when run: {load}.", "",
              "Read + validate (engine/crm.py) + calibrate (engine/calibrate.py) of a synth-crm export,"
              " each run in a fresh process (peak = VmHWM of that process). Target: < 60 s and < 4 GB"
              " for 1M leads / 3M stage rows (the `core` run); `full` adds an activities file. Wall"

@@ -11,33 +11,17 @@ median), with and without report.xlsx. Figures go to benchmarks/results/reports.
 from __future__ import annotations
 
 import argparse
-import os
 import pickle
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from machine import describe
+
 REPO = Path(__file__).resolve().parents[1]
 TARGET_S = 5.0
 
-
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                      if x.startswith("MemTotal"))
-        ram = f"{mem_kb / 1024 ** 2:.1f} GB"
-    except (OSError, StopIteration, ValueError):
-        ram = "unknown"
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"nproc {os.cpu_count()}, CPU {cpu}, RAM {ram}, Python {platform.python_version()}, "
-            f"load average at start {load:.1f}")
 
 
 def main() -> None:
@@ -86,7 +70,7 @@ def main() -> None:
     table_rows = len(recon.tables["reconciliation.csv"])
     lines = [
         "# Report speed (issue 7)", "",
-        f"Machine: {machine()}.", "",
+        f"Machine: {describe()}.", "",
         f"Input: scenarios/scaleup.yaml, {args.months} months, 3 demand cases, {args.replications} "
         f"replications ({len(leads):,} simulated leads); reconciliation table {table_rows:,} rows. "
         + (f"Upstream stages (untimed) took {upstream:.1f} s." if not args.reuse else

@@ -8,40 +8,24 @@ the figures are wall-clock seconds.
 from __future__ import annotations
 
 import argparse
-import platform
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+from machine import describe
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("territory_scale.py", "hiring_scale.py", "sim_throughput.py", "calibrate_scale.py",
            "report_speed.py", "sweep_scale.py")
 
 
-def machine() -> str:
-    """CPU model, cores and memory of this machine, one line."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                      if x.startswith("MemTotal"))
-        mem = f"{mem_kb / 1024 ** 2:.0f} GiB"
-    except (OSError, StopIteration):
-        mem = "unknown memory"
-    import os
-
-    return f"{cpu}, {os.cpu_count()} cores, {mem}, Python {platform.python_version()}, {platform.system()}"
-
 
 def merge() -> Path:
     """Write benchmarks/RESULTS.md from the per-topic result files."""
     parts = ["# Benchmark results\n",
              f"Merged {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `benchmarks/run_all.py --merge-only`. "
-             f"Machine of the merge: {machine()}. Each section names the machine and conditions "
+             f"Machine of the merge: {describe()}. Each section names the machine and conditions "
              "under which its figures were taken.\n"]
     for path in sorted((HERE / "results").glob("*.md")):
         parts.append(path.read_text(encoding="utf-8").strip() + "\n")

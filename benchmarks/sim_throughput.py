@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
-import platform
 import resource
 import subprocess
 import sys
@@ -28,6 +26,8 @@ import simpy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from machine import describe  # noqa: E402
 
 from engine.calendar import month_range  # noqa: E402
 from engine.loader import load_scenario  # noqa: E402
@@ -128,13 +128,6 @@ def in_fresh_process(target: int, replications: int, workers: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return f"{mp.cpu_count()} cores (nproc), {cpu}, {mem_kb / 1024**2:.1f} GB RAM, Python {platform.python_version()}"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -165,7 +158,7 @@ def write_report(path: Path, floor: float, rows: list[dict], serial: dict, paral
                  speedup: float, workers: int, control: float) -> None:
     lines = [
         "# Simulation throughput (`benchmarks/sim_throughput.py`)", "",
-        f"Machine: {machine()}.", "",
+        f"Machine: {describe()}.", "",
         f"Floor: bare SimPy M/M/c (c = 10, 90 % load, Resource + process per customer): "
         f"**{floor:,.0f} customers/s**.", "",
         "Full model: scaleup example scaled to the lead count (funnel of 4 stages, SDR/AE teams with ramp, "

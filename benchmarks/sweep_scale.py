@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from machine import describe  # noqa: E402
 
 import engine.sweep_backends  # noqa: E402, F401  (imported now: the stages import lazily)
 import reports.sweep_report  # noqa: E402, F401
@@ -67,19 +68,6 @@ metrics: [demand.totals.base]
 """
 """A forecast-only scenario (a run of a few ms): its sweep time is nearly all sweep overhead."""
 
-
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                      if x.startswith("MemTotal"))
-    except (OSError, StopIteration):
-        mem_kb = 0
-    return f"{os.cpu_count()} cores (nproc), {cpu}, {mem_kb / 2**20:.1f} GiB RAM, Python {platform.python_version()}"
 
 
 def run(sweep: Path, out: Path, workers: int, dask: str | None) -> dict:
@@ -138,7 +126,7 @@ def write_results(args: argparse.Namespace, rows: list[dict]) -> None:
 `benchmarks/sweep_scale.py --points {args.points}`: a Latin hypercube of {args.points} points of
 the scaleup example (people budget, AE attrition, lead growth), 2 simulated replications each,
 the hiring MILP on the base case only with a {args.time_limit:g} s time limit and a 2 % gap.
-Machine: {machine()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.
+Machine: {describe()}. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.
 
 | sweep | backend | points | failed | wall s | wall s / point | run s / point | overhead s / point | speed-up vs 1 | load avg |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
