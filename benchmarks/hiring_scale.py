@@ -88,13 +88,15 @@ def run(months: int, roles: int, cases: int, budget: bool, profile: bool, gap: f
     if prof:
         prof.disable()
     build_s = time.perf_counter() - start
+    cpu = time.process_time()  # the machine is shared: CPU seconds are the steadier figure
     res = solve(model, build_s=build_s, time_limit_s=p.time_limit_s, mip_gap=p.mip_gap)
+    cpu = time.process_time() - cpu
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(12)
     total = build_s + res.solve_s
     return {"size": f"{months} x {roles} x {cases}", "status": str(res.status), "gap": res.gap,
             "build_s": build_s, "solve_s": res.solve_s, "total_s": total,
-            "build_share": build_s / total, "integer_vars": int(sum(1 for v in model.cum.values()))}
+            "solve_cpu_s": cpu, "build_share": build_s / total, "integer_vars": int(sum(1 for v in model.cum.values()))}
 
 
 def main() -> None:
@@ -110,7 +112,7 @@ def main() -> None:
         out = run(m, r, c, args.budget, args.profile, args.gap, args.time_limit, args.no_ratios)
         ok = out["total_s"] < limit and out["status"] == "optimal" and out["build_share"] < 1 / 3
         print(f"{out['size']:>14}: {out['status']:<9} gap {out['gap'] if out['gap'] is None else round(out['gap'], 5)}"
-              f"  build {out['build_s']:.2f} s  solve {out['solve_s']:.2f} s  total {out['total_s']:.2f} s"
+              f"  build {out['build_s']:.2f} s  solve {out['solve_s']:.2f} s (CPU {out['solve_cpu_s']:.2f} s)  total {out['total_s']:.2f} s"
               f"  (build {out['build_share']:.0%}; integer vars {out['integer_vars']})"
               f"  target < {limit:.0f} s at gap {args.gap:g}: {'met' if ok else 'MISSED'}")
 

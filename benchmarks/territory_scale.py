@@ -115,7 +115,7 @@ def part_pmed() -> list[str]:
     return rows
 
 
-def part_random(first: int = 11, last: int = 40) -> list[str]:
+def part_random(first: int = 11, last: int = 40, limit_s: float = 120) -> list[str]:
     rows = []
     for k, (n, p) in PMED_SIZES.items():
         if not first <= k <= last:
@@ -124,7 +124,7 @@ def part_random(first: int = 11, last: int = 40) -> list[str]:
         prob = TerritoryProblem(np.array([f"v{i}" for i in range(n)], dtype=object), dist, np.ones(n),
                                 np.ones(n), np.zeros(n), p)
         t0 = time.perf_counter()
-        res = design_territories(prob, SolveOptions(time_limit_s=120, mip_gap=0.0))
+        res = design_territories(prob, SolveOptions(time_limit_s=limit_s, mip_gap=0.0))
         secs = time.perf_counter() - t0
         target = 10 if k <= 20 else 60
         rows.append(_row(f"random like pmed{k}", n, p, res, secs,
@@ -194,6 +194,8 @@ PARTS = {
     "random": ("Random instances of the pmed11-40 sizes (NOT the published instances)", part_random),
     "random11_20": ("Random instances of the pmed11-20 sizes (NOT the published instances)",
                     lambda: part_random(11, 20)),
+    "random21_40": ("Random instances of the pmed21-40 sizes (NOT the published instances)",
+                    lambda: part_random(21, 40, limit_s=60)),
     "capmed": ("Capacitated p-median", part_capmed),
     "big2000": ("2,000 units x 50 territories, 5 % workload balance",
                 lambda: part_big(2000, 50, 0.01, 90, 120)),
@@ -214,6 +216,9 @@ def main(names: list[str]) -> None:
         (parts_dir / f"{name}.md").write_text("\n".join(
             [f"## {title}", "", f"Run {when}. Machine: {machine()}.", "", HEADER, *rows, ""]) + "\n")
         merged = ["# Territory design benchmark (`benchmarks/territory_scale.py`)", ""]
+        notes = parts_dir / "_notes.md"  # hand-written reading guide, kept across runs
+        if notes.exists():
+            merged.append(notes.read_text())
         merged += [(parts_dir / f"{k}.md").read_text() for k in PARTS if (parts_dir / f"{k}.md").exists()]
         OUT.write_text("\n".join(merged))
 

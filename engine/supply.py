@@ -28,6 +28,7 @@ from engine.loader import LoadedScenario
 from engine.scenario import Scenario
 from engine.schema.core import Role
 from engine.schema.plan import Plan
+from engine.shocks import attrition_factor, hiring_cap_factor, price_factor
 from engine.stage import StageOutput
 from solvers.hiring import (
     HiringProblem,
@@ -78,11 +79,15 @@ def lead_array(s: Scenario, forecast: pd.DataFrame, cases: list[str], months: li
     return out
 
 
-def funnel_demand(s: Scenario, leads: np.ndarray) -> dict[str, np.ndarray]:
+def funnel_demand(s: Scenario, leads: np.ndarray, months: list[str] | None = None) -> dict[str, np.ndarray]:
     """Hours (S x R x T), lost margin per hour (S x R x T), bookings (S x R x T), full-coverage
-    gross margin (S x T) and wins (S x G x T, customers won per segment and month)."""
+    gross margin (S x T) and wins (S x G x T, customers won per segment and month). Deal sizes are
+    priced by segment and month with the scenario's price shocks (`months`: the planning months,
+    default the horizon's)."""
     names = [r.name for r in s.roles]
     n_s, n_g, n_t = leads.shape
+    if months is None:
+        months = month_range(s.horizon.start, n_t)
     hours = np.zeros((n_s, len(names), n_t))
     touched = np.zeros((len(names), n_g), dtype=bool)
     if s.funnel is None:
@@ -98,10 +103,10 @@ def funnel_demand(s: Scenario, leads: np.ndarray) -> dict[str, np.ndarray]:
         touched[r] = True
         reach = reach * np.array([stage.conversion_for(g.name) for g in s.segments])
         offset += stage.duration_days.mean
-    deal = np.array([g.deal_size.mean for g in s.segments])
+    deal = np.array([g.deal_size.mean * price_factor(s, months, g.name) for g in s.segments])  # G x T
     gm = np.array([g.gross_margin for g in s.segments])
     wins = _shift(leads * reach[None, :, None], offset / DAYS_PER_MONTH)
-    revenue = wins * deal[None, :, None]
+    revenue = wins * deal[None, :, :]
     bookings = np.einsum("rg,sgt->srt", touched.astype(float), revenue)
     margin_by_role = np.einsum("rg,sgt->srt", touched.astype(float), revenue * gm[None, :, None])
     value = _per_hour(margin_by_role.sum(axis=2, keepdims=True), hours.sum(axis=2, keepdims=True))
@@ -180,6 +185,10 @@ def build_problem(s: Scenario, plan: Plan, months: list[str], demand: dict[str, 
         return np.array([f(r) for r in roles], dtype=float)
 
     cap = arr(lambda r: capacity_hours_per_person(s, r))
+    # shocks: a hiring freeze zeroes a role's starts, an attrition spike multiplies its leaving rate
+    hire_cap = np.array([r.max_hires_per_month * hiring_cap_factor(s, r.name, months) for r in roles])
+    attrition = np.minimum(monthly_attrition(arr(lambda r: r.attrition_per_year))[:, None]
+                           * np.array([attrition_factor(s, r.name, months) for r in roles]), 1.0)
     hours, value = demand["hours"].copy(), demand["value"].copy()
     if support_hours is not None:
         k = names.index(s.support.role)
@@ -195,10 +204,10 @@ def build_problem(s: Scenario, plan: Plan, months: list[str], demand: dict[str, 
         case_weights=weights if weights.sum() > 0 else np.ones(len(weights)),
         lead_time=np.array([r.hiring_lead_time_months for r in roles], dtype=np.int64),
         ramp=tuple(tuple(r.ramp) for r in roles),
-        attrition_per_month=monthly_attrition(arr(lambda r: r.attrition_per_year)),
+        attrition_per_month=attrition,
         cost_per_month=arr(lambda r: r.cost_per_month), capacity_hours_per_person=cap,
         headcount_start=arr(lambda r: r.headcount_start),
-        max_hires_per_month=np.array([r.max_hires_per_month for r in roles], dtype=np.int64),
+        max_hires_per_month=np.floor(hire_cap + 1e-9),
         min_headcount=arr(lambda r: r.min_headcount),
         max_headcount=arr(lambda r: np.inf if r.max_headcount is None else r.max_headcount),
         commission_rate=arr(lambda r: r.commission_rate), quota_per_month=arr(lambda r: r.quota_per_month),
@@ -268,6 +277,12 @@ def _summary(s: Scenario, plan: Plan, result: HiringResult, case: str,
     gaps = gaps[gaps["case"] == case].rename(columns={"rule": "role"})
     out["people_shortfall_by_rule_month"] = _by_role_month(gaps, "people")
     out["vss"] = None if result.vss is None else round(float(result.vss), 2)
+    # the incumbents' VSS is exact only when both solves reached the requested gap; the interval
+    # is what the two solves' bounds prove about the true VSS whatever gaps they stopped at
+    out["vss_interval"] = None if result.vss_bounds is None else [round(float(x), 2) for x in result.vss_bounds]
+    eev = result.extra_solves.get("hiring_eev")
+    out["vss_within_gap"] = (None if result.vss is None else
+                             bool(result.solve.status == "optimal" and eev is not None and eev.status == "optimal"))
     out["base_plan_objective"] = (None if result.base_plan_objective is None
                                   else round(float(result.base_plan_objective), 2))
     if any(r.kind == "ops" for r in s.roles):
@@ -286,7 +301,7 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
     plan = s.plan or Plan()
     months = month_range(s.horizon.start, s.horizon.months)
     cases = list(plan.cases)
-    demand = funnel_demand(s, lead_array(s, forecast, cases, months))
+    demand = funnel_demand(s, lead_array(s, forecast, cases, months), months)
     loads, reqs, customers, support_hours = {}, {}, None, None
     if s.support is not None:
         customers = customers_by_tier(s, demand["wins"])

@@ -1,13 +1,15 @@
 """Hiring plan MILP: integer hires by role and start month, with ramp, attrition and demand cases.
 
 Indices: cases s, roles r, months t. Hires h[s,r,t] (integer, people starting in month t, decided
-in month t - L_r). Headcount is a fluid (continuous) cohort model with monthly attrition m_r:
+in month t - L_r, at most cap[r,t]: 0 in a hiring freeze). Headcount is a fluid (continuous)
+cohort model with monthly attrition m[r,t] (per role, or per role and month for a spike):
 
-    hc[s,r,0] = hc0_r + h[s,r,0],   hc[s,r,t] = (1 - m_r) hc[s,r,t-1] + h[s,r,t]      (balance)
-    eff[s,r,t] = hc[s,r,t] - sum_j (1 - ramp_r[j]) (1 - m_r)^j h[s,r,t-j]           (ramp)
+    hc[s,r,0] = hc0_r + h[s,r,0],   hc[s,r,t] = (1 - m[r,t]) hc[s,r,t-1] + h[s,r,t]   (balance)
+    eff[s,r,t] = hc[s,r,t] - sum_j (1 - ramp_r[j]) K[r,j,t] h[s,r,t-j]              (ramp)
 
-(the cohort that started j months ago keeps (1 - m_r)^j of its people at ramp share ramp_r[j];
-starting headcount is fully ramped; leavers in month t are m_r hc[s,r,t-1]). Demand in hours:
+(the cohort that started j months ago keeps K[r,j,t] = prod_{i=t-j+1..t} (1 - m[r,i]) of its people
+at ramp share ramp_r[j]; starting headcount is fully ramped; leavers in month t are
+m[r,t] hc[s,r,t-1]). Demand in hours:
 
     cap_r eff[s,r,t] + u[s,r,t] >= req[s,r,t],   0 <= u <= req                      (coverage)
 
@@ -73,10 +75,12 @@ class HiringProblem:
     lead_time: np.ndarray
     ramp: tuple[tuple[float, ...], ...]
     attrition_per_month: np.ndarray
+    """Share of a role's people who leave in each month: R, or R x T (e.g. an attrition spike)."""
     cost_per_month: np.ndarray
     capacity_hours_per_person: np.ndarray
     headcount_start: np.ndarray
     max_hires_per_month: np.ndarray
+    """People who may start per month: R, or R x T (e.g. 0 during a hiring freeze)."""
     min_headcount: np.ndarray
     max_headcount: np.ndarray
     commission_rate: np.ndarray
@@ -104,6 +108,21 @@ class HiringProblem:
     def shape(self) -> tuple[int, int, int]:
         return len(self.cases), len(self.roles), len(self.months)
 
+    @property
+    def attrition(self) -> np.ndarray:
+        """R x T monthly leaving share (a per-role input broadcast over months)."""
+        return _by_role_month(self.attrition_per_month, len(self.roles), len(self.months))
+
+    @property
+    def hire_cap(self) -> np.ndarray:
+        """R x T people who may start in each month (a per-role input broadcast over months)."""
+        return _by_role_month(self.max_hires_per_month, len(self.roles), len(self.months))
+
+
+def _by_role_month(values: np.ndarray, r: int, t: int) -> np.ndarray:
+    a = np.asarray(values, float)
+    return np.broadcast_to(a[:, None] if a.ndim == 1 else a, (r, t))
+
 
 @dataclass(frozen=True)
 class HiringResult:
@@ -120,6 +139,8 @@ class HiringResult:
     vss: float | None = None
     base_plan_objective: float | None = None
     extra_solves: dict[str, SolveResult] = field(default_factory=dict)
+    vss_bounds: tuple[float, float] | None = None
+    """(low, high): the range of the true VSS proven by the RP and EEV incumbents and bounds."""
 
 
 def monthly_attrition(annual: np.ndarray | float) -> np.ndarray:
@@ -142,13 +163,17 @@ def hire_ids(p: HiringProblem) -> tuple[np.ndarray, int]:
 
 
 def ramp_deficit(p: HiringProblem) -> np.ndarray:
-    """R x J coefficient (1 - ramp[j]) (1 - m)^j of a cohort's people missing from capacity."""
+    """R x J x T coefficient (1 - ramp[j]) prod_{i=t-j+1..t} (1 - m[i]) of the people of the cohort
+    that started j months before month t who are missing from month t's capacity."""
     depth = max(len(r) for r in p.ramp)
     ramp = np.ones((len(p.roles), depth))
     for i, r in enumerate(p.ramp):
         ramp[i, : len(r)] = r
-    keep = (1.0 - p.attrition_per_month)[:, None] ** np.arange(depth)[None, :]
-    return (1.0 - ramp) * keep
+    stay = 1.0 - p.attrition
+    keep = np.ones((len(p.roles), depth, len(p.months)))
+    for j in range(1, depth):  # survival over the j months since the start, month t - j + 1 .. t
+        keep[:, j, j:] = keep[:, j - 1, j:] * stay[:, 1 : stay.shape[1] - j + 1]
+    return (1.0 - ramp)[:, :, None] * keep
 
 
 class _Rows:
@@ -184,8 +209,8 @@ def _bounds(p: HiringProblem, ids: np.ndarray, n_hires: int) -> tuple[np.ndarray
     ht[ids] = np.broadcast_to(tt, ids.shape)
     if p.fixed_hires is not None:  # a plan above recruiting capacity is contradictory: lb > ub
         fixed = np.asarray(p.fixed_hires, float)[hr, ht]
-        return fixed, np.minimum(fixed, p.max_hires_per_month[hr])
-    upper = np.where(ht < p.lead_time[hr], 0.0, p.max_hires_per_month[hr].astype(float))
+        return fixed, np.minimum(fixed, p.hire_cap[hr, ht])
+    upper = np.where(ht < p.lead_time[hr], 0.0, p.hire_cap[hr, ht])
     return np.zeros(n_hires), upper
 
 
@@ -193,7 +218,7 @@ def _headcount_bounds(p: HiringProblem) -> tuple[np.ndarray, np.ndarray]:
     s, r, t = p.shape
     month = np.arange(t)[None, :]
     lower = np.where(month >= p.lead_time[:, None], p.min_headcount[:, None].astype(float), 0.0)
-    decayed = p.headcount_start[:, None] * (1.0 - p.attrition_per_month[:, None]) ** month
+    decayed = start_stock(p)
     upper = np.maximum(p.max_headcount[:, None].astype(float), decayed)
     return (np.broadcast_to(lower, (s, r, t)).ravel(), np.broadcast_to(upper, (s, r, t)).ravel())
 
@@ -241,6 +266,7 @@ def build_model(p: HiringProblem) -> tuple[pyo.ConcreteModel, dict[str, np.ndarr
     _add_commission(model, p, ids, idx, deficit, comm, col, allv)
     _add_ratios(model, p, idx, col, allv)
     _add_floors(model, p, idx, col, allv)
+    _add_floor_cuts(model, p, ids, col, allv)
     _add_budget(model, p, idx, comm, col, allv)
     _add_backfill(model, p, ids, idx, col, allv)
     _add_cumulative(model, ids, n_hires, col, allv)
@@ -268,7 +294,7 @@ def _add_balance(model, p, ids, idx, col, allv) -> None:
     rows = _Rows()
     rows.add(idx, col["hc"](idx), 1.0)
     rows.add(idx, col["h"](ids), -1.0)
-    keep = np.broadcast_to((1.0 - p.attrition_per_month)[None, :, None], idx[:, :, 1:].shape)
+    keep = np.broadcast_to((1.0 - p.attrition)[None, :, 1:], idx[:, :, 1:].shape)
     rows.add(idx[:, :, 1:], col["hc"](idx[:, :, :-1]), -keep)
     rhs = np.zeros((s, r, t))
     rhs[:, :, 0] = p.headcount_start
@@ -279,12 +305,12 @@ def _effective_terms(rows: _Rows, ids, idx, deficit, row_idx, scale, col) -> Non
     """Add scale x eff[s,r,t] to rows row_idx (S x R' x T), for the roles of `idx` and `ids`."""
     rows.add(row_idx, col["hc"](idx), scale)
     for j in range(deficit.shape[1]):
-        coef = deficit[:, j]
+        coef = deficit[:, j]  # R' x T
         if not (coef > 0).any():
             continue
         mask, lag = _lagged(ids, j)
-        mask &= (coef > 0)[None, :, None]
-        full = np.broadcast_to(-scale * coef[None, :, None], ids.shape)
+        mask &= (coef > 0)[None, :, :]
+        full = np.broadcast_to(-scale * coef[None, :, :], ids.shape)
         rows.add(row_idx[mask], col["h"](lag[mask]), full[mask])
 
 
@@ -356,6 +382,42 @@ def _add_floors(model, p, idx, col, allv) -> None:
     rows.emit(model, "c_floor", allv, row_idx.size, lower.ravel(), None)
 
 
+def start_stock(p: HiringProblem) -> np.ndarray:
+    """R x T people left of the starting headcount (expected; attrition from month 1)."""
+    stay = (1.0 - p.attrition).copy()
+    stay[:, 0] = 1.0
+    return p.headcount_start[:, None] * np.cumprod(stay, axis=1)
+
+
+def _add_floor_cuts(model, p, ids, col, allv) -> None:
+    """Mixed-integer rounding cuts for the people floors: floor[t] + f H[t] >= f ceil(b[t]).
+
+    Headcount is at most the starting stock A[t] plus the whole cumulative hires H[t] (integer;
+    cohorts only shrink), so H[t] + floor[t] >= b[t] = people[t] - A[t]; its MIR cut with f the
+    fractional part of b says: until someone is hired, the decayed part of the floor is short.
+    The LP otherwise hires a few hundredths of a person a month to keep a decaying floor exact."""
+    s, _, t = p.shape
+    q = len(p.people_floors)
+    if q == 0 or p.fixed_hires is not None:
+        return
+    stock = start_stock(p)
+    rows = _Rows()
+    lower = np.zeros((s, q, t))
+    keep = np.zeros((s, q, t), dtype=bool)
+    row_idx = np.arange(s * q * t).reshape(s, q, t)
+    for k, rule in enumerate(p.people_floors):  # a handful of floors, each vectorised over S x T
+        roles = list(rule.roles)
+        b = rule.people - stock[roles].sum(axis=0)
+        f = np.where(np.isclose(b, np.rint(b)), 1.0, b - np.floor(b))
+        keep[:, k] = b > 1e-9
+        lower[:, k] = f * np.ceil(b - 1e-9)
+        rows.add(row_idx[:, k], col["floor"](row_idx[:, k]), 1.0)
+        for r in roles:
+            rows.add(row_idx[:, k], col["cum"](ids[:, r, :]), np.broadcast_to(f, (s, t)))
+    lower = np.where(keep, lower, 0.0)  # rows with b <= 0 stay as 0 <= floor + f H: harmless
+    rows.emit(model, "c_floor_cut", allv, row_idx.size, lower.ravel(), None)
+
+
 def _variable_pay_terms(p: HiringProblem) -> tuple[np.ndarray, np.ndarray]:
     """Per S x R x T: coefficient of u in variable pay (uncovered work earns none) and the pay
     with full coverage (rate x bookings); the accelerator part sits on `ex`."""
@@ -417,7 +479,7 @@ def _add_backfill(model, p, ids, idx, col, allv) -> None:
         first = 1 + lag
         if first < t:
             rows.add(idx[:, role, first:], col["hc"](idx[:, role, : t - first]),
-                     p.attrition_per_month[role])
+                     np.broadcast_to(p.attrition[role, 1 : t - lag], (s, t - first)))
     rows.emit(model, "c_backfill", allv, s * r * t, 0.0, 0.0)
 
 

@@ -30,7 +30,7 @@ from solvers.territory_problem import (
     TerritoryResult,
 )
 
-AUTO_PAIRS = 60_000
+AUTO_PAIRS = 15_000
 """Above this many unit-centre pairs the assignment model keeps each unit's nearest candidates."""
 MIN_CANDIDATES = 20
 FIXED_CENTRE_CANDIDATES = 8
@@ -82,6 +82,11 @@ def _solve_pmedian(prob: TerritoryProblem, opts: SolveOptions
         res = SolveResult(Status.FEASIBLE, f"heuristic only ({res.termination})", heur.cost, bound,
                           relative_gap(heur.cost, bound), res.build_s + prep_s, res.solve_s)
     centres = kept[sol.centres]
+    if res.objective is not None and heur.cost < res.objective - 1e-9:
+        # stopped early on a truncated model whose incumbent is worse than the heuristic's
+        centres = heur.centres
+        res = SolveResult(res.status, res.termination, heur.cost, bound, relative_gap(heur.cost, bound),
+                          res.build_s, res.solve_s)
     best = _nearest(prob.distance, cand[centres])
     alts: list[np.ndarray] = []
     if opts.alternatives and res.objective is not None:
@@ -116,6 +121,9 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     elif cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
         cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
     sol = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+    if not sol.pairs.complete and sol.result.status == Status.INFEASIBLE:
+        # infeasible with reduced candidates proves nothing: try again with every pair
+        sol = solve_assignment(work, max_candidates=None, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
     res = sol.result
     if not res.has_solution:
         return None, res, []

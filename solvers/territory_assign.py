@@ -75,6 +75,11 @@ def candidate_pairs(prob: TerritoryProblem, max_candidates: int | None) -> Pairs
         near = np.argpartition(d, max_candidates - 1, axis=1)[:, :max_candidates]
         keep = np.zeros_like(allowed)
         np.put_along_axis(keep, near, True, axis=1)
+        if prob.labelled and prob.current is not None:
+            # a unit can always stay: keep its nearest centres of its current territory too
+            same = np.where(label[None, :] == prob.current[:, None], d, np.inf)
+            own = np.argpartition(same, max_candidates - 1, axis=1)[:, :max_candidates]
+            np.put_along_axis(keep, own, True, axis=1)
         if prob.fixed_centres is None:
             keep[centres, np.arange(len(centres))] = True
         allowed &= keep

@@ -179,3 +179,77 @@ def test_worst_case_objective_is_the_worst_case_margin() -> None:
     margins = {"low": 6 * (10_000 - 2_000), "base": 6 * (10_000 - 2_000 - 100 * 50)}
     assert res.cases.set_index("case")["margin"].to_dict() == pytest.approx(margins)
     assert res.solve.objective == pytest.approx(min(margins.values()))
+
+
+def test_warm_start_hands_the_solver_a_feasible_incumbent() -> None:
+    # A knapsack the root LP leaves fractional; with no nodes and no heuristics HiGHS stops without
+    # an incumbent, unless it is given one: x3 = 3, x0 = 1, worth 3 x 14 + 10 = 52 (weight 85 <= 301).
+    import pyomo.environ as pyo
+
+    from solvers.common import solve
+
+    def knapsack() -> pyo.ConcreteModel:
+        m = pyo.ConcreteModel()
+        m.x = pyo.Var(range(30), domain=pyo.NonNegativeIntegers, bounds=(0, 3))
+        weight = [7 + (i * 37) % 23 for i in range(30)]
+        value = [10 + (i * 53) % 31 for i in range(30)]
+        m.c = pyo.Constraint(expr=sum(weight[i] * m.x[i] for i in range(30)) <= 301)
+        m.o = pyo.Objective(expr=sum(value[i] * m.x[i] for i in range(30)), sense=pyo.maximize)
+        return m
+
+    opts = {"mip_max_nodes": 0, "mip_heuristic_effort": 0.0, "presolve": "off"}
+    assert solve(knapsack(), options=opts).objective is None
+    m = knapsack()
+    for i in range(30):
+        m.x[i].set_value({0: 1, 3: 3}.get(i, 0))
+    res = solve(m, options=opts, warm_start=True)
+    assert res.has_solution and res.objective == pytest.approx(52.0)
+
+
+def test_eev_by_cases_and_vss_interval_agree_with_the_joint_model() -> None:
+    # Solved to optimality, the case-by-case EEV equals the joint model with the base plan's first
+    # stage fixed, and the VSS lies in the proven interval (which closes to a point at gap 0).
+    from solvers.hiring import _first_stage_of_base_plan, _recourse, _solve_built
+
+    t = np.arange(10)
+    low = np.full(10, 1000.0)
+    high = np.where(t >= 3, 2600.0, 1000.0)
+    req = np.stack([low, (low + high) / 2, high])[:, None, :]
+    p = problem(req, lead_time=np.array([2]), ramp=((0.5, 1.0),), headcount_start=np.array([10]),
+                case_weights=np.array([0.3, 0.4, 0.3]), objective="margin", shared_months=3,
+                value_per_hour=np.full(req.shape, 40.0), max_hires_per_month=np.array([4]), mip_gap=0.0)
+    base, fix = _first_stage_of_base_plan(p)
+    by_case, _ = _recourse(p, fix)
+    reusing_base, _ = _recourse(p, fix, {1: base})
+    joint, _, _ = _solve_built(p, fix)
+    assert by_case.status == joint.status == reusing_base.status == Status.OPTIMAL
+    assert by_case.objective == pytest.approx(joint.objective, rel=1e-9)
+    assert reusing_base.objective == pytest.approx(joint.objective, rel=1e-9)
+    res = solve_hiring(p)
+    low_vss, high_vss = res.vss_bounds
+    assert low_vss - 1e-6 <= res.vss <= high_vss + 1e-6
+    assert high_vss - low_vss == pytest.approx(0.0, abs=1e-6 * abs(res.solve.objective))
+
+
+def test_decaying_people_floor_matches_brute_force() -> None:
+    # One ops person (10 % leave a month) and a floor of 1, then 2 people; a missing person costs
+    # 3 x 1000 a month. Enumerate all 3^5 hire plans (0-2 a month) by hand: the MILP (with its
+    # rounding cuts on the floor) must find the cheapest.
+    import itertools
+
+    from solvers.hiring import PeopleFloor
+
+    people = np.array([1.0, 1.0, 2.0, 2.0, 2.0])
+    best = np.inf
+    for plan in itertools.product(range(3), repeat=5):
+        hc, cost = 1.0, 0.0
+        for t, h in enumerate(plan):
+            hc = (hc if t == 0 else 0.9 * hc) + h
+            cost += 1000.0 * hc + 3000.0 * max(people[t] - hc, 0.0)
+        best = min(best, cost)
+    p = problem(np.zeros(5), headcount_start=np.array([1]), attrition_per_month=np.array([0.1]),
+                max_hires_per_month=np.array([2]), mip_gap=0.0,
+                people_floors=(PeopleFloor((0,), people, "ops"),))
+    res = solve_hiring(p)
+    assert res.solve.status == Status.OPTIMAL
+    assert res.solve.objective == pytest.approx(best, rel=1e-9)

@@ -190,3 +190,67 @@ def test_summary_is_json_and_names_the_figures(tmp_path: Path) -> None:
         assert f'"{key}"' in text
     # 50 leads need 50 SDR hours but the SDR costs 5000 for 100 h: still covered (cost mode)
     assert out.summary["shortfall_hours"] == pytest.approx(0.0, abs=1e-6)
+
+
+def _hires(out, role: str) -> np.ndarray:
+    hiring = out.tables["plan/hiring.csv"]
+    return hiring[hiring["role"] == role]["hires"].to_numpy()
+
+
+def test_hiring_freeze_stops_starts_and_reports_the_shortfall(tmp_path: Path) -> None:
+    # AE work is 100 h in February and 200 h from March (1, then 2 people at 100 h); one AE to
+    # start with, so the plan hires one AE starting in March. Frozen from February, the AE starts
+    # in January instead (hiring ahead of the freeze: 2 months' pay beat 4 uncovered months);
+    # frozen January to June, the hire starts in July and 100 h a month go uncovered in March-June.
+    roles = yaml.safe_load("""
+- {name: SDR, kind: sdr, ramp: [1.0], attrition_per_year: 0.0, cost_per_month: 5000,
+   hiring_lead_time_months: 0, headcount_start: 1, hours_per_month: 100, selling_share: 1.0}
+- {name: AE, kind: ae, ramp: [1.0], attrition_per_year: 0.0, cost_per_month: 8000,
+   hiring_lead_time_months: 0, headcount_start: 1, hours_per_month: 100, selling_share: 1.0}
+""")
+    free = plan_supply(scenario(tmp_path, roles=roles), flat_forecast())
+    assert _hires(free, "AE").tolist() == [0, 0, 1] + [0] * (MONTHS - 3)
+    freeze = [{"kind": "hiring_freeze", "role": "AE", "from_month": "2027-02", "to_month": "2027-06"}]
+    ahead = plan_supply(scenario(tmp_path, roles=roles, shocks=freeze), flat_forecast())
+    assert _hires(ahead, "AE").tolist() == [1] + [0] * (MONTHS - 1)
+    freeze[0]["from_month"] = "2027-01"
+    out = plan_supply(scenario(tmp_path, roles=roles, shocks=freeze), flat_forecast())
+    hires = _hires(out, "AE")
+    assert hires[:6].sum() == 0
+    assert hires.tolist() == [0] * 6 + [1] + [0] * (MONTHS - 7)
+    assert out.summary["shortfall_by_role_month"]["AE"] == pytest.approx(
+        {"2027-03": 100.0, "2027-04": 100.0, "2027-05": 100.0, "2027-06": 100.0})
+    assert _hires(out, "SDR").sum() == 0
+
+
+def test_attrition_spike_raises_the_backfill(tmp_path: Path) -> None:
+    # 10 SDRs at 10 h cover the 100 SDR hours; 10 % leave a month (annual 1 - 0.9^12), so one is
+    # replaced a month. Attrition x3 in April-June: 3 leave and 3 are hired in each of those months.
+    roles = yaml.safe_load(f"""
+- {{name: SDR, kind: sdr, ramp: [1.0], attrition_per_year: {1 - 0.9**12}, cost_per_month: 5000,
+   hiring_lead_time_months: 0, headcount_start: 10, hours_per_month: 10, selling_share: 1.0,
+   max_hires_per_month: 10}}
+- {{name: AE, kind: ae, ramp: [1.0], attrition_per_year: 0.0, cost_per_month: 8000,
+   hiring_lead_time_months: 0, headcount_start: 2, hours_per_month: 100, selling_share: 1.0}}
+""")
+    base = plan_supply(scenario(tmp_path, roles=roles), flat_forecast())
+    assert _hires(base, "SDR").tolist() == [0] + [1] * (MONTHS - 1)
+    spike = [{"kind": "attrition_spike", "role": "SDR", "factor": 3.0, "from_month": "2027-04",
+              "to_month": "2027-06"}]
+    out = plan_supply(scenario(tmp_path, roles=roles, shocks=spike), flat_forecast())
+    assert _hires(out, "SDR").tolist() == [0, 1, 1, 3, 3, 3] + [1] * (MONTHS - 6)
+    sdr = out.tables["plan/hiring.csv"].query("role == 'SDR'")
+    assert sdr["headcount"].to_numpy() == pytest.approx([10.0] * MONTHS)
+
+
+def test_price_change_scales_planned_revenue(tmp_path: Path) -> None:
+    # Wins are 10 a month from March at 10 000 each (80 % margin); +20 % on deals won from June.
+    shock = [{"kind": "price_change", "segment": "SMB", "factor": 1.2, "from_month": "2027-06"}]
+    s = scenario(tmp_path, shocks=shock).scenario
+    months = month_range("2027-01", MONTHS)
+    d = funnel_demand(s, lead_array(s, flat_forecast(), ["base"], months), months)
+    price = np.where(np.arange(MONTHS) >= 5, 1.2, 1.0)
+    wins = np.array([0.0, 0.0] + [10.0] * (MONTHS - 2))
+    assert d["wins"][0, 0] == pytest.approx(wins)
+    assert d["margin"][0] == pytest.approx(wins * 10_000 * 0.8 * price)
+    assert d["bookings"][0, 1] == pytest.approx(wins * 10_000 * price)
