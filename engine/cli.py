@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from engine.errors import InputError
@@ -184,7 +183,7 @@ def schema(
 
 
 def _is_usage_error(exc: Exception) -> bool:
-    """A command-line usage error from click or typer's vendored click (exit code 2)."""
+    """A command-line usage error from typer (its vendored click; exit code 2)."""
     return hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int)
 
 
@@ -204,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         _print_problems(exc)
         return 2
-    except (typer.Exit, click.exceptions.Exit) as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except (typer.Abort, click.exceptions.Abort):
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         return 1
     except KeyboardInterrupt:

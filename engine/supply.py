@@ -9,8 +9,10 @@ months around that offset. A role's capacity is effective people x hours per mon
 (1 - shrinkage), and it needs on-phone hours = Erlang agents x open hours.
 
 An uncovered hour of role r costs the expected gross margin of the wins that pass through r's
-stages per hour of r's work (each role's work is needed for the deal, so a shortage of two roles
-in one month counts the margin twice: a deliberate upper bound). Commission is paid on the expected
+stages per hour of r's work. Every deal needs the funnel roles in turn, so in a month where several
+of them are short the deals are lost once, at the role with the largest share short (the MILP's
+`deal_roles`: lost margin = max over those roles, not their sum; a stage short of work starves the
+later ones). The support role is priced on its own. Commission is paid on the expected
 bookings of the deals a role works, in the month they close; quota compares with ramped people.
 """
 
@@ -199,6 +201,9 @@ def build_problem(s: Scenario, plan: Plan, months: list[str], demand: dict[str, 
             per_hour = SUPPORT_VALUE_FACTOR * role.cost_per_month / max(cap[k], 1e-9)
         value[:, k] = np.where(hours[:, k] > 0, np.maximum(value[:, k], per_hour), value[:, k])
     weights = np.array([getattr(plan.case_weights, c) for c in plan.cases], dtype=float)
+    support_role = s.support.role if s.support is not None else None
+    stage_roles = {st.role for st in s.funnel.stages} if s.funnel is not None else set()
+    deal_roles = tuple(i for i, n in enumerate(names) if n in stage_roles and n != support_role)
     return HiringProblem(
         roles=tuple(names), months=tuple(months), cases=tuple(plan.cases),
         case_weights=weights if weights.sum() > 0 else np.ones(len(weights)),
@@ -216,7 +221,7 @@ def build_problem(s: Scenario, plan: Plan, months: list[str], demand: dict[str, 
         budget_per_month=None if plan.budget_per_month is None else np.full(len(months), plan.budget_per_month),
         ratios=tuple(RatioRule(names.index(q.role), tuple(names.index(o) for o in q.over), q.max_per)
                      for q in plan.ratios),
-        people_floors=_ops_floor(s, plan, len(months)), fixed_hires=_fixed_hires(s, plan, months),
+        people_floors=_ops_floor(s, plan, len(months)), deal_roles=deal_roles, fixed_hires=_fixed_hires(s, plan, months),
         backfill=plan.backfill == "replace", objective=plan.objective, risk=plan.risk,
         shared_months=plan.shared_months, time_limit_s=plan.time_limit_s, mip_gap=plan.mip_gap)
 

@@ -26,6 +26,7 @@ from solvers.hiring_model import (
     build_model,
     commission_active,
     hire_ids,
+    lost_margin,
     monthly_attrition,
     ramp_deficit,
     revenue_per_hour,
@@ -78,7 +79,7 @@ def _tables(p: HiringProblem, v: dict[str, np.ndarray], ids: np.ndarray
                          "required_hours": p.required_hours.ravel(), "shortfall_hours": short.ravel(),
                          "base_cost": base.ravel(), "variable_pay": pay.ravel(),
                          "cost": (base + pay).ravel()})
-    lost = (p.value_per_hour * short).sum(axis=(1, 2))
+    lost = lost_margin(p, short).sum(axis=1)
     cost = (base + pay).sum(axis=(1, 2))
     over = _values(v["over"]).reshape(s, t).sum(axis=1) if p.budget_per_month is not None else np.zeros(s)
     gaps = _people_gaps(p, v)
@@ -201,6 +202,8 @@ def _recourse(p: HiringProblem, fix: np.ndarray, known: dict[int, _Solved] | Non
         solved[k] = (res, {b: _values(x) for b, x in v.items()}, ids)
     parts = [solved[k] for k in range(len(p.cases))]
     result = _combine(p, [res for res, _, _ in parts])
+    result = replace(result, build_s=sum(solved[k][0].build_s for k in todo),  # this solve's own time
+                     solve_s=sum(solved[k][0].solve_s for k in todo))
     if not result.has_solution:
         return result, None
     rp_ids, n_hires = hire_ids(p)

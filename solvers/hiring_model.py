@@ -94,6 +94,11 @@ class HiringProblem:
     budget_per_month: np.ndarray | None = None
     ratios: tuple[RatioRule, ...] = ()
     people_floors: tuple[PeopleFloor, ...] = ()
+    deal_roles: tuple[int, ...] = ()
+    """Roles whose work every deal needs in turn (the funnel's). In `margin` mode their uncovered
+    work loses the same deals once: lost[s,t] >= value[s,r,t] u[s,r,t] for each of them, i.e. the
+    share of deals lost is the largest share short (exact for a serial funnel in steady state,
+    where a stage short of work starves the later ones). Other roles' hours are priced one by one."""
     fixed_hires: np.ndarray | None = None
     """R x T hires by start month of a hand-made plan (None = optimise)."""
     backfill: bool = False
@@ -255,6 +260,7 @@ def build_model(p: HiringProblem) -> tuple[pyo.ConcreteModel, dict[str, np.ndarr
     v["floor"] = _vars(model, "floor", s * len(p.people_floors) * t, 0.0, np.inf)
     v["over"] = _vars(model, "over", s * t if p.budget_per_month is not None else 0, 0.0, np.inf)
     v["back"] = _vars(model, "back", n if p.backfill else 0, -(1.0 - 1e-6), np.inf)
+    v["lost"] = _vars(model, "lost", s * t if _shared_loss(p) else 0, 0.0, np.inf)
     blocks = list(v)
     offsets = dict(zip(blocks, np.cumsum([0] + [len(v[b]) for b in blocks[:-1]]).tolist(), strict=True))
     allv = np.concatenate([v[b] for b in blocks])
@@ -270,6 +276,7 @@ def build_model(p: HiringProblem) -> tuple[pyo.ConcreteModel, dict[str, np.ndarr
     _add_budget(model, p, idx, comm, col, allv)
     _add_backfill(model, p, ids, idx, col, allv)
     _add_cumulative(model, ids, n_hires, col, allv)
+    _add_shared_loss(model, p, idx, col, allv)
     _add_objective(model, p, idx, comm, col, allv)
     return model, v
 
@@ -446,6 +453,34 @@ def _add_budget(model, p, idx, comm, col, allv) -> None:
     rows.emit(model, "c_budget", allv, s * t, None, upper.ravel())
 
 
+def _shared_loss(p: HiringProblem) -> bool:
+    return p.objective == "margin" and len(p.deal_roles) > 0
+
+
+def _add_shared_loss(model, p, idx, col, allv) -> None:
+    """lost[s,t] - value[s,r,t] u[s,r,t] >= 0 for the deal roles r."""
+    if not _shared_loss(p):
+        return
+    s, _, t = p.shape
+    roles = np.asarray(p.deal_roles, dtype=np.int64)
+    row_idx = np.arange(s * len(roles) * t).reshape(s, len(roles), t)
+    lost_idx = np.broadcast_to(np.arange(s * t).reshape(s, 1, t), row_idx.shape)
+    rows = _Rows()
+    rows.add(row_idx, col["lost"](lost_idx), 1.0)
+    rows.add(row_idx, col["u"](idx[:, roles]), -p.value_per_hour[:, roles])
+    rows.emit(model, "c_lost", allv, row_idx.size, 0.0, None)
+
+
+def lost_margin(p: HiringProblem, short: np.ndarray) -> np.ndarray:
+    """S x T lost margin (currency) of uncovered hours `short` (S x R x T), as the objective counts it."""
+    lost = p.value_per_hour * short
+    if not _shared_loss(p):
+        return lost.sum(axis=1)
+    deal = np.zeros(len(p.roles), dtype=bool)
+    deal[list(p.deal_roles)] = True
+    return lost[:, ~deal].sum(axis=1) + lost[:, deal].max(axis=1)
+
+
 def _add_cumulative(model, ids, n_hires, col, allv) -> None:
     """cum[t] = cum[t-1] + h[t], one row per distinct hire variable; cum is the integer one.
 
@@ -491,7 +526,9 @@ def _case_costs(p: HiringProblem, comm: np.ndarray) -> dict[str, np.ndarray]:
         base = p.cost_per_month / np.maximum(p.capacity_hours_per_person, 1e-9)
         u_pen = np.broadcast_to((COST_MODE_PENALTY * base)[None, :, None], (s, r, t))
     else:
-        u_pen = p.value_per_hour
+        u_pen = p.value_per_hour.copy()
+        if _shared_loss(p):  # priced through `lost` instead
+            u_pen[:, list(p.deal_roles)] = 0.0
     return {"hc": np.broadcast_to(p.cost_per_month[None, :, None], (s, r, t)), "u": u_pen + u_pay}
 
 
@@ -524,6 +561,8 @@ def _add_objective(model, p, idx, comm, col, allv) -> None:
     if p.budget_per_month is not None:
         oi = np.arange(s * t).reshape(s, t)
         put("over", oi, np.full((s, t), BUDGET_PENALTY))
+    if _shared_loss(p):
+        put("lost", np.arange(s * t).reshape(s, t), np.ones((s, t)))
     constants = _case_constants(p, comm)
     sense = pyo.maximize if p.objective == "margin" else pyo.minimize
     sign = -1.0 if p.objective == "margin" else 1.0  # margin = -(cost terms) + constants

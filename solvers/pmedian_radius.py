@@ -53,13 +53,21 @@ class _Radii:
     kept: list[np.ndarray]
 
 
+FULL_RADII = 10_000
+"""Up to this many unit x candidate entries every radius is kept: one exact model, no rounds.
+Each round re-solves a MILP from scratch, and with few candidates left after the Lagrangian
+reduction (e.g. 37 of 200 for pmed6) the untruncated model is small anyway."""
+
+
 def _initial_radii(dist: np.ndarray, reach: np.ndarray) -> _Radii:
-    """Keep every radius below the heuristic distance `reach[i]` of each unit."""
+    """Keep every radius below the heuristic distance `reach[i]` of each unit (every radius
+    when the matrix is small, see FULL_RADII)."""
     radii = [np.unique(row) for row in dist]
     kept = []
+    full = dist.size <= FULL_RADII
     for r, h in zip(radii, reach, strict=True):
         top = min(int(np.searchsorted(r, h - 1e-9, side="left")), len(r) - 1)
-        top = min(top + SLACK, len(r) - 1)
+        top = len(r) - 1 if full else min(top + SLACK, len(r) - 1)
         kept.append(np.arange(max(top, 1)) if len(r) > 1 else np.arange(0))
     return _Radii(radii, kept)
 
@@ -115,6 +123,7 @@ def _build(
             ptr.append(len(coefs))
     add_rows(model, "cover", np.asarray(ptr), np.asarray(vars_, dtype=object), np.asarray(coefs), lower, None)
     model.count = pyo.Constraint(expr=pyo.quicksum(yv) == p)
+    model.zoff = zoff  # plain array kept on the model for `_set_start`
     base = float(weight @ np.array([r[0] for r in rad.radii]))
     model.cost = pyo.Expression(expr=base + pyo.quicksum(c * v for c, v in zip(zcoef, zv, strict=True) if c))
     if cost_limit is None:
@@ -123,6 +132,23 @@ def _build(
         model.limit = pyo.Constraint(expr=model.cost <= cost_limit)
         model.obj = pyo.Objective(expr=pyo.quicksum(yv[avoid]), sense=pyo.minimize)
     return model
+
+
+def _set_start(model: pyo.ConcreteModel, rad: _Radii, centres: np.ndarray, near: np.ndarray) -> None:
+    """Give every variable the value of the solution that opens `centres` (nearest open distance
+    `near[i]` of unit i): y_j = 1 for open j, z_ik = 1 while no open centre lies within the k-th
+    kept radius. Handed to HiGHS as a starting incumbent (`solve(..., warm_start=True)`)."""
+    y = np.zeros(len(model.y))
+    y[centres] = 1.0
+    for v, val in zip(model.y.values(), y, strict=True):
+        v.set_value(float(val))
+    z = np.zeros(len(model.z))
+    zoff = model.zoff
+    for i, (r, kept) in enumerate(zip(rad.radii, rad.kept, strict=True)):
+        if len(kept):
+            z[zoff[i]: zoff[i + 1]] = near[i] > r[kept] + 1e-9
+    for v, val in zip(model.z.values(), z, strict=True):
+        v.set_value(float(val))
 
 
 def solve_radius(
@@ -144,13 +170,22 @@ def solve_radius(
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     build_total, solve_total, last, rounds, short = 0.0, 0.0, None, 0, 1
     near = reach
+    best_centres, best_near = np.asarray(start_centres), reach
     while rounds < max_rounds:
         rounds += 1
         t0 = time.perf_counter()
         model = _build(d, w, p, rad, cost_limit, avoid)
+        options = None
+        if cost_limit is None:
+            # start from the best known centres; their cost is exact in the model (radii cover
+            # them), so it is also a valid cutoff: HiGHS prunes nodes that cannot beat it
+            _set_start(model, rad, best_centres, best_near)
+            upper = float(w @ best_near)
+            options = {"objective_bound": upper + 1e-6 * max(1.0, abs(upper))}
         build_s = time.perf_counter() - t0
         left = None if deadline is None else max(1.0, deadline - time.perf_counter())
-        res = solve(model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap)
+        res = solve(model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap,
+                    options=options, warm_start=cost_limit is None)
         build_total += build_s
         solve_total += res.solve_s
         last = res
@@ -159,6 +194,8 @@ def solve_radius(
         y = np.array([pyo.value(v) for v in model.y.values()])
         centres = np.flatnonzero(y > 0.5)
         near = d[:, centres].min(axis=1)
+        if w @ near < w @ best_near:
+            best_centres, best_near = centres, near
         rad, short = _add_needed(rad, near)
         if not short or (deadline is not None and time.perf_counter() > deadline):
             break

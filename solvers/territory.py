@@ -35,6 +35,12 @@ AUTO_PAIRS = 15_000
 MIN_CANDIDATES = 20
 FIXED_CENTRE_CANDIDATES = 8
 """With centres fixed (large instances), each unit may join one of its 8 nearest centres."""
+FULL_PAIRS = 300_000
+"""Up to this many unit-centre pairs, a solve over reduced candidates is followed by the model
+over every pair, warm-started from (and cut off at) the reduced plan: that model's own bound is
+then certified for the whole problem, no relaxation needed."""
+REDUCED_SHARE = 0.3
+"""Share of the time limit given to the reduced model when the full one follows."""
 LARGE_N = 1000
 """From this many units (free centres, no names) the side-constrained model fixes the centres."""
 
@@ -120,10 +126,29 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         cap = FIXED_CENTRE_CANDIDATES
     elif cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
         cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
-    sol = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+    t0 = time.perf_counter()
+    pairs_all = work.n * len(_candidates(work) if work.fixed_centres is None else work.fixed_centres)
+    follow = work is prob and cap is not None and cap < pairs_all / work.n and pairs_all <= FULL_PAIRS
+    first = opts.time_limit_s
+    if follow and first is not None:
+        first *= REDUCED_SHARE
+    start = None if heur is None else _nearest(work.distance, work.fixed_centres)
+    sol = solve_assignment(work, max_candidates=cap, time_limit_s=first, mip_gap=opts.mip_gap, start=start)
     if not sol.pairs.complete and sol.result.status == Status.INFEASIBLE:
         # infeasible with reduced candidates proves nothing: try again with every pair
-        sol = solve_assignment(work, max_candidates=None, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+        sol = solve_assignment(work, max_candidates=None, time_limit_s=_left(opts, t0), mip_gap=opts.mip_gap)
+    elif follow and sol.result.has_solution:
+        reduced = sol
+        full = solve_assignment(work, max_candidates=None, time_limit_s=_left(opts, t0), mip_gap=opts.mip_gap,
+                                start=reduced.pairs.centres[reduced.assign], start_feasible=True)
+        if full.result.has_solution and full.result.objective <= reduced.result.objective + 1e-9:
+            notes["reduced_model"] = {"bound": reduced.result.bound, "gap": reduced.result.gap,
+                                      "fixed_centres": False, "candidates_per_unit": cap,
+                                      "then": "model over every unit-centre pair, warm-started"}
+            r = full.result
+            sol = replace(full, result=SolveResult(r.status, r.termination, r.objective, r.bound, r.gap,
+                                                   r.build_s + reduced.result.build_s,
+                                                   r.solve_s + reduced.result.solve_s))
     res = sol.result
     if not res.has_solution:
         return None, res, []
@@ -146,6 +171,13 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
             seen.append(alt.assign)
             alts.append(alt.pairs.centres[alt.assign])
     return centre_of, res, alts
+
+
+def _left(opts: SolveOptions, t0: float) -> float | None:
+    """Seconds left of the time limit counted from `t0` (at least 1 s), None without a limit."""
+    if opts.time_limit_s is None:
+        return None
+    return max(1.0, opts.time_limit_s - (time.perf_counter() - t0))
 
 
 def _restrict_centres(prob: TerritoryProblem) -> tuple[TerritoryProblem, HeuristicSolution | None]:

@@ -276,26 +276,60 @@ class AssignSolution:
     cuts: int
 
 
+def set_start(am: AssignModel, centre_unit: np.ndarray) -> bool:
+    """Give x and y the values of the plan that puts unit i in the territory centred on unit
+    `centre_unit[i]`, for HiGHS to use as a starting incumbent (it checks feasibility itself).
+    False (nothing set) when the plan uses a pair that is not a candidate."""
+    p = am.pairs
+    cpos = np.full(int(max(p.centres.max(), centre_unit.max())) + 1, -1)
+    cpos[p.centres] = np.arange(len(p.centres))
+    k = p.index(np.arange(len(centre_unit)), np.maximum(cpos[centre_unit], 0))
+    if (cpos[centre_unit] < 0).any() or (k < 0).any():
+        return False
+    x = np.zeros(len(p.i))
+    x[k] = 1.0
+    y = np.zeros(len(p.centres))
+    y[cpos[np.unique(centre_unit)]] = 1.0
+    for v, val in zip(am.x, x, strict=True):
+        v.set_value(float(val))
+    for v, val in zip(am.y, y, strict=True):
+        v.set_value(float(val))
+    return True
+
+
 def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
                      time_limit_s: float | None, mip_gap: float | None,
                      cost_limit: float | None = None, avoid: list[np.ndarray] | None = None,
+                     start: np.ndarray | None = None, start_feasible: bool = False,
                      ) -> AssignSolution:
     """Solve the assignment MILP, adding contiguity cuts until every territory is connected.
 
     With `cost_limit`, minimise the number of units that keep the centre they have in any of the
-    `avoid` assignments (centre position per unit) subject to cost <= cost_limit.
+    `avoid` assignments (centre position per unit) subject to cost <= cost_limit. `start` (centre
+    unit of every unit, e.g. the heuristic's or a reduced model's plan) warm-starts HiGHS; when
+    `start_feasible` (it satisfies every constraint), its cost is also the cutoff
+    (HiGHS `objective_bound`): nodes that cannot beat it are pruned.
     """
     t0 = time.perf_counter()
     pairs = candidate_pairs(prob, max_candidates)
     am = build(prob, pairs)
+    options = None
+    warm = False
     if cost_limit is not None:
         _diversify(am, cost_limit, avoid or [])
+    elif start is not None and set_start(am, np.asarray(start)):
+        warm = True
+        if start_feasible:
+            upper = float(prob.weight @ prob.distance[np.arange(prob.n), start])
+            options = {"objective_bound": upper + 1e-6 * max(1.0, abs(upper))}
     build_s = time.perf_counter() - t0
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     total_build, total_solve, cuts, round_no = build_s, 0.0, 0, 0
     while True:
         left = None if deadline is None else max(1.0, deadline - time.perf_counter())
-        res = solve(am.model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap)
+        res = solve(am.model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap,
+                    options=options, warm_start=warm)
+        options = None  # contiguity cuts may cut the start off: its cost is no cutoff any more
         total_solve += res.solve_s
         assign = read_assignment(am, prob.n) if res.has_solution else np.full(prob.n, -1)
         if not res.has_solution or prob.adjacency is None:

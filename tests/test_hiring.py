@@ -253,3 +253,23 @@ def test_decaying_people_floor_matches_brute_force() -> None:
     res = solve_hiring(p)
     assert res.solve.status == Status.OPTIMAL
     assert res.solve.objective == pytest.approx(best, rel=1e-9)
+
+
+def test_two_funnel_roles_short_lose_the_deals_once() -> None:
+    # Deals worth 10 000 margin a month need 100 h of R0 then 200 h of R1 (value 100 and 50 per
+    # hour). A hand-made plan, one R1 person (100 h) and no R0: R0 is 100 % short, R1 50 %, so
+    # every deal is lost once (10 000 a month), not 10 000 + 5 000. With one R0 person too, R0 is
+    # covered and half the deals are lost (5 000).
+    req = np.array([[[100.0] * 3, [200.0] * 3]])
+    value = np.stack([np.full(3, 100.0), np.full(3, 50.0)])[None]
+    common = dict(objective="margin", value_per_hour=value, gross_margin=np.full((1, 3), 10_000.0),
+                  fixed_hires=np.zeros((2, 3)), cost_per_month=np.zeros(2))
+    none = solve_hiring(problem(req, roles=2, headcount_start=np.array([0, 1]), deal_roles=(0, 1), **common))
+    assert none.cases["lost_margin"].iloc[0] == pytest.approx(3 * 10_000.0)
+    assert none.solve.objective == pytest.approx(0.0, abs=1e-6)
+    half = solve_hiring(problem(req, roles=2, headcount_start=np.array([1, 1]), deal_roles=(0, 1), **common))
+    assert half.cases["lost_margin"].iloc[0] == pytest.approx(3 * 5_000.0)
+    assert half.solve.objective == pytest.approx(3 * 5_000.0)
+    # priced role by role (no deal_roles) the same plan counts both shortfalls
+    summed = solve_hiring(problem(req, roles=2, headcount_start=np.array([0, 1]), **common))
+    assert summed.cases["lost_margin"].iloc[0] == pytest.approx(3 * 15_000.0)
