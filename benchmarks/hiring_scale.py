@@ -22,7 +22,14 @@ import numpy as np
 from scipy import stats
 
 from solvers.common import solve
-from solvers.hiring import HiringProblem, PeopleFloor, RatioRule, build_model, monthly_attrition
+from solvers.hiring import (
+    HiringProblem,
+    PeopleFloor,
+    RatioRule,
+    build_model,
+    monthly_attrition,
+    solve_hiring,
+)
 
 SEASON = np.array([1.10, 1.05, 1.05, 1.00, 1.00, 0.95, 0.90, 0.75, 1.10, 1.10, 1.05, 0.95])
 KINDS = {  # ramp, annual attrition, cost per month, capacity hours, lead time, value per hour
@@ -99,6 +106,21 @@ def run(months: int, roles: int, cases: int, budget: bool, profile: bool, gap: f
             "solve_cpu_s": cpu, "build_share": build_s / total, "integer_vars": int(sum(1 for v in model.cum.values()))}
 
 
+def run_vss(months: int, roles: int, cases: int, gap: float, time_limit: float) -> str:
+    """The stochastic flow of `solve_hiring`: base case alone, EEV case by case, RP warm-started."""
+    p = generate(months, roles, cases)
+    names = list(p.cases)
+    names[cases // 2] = "base"  # the median quantile is the base case
+    p = replace(p, cases=tuple(names), mip_gap=gap, time_limit_s=time_limit)
+    start, cpu = time.perf_counter(), time.process_time()
+    res = solve_hiring(p)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    parts = [f"{k} {r.status} {r.gap if r.gap is None else round(r.gap, 4)} {r.solve_s:.1f} s"
+             for k, r in {"rp": res.solve, **res.extra_solves}.items()]
+    return (f"{months} x {roles} x {cases} with VSS: {wall:.1f} s wall, {cpu:.1f} s CPU; "
+            + "; ".join(parts) + f"; vss {res.vss} in {res.vss_bounds}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", action="store_true", help="cProfile the model build")
@@ -106,7 +128,11 @@ def main() -> None:
     ap.add_argument("--no-ratios", action="store_true", help="drop the manager span-of-control ratios")
     ap.add_argument("--gap", type=float, default=1e-3, help="relative MIP gap to stop at")
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per solve")
+    ap.add_argument("--vss", action="store_true", help="run solve_hiring's stochastic flow (3 solves)")
     args = ap.parse_args()
+    if args.vss:
+        print(run_vss(36, 8, 3, args.gap, args.time_limit))
+        return
     targets = {(36, 8, 3): 5.0, (60, 20, 9): 60.0}
     for (m, r, c), limit in targets.items():
         out = run(m, r, c, args.budget, args.profile, args.gap, args.time_limit, args.no_ratios)

@@ -14,6 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from engine.errors import InputError
 from engine.sweep_worker import WARM_MODULES, PointTask, failed_row, run_task, warm_up
 
 Row = dict[str, Any]
@@ -73,7 +74,11 @@ def _top_up(pending: dict, todo: Iterator[PointTask], submit: Any, window: int) 
 def run_dask(tasks: Iterable[PointTask], address: str, workers: int) -> Iterator[Row]:
     """Dask distributed: `address` of a running scheduler, or `local` for a LocalCluster of
     `workers` single-threaded worker processes started here and closed at the end."""
-    from distributed import Client, LocalCluster, as_completed
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError.single("--dask", "dask", "Dask distributed is not installed",
+                                "pip install 'salesops-engine[dask]'") from None
 
     cluster = None
     if address == "local":

@@ -61,8 +61,12 @@ class _WarmStartHighs(Highs):
 
     def _solve(self):  # noqa: ANN202 - Pyomo's Results
         cols, values = [], []
-        for var_id, column in self._pyomo_var_to_solver_var_map.items():
-            value = self._vars[var_id][0].value
+        # private maps of Pyomo 6.10's HiGHS interface (var id -> column, var id -> (var, ...));
+        # without them (another Pyomo) the solve simply runs without a start
+        columns = getattr(self, "_pyomo_var_to_solver_var_map", {})
+        known = getattr(self, "_vars", {})
+        for var_id, column in columns.items():
+            value = known[var_id][0].value
             if value is not None:
                 cols.append(column)
                 values.append(value)

@@ -14,11 +14,12 @@ m[r,t] hc[s,r,t-1]). Demand in hours:
     cap_r eff[s,r,t] + u[s,r,t] >= req[s,r,t],   0 <= u <= req                      (coverage)
 
 Uncovered hours u cost their lost expected margin (`value_per_hour`), so the model is never
-infeasible on demand. Variable pay is rate x covered bookings plus (accelerator - 1) x rate x the
+infeasible on demand; for the funnel roles (`deal_roles`, margin mode) the deals are lost once a
+month, lost[s,t] >= value[s,r,t] u[s,r,t] for each of them. Variable pay is rate x covered bookings plus (accelerator - 1) x rate x the
 part above quota x eff (a convex piecewise-linear term: ex >= bookings - quota eff, ex >= 0).
 Caps: hires per month, min/max headcount, budget per month (overrun allowed at a high penalty and
 reported), ratios (role x max_per >= sum of `over`, shortfall at a penalty) and people floors
-(the ops roles ARR calls for). Objective: maximise contribution margin, or minimise cost with
+(the ops roles ARR calls for), with mixed-integer rounding cuts on the floors. Objective: maximise contribution margin, or minimise cost with
 demand covered at a high penalty; over cases the expected value (weights) or the worst case.
 Two-stage: hires decided before month `shared_months` are one variable shared by all cases.
 The integer variables are cumulative hires (see `_add_cumulative`); monthly hires are their
