@@ -22,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from machine import describe
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the machine helper
+from machine import describe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

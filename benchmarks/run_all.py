@@ -13,7 +13,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from machine import describe
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the machine helper
+from machine import describe  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("territory_scale.py", "hiring_scale.py", "sim_throughput.py", "calibrate_scale.py",

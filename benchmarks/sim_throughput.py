@@ -27,6 +27,7 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the machine helper
 from machine import describe  # noqa: E402
 
 from engine.calendar import month_range  # noqa: E402

@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the machine helper
 from machine import describe  # noqa: E402
 
 import engine.sweep_backends  # noqa: E402, F401  (imported now: the stages import lazily)

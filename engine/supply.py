@@ -223,7 +223,8 @@ def build_problem(s: Scenario, plan: Plan, months: list[str], demand: dict[str, 
                      for q in plan.ratios),
         people_floors=_ops_floor(s, plan, len(months)), deal_roles=deal_roles, fixed_hires=_fixed_hires(s, plan, months),
         backfill=plan.backfill == "replace", objective=plan.objective, risk=plan.risk,
-        shared_months=plan.shared_months, time_limit_s=plan.time_limit_s, mip_gap=plan.mip_gap)
+        shared_months=plan.shared_months, time_limit_s=plan.time_limit_s, mip_gap=plan.mip_gap,
+        max_nodes=plan.max_nodes)
 
 
 def simulated_case(s: Scenario, plan: Plan) -> str:

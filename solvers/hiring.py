@@ -124,7 +124,8 @@ def _solve_built(p: HiringProblem, fix: np.ndarray | None = None
     if fix is not None:  # first-stage hires given (R x T, NaN = free)
         _fix_first_stage(v, ids, fix)
     build_s = time.perf_counter() - start
-    return solve(model, build_s=build_s, time_limit_s=p.time_limit_s, mip_gap=p.mip_gap), v, ids
+    return solve(model, build_s=build_s, time_limit_s=p.time_limit_s, mip_gap=p.mip_gap,
+                 options=p.solver_options()), v, ids
 
 
 def _fix_first_stage(v: dict[str, np.ndarray], ids: np.ndarray, fix: np.ndarray) -> list:
@@ -253,7 +254,7 @@ def _solve_stochastic(p: HiringProblem) -> tuple[SolveResult, dict[str, np.ndarr
             model.z.set_value(eev.objective, skip_validation=True)
     build_s = time.perf_counter() - start
     rp = solve(model, build_s=build_s, time_limit_s=p.time_limit_s, mip_gap=p.mip_gap,
-               warm_start=start_values is not None)
+               options=p.solver_options(), warm_start=start_values is not None)
     if eev is None or not eev.has_solution or rp.objective is None:
         return rp, v, ids, solves, None, None, None
     vss = rp.objective - eev.objective if p.objective == "margin" else eev.objective - rp.objective

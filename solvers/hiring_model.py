@@ -109,6 +109,13 @@ class HiringProblem:
     shared_months: int = 3
     time_limit_s: float = 60.0
     mip_gap: float = 1e-3
+    max_nodes: int | None = None
+    """Branch-and-bound node limit per solve (HiGHS `mip_max_nodes`): unlike a time limit it stops
+    at the same point on any machine, so a plan cut short is still reproducible."""
+
+    def solver_options(self) -> dict | None:
+        """Extra HiGHS options for this problem's solves."""
+        return {"mip_max_nodes": int(self.max_nodes)} if self.max_nodes is not None else None
 
     @property
     def shape(self) -> tuple[int, int, int]:

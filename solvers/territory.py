@@ -22,6 +22,7 @@ from solvers.pmedian_lagrange import lagrangian_bound, reduce_candidates
 from solvers.pmedian_radius import is_integral, solve_radius
 from solvers.territory_assign import solve_assignment
 from solvers.territory_heuristic import HeuristicSolution, solve_heuristic
+from solvers.territory_lagrange import balanced_lagrangian_bound, instance_of
 from solvers.territory_problem import (
     Alternative,
     Balance,
@@ -29,18 +30,23 @@ from solvers.territory_problem import (
     TerritoryProblem,
     TerritoryResult,
 )
+from solvers.territory_start import location_allocation_start
 
 AUTO_PAIRS = 15_000
 """Above this many unit-centre pairs the assignment model keeps each unit's nearest candidates."""
 MIN_CANDIDATES = 20
 FIXED_CENTRE_CANDIDATES = 8
 """With centres fixed (large instances), each unit may join one of its 8 nearest centres."""
-FULL_PAIRS = 300_000
+FULL_PAIRS = 60_000
 """Up to this many unit-centre pairs, a solve over reduced candidates is followed by the model
 over every pair, warm-started from (and cut off at) the reduced plan: that model's own bound is
 then certified for the whole problem, no relaxation needed."""
 REDUCED_SHARE = 0.3
 """Share of the time limit given to the reduced model when the full one follows."""
+BALANCED_BOUND_PAIRS = 1_000_000
+"""Up to this many unit-centre pairs the certified bound also tries the balanced Lagrangian."""
+START_SHARE = 0.5
+"""Share of the (first) time limit the location-allocation start may use."""
 LARGE_N = 1000
 """From this many units (free centres, no names) the side-constrained model fixes the centres."""
 
@@ -132,8 +138,17 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     first = opts.time_limit_s
     if follow and first is not None:
         first *= REDUCED_SHARE
-    start = None if heur is None else _nearest(work.distance, work.fixed_centres)
-    sol = solve_assignment(work, max_candidates=cap, time_limit_s=first, mip_gap=opts.mip_gap, start=start)
+    start, feasible = None, False
+    if heur is not None:
+        start = _nearest(work.distance, work.fixed_centres)  # HiGHS drops it if unbalanced
+    elif work.fixed_centres is None:
+        found = location_allocation_start(work, mip_gap=opts.mip_gap,
+                                          time_limit_s=None if first is None else START_SHARE * first)
+        if found is not None:
+            start, feasible = found[0], True
+            notes["start_plan"] = {"objective": found[1], "method": "location-allocation"}
+    sol = solve_assignment(work, max_candidates=cap, time_limit_s=_left(opts, t0, first), mip_gap=opts.mip_gap,
+                           start=start, start_feasible=feasible)
     if not sol.pairs.complete and sol.result.status == Status.INFEASIBLE:
         # infeasible with reduced candidates proves nothing: try again with every pair
         sol = solve_assignment(work, max_candidates=None, time_limit_s=_left(opts, t0), mip_gap=opts.mip_gap)
@@ -150,6 +165,15 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
                                                    r.build_s + reduced.result.build_s,
                                                    r.solve_s + reduced.result.solve_s))
     res = sol.result
+    if feasible and start is not None:
+        start_cost = notes["start_plan"]["objective"]
+        if not res.has_solution or res.objective > start_cost + 1e-9 * max(1.0, abs(start_cost)):
+            # the MILP stopped without beating its own start (e.g. time limit): keep the start
+            res = SolveResult(Status.FEASIBLE, f"start plan kept ({res.termination})", start_cost,
+                              res.bound, relative_gap(start_cost, res.bound), res.build_s, res.solve_s)
+            cpos = np.full(work.n, -1)
+            cpos[sol.pairs.centres] = np.arange(len(sol.pairs.centres))
+            sol = replace(sol, assign=cpos[start], result=res)
     if not res.has_solution:
         return None, res, []
     centre_of = sol.pairs.centres[sol.assign]
@@ -157,7 +181,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         # the MILP's own bound holds for the reduced candidate pairs / fixed centres only
         notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
                                   "candidates_per_unit": None if sol.pairs.complete else cap}
-        res = _certify_reduced(prob, res, opts, heur)
+        res = _certify_reduced(prob, res, opts, heur, centre_of)
     alts: list[np.ndarray] = []
     if opts.alternatives:
         limit = res.objective * (1 + opts.alternative_tolerance)
@@ -173,11 +197,13 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     return centre_of, res, alts
 
 
-def _left(opts: SolveOptions, t0: float) -> float | None:
-    """Seconds left of the time limit counted from `t0` (at least 1 s), None without a limit."""
-    if opts.time_limit_s is None:
+def _left(opts: SolveOptions, t0: float, limit: float | None = None) -> float | None:
+    """Seconds left of `limit` (default the time limit) counted from `t0`, at least 1 s; None
+    without a limit."""
+    limit = opts.time_limit_s if limit is None else limit
+    if limit is None:
         return None
-    return max(1.0, opts.time_limit_s - (time.perf_counter() - t0))
+    return max(1.0, limit - (time.perf_counter() - t0))
 
 
 def _restrict_centres(prob: TerritoryProblem) -> tuple[TerritoryProblem, HeuristicSolution | None]:
@@ -193,7 +219,8 @@ def _restrict_centres(prob: TerritoryProblem) -> tuple[TerritoryProblem, Heurist
 
 
 def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions,
-                     heur: HeuristicSolution | None = None) -> SolveResult:
+                     heur: HeuristicSolution | None = None, centre_of: np.ndarray | None = None,
+                     ) -> SolveResult:
     """Bound for a solve over reduced candidate pairs. Its own MILP bound covers only the
     reduced problem, so the reported bound is a relaxation of the full one: nearest fixed centre
     for every unit, or the Lagrangian bound of the uncapacitated p-median (valid for every
@@ -211,6 +238,10 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
             groups = prob.current[cand]
         upper = res.objective if groups is not None else heur.cost
         bound = lagrangian_bound(cost, prob.p, upper, start, groups=groups).bound
+        inst = instance_of(prob) if prob.n * prob.n <= BALANCED_BOUND_PAIRS else None
+        if inst is not None and centre_of is not None:
+            unit_cost = prob.weight * prob.distance[np.arange(prob.n), centre_of]
+            bound = max(bound, balanced_lagrangian_bound(inst, res.objective, unit_cost))
     gap = relative_gap(res.objective, bound)
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
     status = Status.OPTIMAL if ok else Status.FEASIBLE

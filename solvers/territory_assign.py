@@ -51,8 +51,10 @@ class Pairs:
         return np.where(keys[pos] == want, pos, -1)
 
 
-def candidate_pairs(prob: TerritoryProblem, max_candidates: int | None) -> Pairs:
-    """All allowed unit-centre pairs, or each unit's `max_candidates` nearest allowed centres."""
+def candidate_pairs(prob: TerritoryProblem, max_candidates: int | None,
+                    include: np.ndarray | None = None) -> Pairs:
+    """All allowed unit-centre pairs, or each unit's `max_candidates` nearest allowed centres
+    plus, with `include` (centre unit of every unit, e.g. a starting plan), those pairs."""
     n = prob.n
     if prob.fixed_centres is not None:
         centres = np.asarray(prob.fixed_centres)
@@ -82,6 +84,11 @@ def candidate_pairs(prob: TerritoryProblem, max_candidates: int | None) -> Pairs
             np.put_along_axis(keep, own, True, axis=1)
         if prob.fixed_centres is None:
             keep[centres, np.arange(len(centres))] = True
+        if include is not None:
+            cpos = np.full(prob.n, -1)
+            cpos[centres] = np.arange(len(centres))
+            ok = cpos[include] >= 0
+            keep[np.flatnonzero(ok), cpos[include[ok]]] = True
         allowed &= keep
     i, c = np.nonzero(allowed)
     return Pairs(i, c, centres, label, complete)
@@ -311,7 +318,7 @@ def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
     (HiGHS `objective_bound`): nodes that cannot beat it are pruned.
     """
     t0 = time.perf_counter()
-    pairs = candidate_pairs(prob, max_candidates)
+    pairs = candidate_pairs(prob, max_candidates, None if start is None else np.asarray(start))
     am = build(prob, pairs)
     options = None
     warm = False

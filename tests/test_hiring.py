@@ -273,3 +273,19 @@ def test_two_funnel_roles_short_lose_the_deals_once() -> None:
     # priced role by role (no deal_roles) the same plan counts both shortfalls
     summed = solve_hiring(problem(req, roles=2, headcount_start=np.array([0, 1]), **common))
     assert summed.cases["lost_margin"].iloc[0] == pytest.approx(3 * 15_000.0)
+
+
+def test_node_limit_reaches_highs_and_stops_reproducibly() -> None:
+    # Two roles short of a tight budget: the root LP is fractional, so with a node limit of 0 and
+    # no heuristics HiGHS must stop early (status feasible or no_solution, never optimal), the
+    # same way on every run; without the limit the same problem solves to optimality.
+    req = np.array([[[1050.0] * 6, [950.0] * 6]])
+    kwargs = dict(objective="margin", cost_per_month=np.array([1000.0, 1300.0]),
+                  budget_per_month=np.full(6, 17_000.0), gross_margin=np.zeros((1, 6)))
+    assert problem(req, roles=2, max_nodes=3, **kwargs).solver_options() == {"mip_max_nodes": 3}
+    full = solve_hiring(problem(req, roles=2, **kwargs), with_vss=False)
+    assert full.solve.status == Status.OPTIMAL
+    limited = [solve_hiring(problem(req, roles=2, max_nodes=0, **kwargs), with_vss=False) for _ in range(2)]
+    assert limited[0].solve.status != Status.OPTIMAL
+    assert limited[0].solve.termination == limited[1].solve.termination == "iterationLimit"
+    assert limited[0].solve.objective == limited[1].solve.objective

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from engine.schema.base import Model, Month, NonNegFloat, NonNegInt, PosFloat, Share
+from engine.schema.base import Model, Month, NonNegFloat, NonNegInt, PosFloat, PosInt, Share
 
 
 class FixedHire(Model):
@@ -56,6 +56,9 @@ class Plan(Model):
     """Solver time limit (seconds)."""
     mip_gap: Share = 0.001
     """Relative MIP gap at which the solver may stop."""
+    max_nodes: PosInt | None = None
+    """Branch-and-bound node limit per solve (None = none). A node limit stops at the same point on
+    any machine, so a plan cut short by it is reproducible; a time limit is not."""
     value_of_stochastic_solution: bool = True
     """With several cases, also plan on the base case alone and re-solve with its first-stage hires
     fixed, to report the value of the stochastic solution (two extra solves, each up to
