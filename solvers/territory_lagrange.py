@@ -20,6 +20,7 @@ sees that a territory cannot grow past U, which is what balance costs.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,14 +99,19 @@ def _choose(rho: np.ndarray, p: int, groups: np.ndarray | None) -> np.ndarray:
 
 
 def balanced_lagrangian_bound(inst: BalancedInstance, upper: float, start: np.ndarray,
-                              max_iter: int = 200, patience: int = 15) -> float:
+                              max_iter: int = 400, patience: int = 15, time_limit_s: float = 5.0) -> float:
     """Best L(lambda, mu) found by subgradient steps from lambda = `start` (e.g. each unit's cost
-    in a feasible plan); `upper` is a feasible plan's cost. -inf if every L was -inf."""
+    in a feasible plan, which makes the first steps good ones); `upper` is a feasible plan's cost.
+    Stops after `time_limit_s` seconds (any L is valid, more steps only tighten it). -inf if
+    every L was -inf."""
+    deadline = time.perf_counter() + time_limit_s
     lam = np.where(np.isfinite(start), start, 0.0).astype(float)
     mu = 0.0
     best, theta, stall = -np.inf, 2.0, 0
     stay_v = None if inst.stay is None else inst.stay * inst.v[:, None]
     for _ in range(max_iter):
+        if time.perf_counter() > deadline:
+            break
         red = inst.cost - lam[:, None]
         if stay_v is not None and inst.need > 0:
             red = red - mu * stay_v
