@@ -205,6 +205,8 @@ def check_simulation(s: Scenario, at: At) -> list[Problem]:
             if not 0 <= day <= 6:
                 out.append(at(("simulation", "calendar", "weekdays", i), f"weekday {day} does not exist",
                               "0 (Monday) to 6 (Sunday)"))
+    for index, dup in _repeats(src.name for src in s.simulation.sources):
+        out.append(at(("simulation", "sources", index, "name"), f"duplicate source '{dup}'", "unique source names"))
     means = s.simulation.scoring.mean
     if isinstance(means, dict):
         segments = [g.name for g in s.segments]

@@ -20,7 +20,8 @@ ScoreFn = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 """Hook for a fitted scoring model: (segment index, region index, generator) -> scores in [0, 1]."""
 
 STREAMS = ("arrivals", "score", "deal", "routing", "territory", "conversion", "work", "duration",
-           "people", "tickets")
+           "people", "tickets", "source")
+"""Append new streams at the end: SeedSequence children are by position, so the others keep their draws."""
 
 
 def spawn_streams(seed: np.random.SeedSequence) -> dict[str, np.random.SeedSequence]:
@@ -49,6 +50,8 @@ class LeadDraws:
     """Uniform draw deciding each stage's outcome [n, k]."""
     delay_h: np.ndarray
     """Buyer delay after the work per stage (wall hours) [n, k]."""
+    source: np.ndarray | None = None
+    """Source index (into SimConfig.sources) per lead; None when the scenario has no sources."""
 
     @property
     def n(self) -> int:
@@ -96,6 +99,10 @@ def draw_leads(cfg: SimConfig, streams: dict[str, np.random.SeedSequence],
     n, k = len(t), len(cfg.stages)
     month = np.clip(np.searchsorted(cfg.month_start_h, t, side="right") - 1, 0, len(cfg.months) - 1)
     score = (score_fn(g, r, rng["score"]) if score_fn else beta_scores(cfg, g, rng["score"]))
+    source = None
+    if cfg.source_p is not None:
+        source = rng["source"].choice(len(cfg.source_p), size=len(t), p=cfg.source_p)
+        score = np.clip(score + cfg.source_shift[source], 1e-6, 1.0 - 1e-6)
     deal = np.zeros(n)
     for gi, dist in enumerate(cfg.deal_size):
         mask = g == gi
@@ -115,7 +122,8 @@ def draw_leads(cfg: SimConfig, streams: dict[str, np.random.SeedSequence],
     if cfg.logit_per_score != 0.0:
         seg_p = np.stack([st.conversion for st in cfg.stages], axis=1)
         seg_mean = np.broadcast_to(cfg.score_mean, (len(cfg.segments),))
-        offsets = (empirical_offsets(seg_p, g, score, seg_mean, cfg.logit_per_score) if score_fn else
+        empirical = score_fn is not None or source is not None  # scores no longer plain Beta draws
+        offsets = (empirical_offsets(seg_p, g, score, seg_mean, cfg.logit_per_score) if empirical else
                    conversion_offsets(seg_p, seg_mean, cfg.score_concentration, cfg.logit_per_score))
         shift = (cfg.logit_per_score * (score - mean_score))[:, None] + offsets[g]
         inner = (p > 0) & (p < 1)
@@ -123,4 +131,4 @@ def draw_leads(cfg: SimConfig, streams: dict[str, np.random.SeedSequence],
         p = np.where(inner, 1.0 / (1.0 + np.exp(-logit)), p)
     u = rng["conversion"].random((n, k))
     delay = np.stack([st.duration_h.sample(rng["duration"], n) for st in cfg.stages], axis=1)
-    return LeadDraws(t, g, r, territory, score, deal, team, work, p, u, delay)
+    return LeadDraws(t, g, r, territory, score, deal, team, work, p, u, delay, source)

@@ -127,6 +127,12 @@ class SimConfig:
     support: SupportSpec | None = None
     price_factor: np.ndarray | None = None
     """Deal-size multiplier by segment x month (price-change shocks); None = 1 throughout."""
+    sources: tuple[str, ...] = ()
+    """Lead source names (empty = one unnamed source)."""
+    source_p: np.ndarray | None = None
+    """Probability of each source for a new lead."""
+    source_shift: np.ndarray | None = None
+    """Score shift of each source (added to the lead's score, kept inside 0-1)."""
 
     @property
     def horizon_h(self) -> float:
@@ -205,6 +211,14 @@ def _roles(s: Scenario, hiring: pd.DataFrame | None, months: list[str], cal: Wor
             attrition_factor=_unless_ones(attrition_factor(s, role.name, months)),
             hiring_factor=_unless_ones(hiring_cap_factor(s, role.name, months))))
     return tuple(out)
+
+
+def _sources(sim) -> dict:  # noqa: ANN001 - the scenario's Simulation section or None
+    if sim is None or not sim.sources:
+        return {}
+    weight = np.array([src.share for src in sim.sources], dtype=float)
+    return {"sources": tuple(src.name for src in sim.sources), "source_p": weight / weight.sum(),
+            "source_shift": np.array([src.score_shift for src in sim.sources], dtype=float)}
 
 
 def _unless_ones(factor: np.ndarray) -> tuple[float, ...] | None:
@@ -295,4 +309,4 @@ def config_from_scenario(s: Scenario, forecast: pd.DataFrame, hiring: pd.DataFra
         attrition=sim.attrition if sim else True, backfill=sim.backfill if sim else "plan",
         allocation=_allocation(allocation, months, segments, regions, [r.name for r in s.roles]),
         territories=names, territory_p=terr_p, support=_support(s, staffing, months),
-        price_factor=_price_factor(s, months))
+        price_factor=_price_factor(s, months), **_sources(sim))

@@ -80,6 +80,11 @@ def _stage_metrics(cfg: SimConfig, leads: LeadDraws, f: FunnelResult) -> dict[st
         "first_response_h_mean": _mean(cfg, f.first_contact_h, f.first_contact_h - leads.arrived_h),
     }
     out.update({f"reached:{name}": v for name, v in entered.items()})
+    if leads.source is not None:
+        for j, name in enumerate(cfg.sources):
+            mine = leads.source == j
+            out[f"leads:source:{name}"] = _count(cfg, leads.arrived_h[mine])
+            out[f"won:source:{name}"] = _count(cfg, won_t[mine])
     return out
 
 

@@ -78,6 +78,8 @@ CASES += [
      29, "simulation.calendar.day_end_hour", "before it starts"),
     ("weekday-out-of-range", patched(append="  calendar: {weekdays: [0, 1, 9]}\n"), 30,
      "simulation.calendar.weekdays.2", "does not exist"),
+    ("duplicate-lead-source", patched(append="  sources: [{name: web, share: 1}, {name: web, share: 2}]\n"), 30,
+     "simulation.sources.1.name", "duplicate"),
     ("score-mean-unknown-segment", patched(append="  scoring: {mean: {SMB: 0.5, XL: 0.4}}\n"), 30,
      "simulation.scoring.mean.XL", "XL"),
 ]

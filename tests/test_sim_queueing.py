@@ -210,3 +210,26 @@ def test_scores_reorder_conversions_without_changing_the_funnel() -> None:
     assert lo <= won <= hi
     top = early["score"] >= early["score"].median()
     assert early.loc[top, "won"].mean() > 1.5 * early.loc[~top, "won"].mean()
+
+
+def test_lead_sources_are_drawn_by_weight_and_shift_scores() -> None:
+    """Sources weighted 7:3, the second scoring +0.3: each source's share of leads is inside its
+    binomial 99 % interval, the shifted source wins more often, and the overall won share is still
+    the product of the configured conversions (binomial 99 %)."""
+    import dataclasses
+
+    cfg = dataclasses.replace(make_config(8.0, STAGES, reps=300), logit_per_score=3.0,
+                              sources=("inbound", "referral"), source_p=np.array([0.7, 0.3]),
+                              source_shift=np.array([0.0, 0.3]))
+    result = run_replications(cfg, 1, seed=13)[0]
+    monthly = result.monthly.groupby("metric")["value"].sum()
+    n = monthly["leads"]
+    assert monthly["leads:source:inbound"] + monthly["leads:source:referral"] == n
+    lo, hi = stats.binom.ppf([0.005, 0.995], n, 0.3)
+    assert lo <= monthly["leads:source:referral"] <= hi
+    rate = {s: monthly[f"won:source:{s}"] / monthly[f"leads:source:{s}"] for s in ("inbound", "referral")}
+    assert rate["referral"] > 1.3 * rate["inbound"], rate
+    leads = leads_frame(cfg, [result])
+    early = leads[leads["arrived_h"] < BOUNDS[9]]
+    lo, hi = stats.binom.ppf([0.005, 0.995], len(early), math.prod(s[0] for s in STAGES))
+    assert lo <= early["won"].sum() <= hi

@@ -42,6 +42,18 @@ class Scoring(Model):
     """Serve queued items of higher score first (else first come, first served)."""
 
 
+class LeadSource(Model):
+    """Where leads come from (inbound, outbound, referral, event, ...), drawn at arrival."""
+
+    name: str = Field(min_length=1)
+    """Source name, reported in sim/monthly.csv as `leads:source:<name>` and `won:source:<name>`."""
+    share: PosFloat
+    """Relative weight of the source among new leads (the weights need not sum to 1)."""
+    score_shift: float = Field(default=0.0, ge=-1.0, le=1.0)
+    """Added to a lead's score (kept inside 0-1): a referral scoring higher converts better. The
+    funnel's configured conversions still hold on average over all sources."""
+
+
 class WorkTime(Model):
     """Shape of a rep's working time per item around the stage's `work_hours` mean."""
 
@@ -65,6 +77,8 @@ class Simulation(Model):
     rep that has been free longest; `least_loaded` to the rep holding the fewest open items."""
     scoring: Scoring = Scoring()
     """How leads are scored."""
+    sources: list[LeadSource] = Field(default_factory=list)
+    """Lead sources drawn at arrival with their weights (empty = one source)."""
     work_time: WorkTime = WorkTime()
     """Distribution of a rep's working time per item (hours)."""
     attrition: bool = True
