@@ -22,6 +22,14 @@ SCRIPTS = ("territory_scale.py", "hiring_scale.py", "sim_throughput.py", "calibr
 
 
 
+def _as_section(text: str) -> str:
+    """One topic's Markdown with its headings pushed one level down when it starts at level 1."""
+    lines = text.splitlines()
+    if not any(line.startswith("# ") for line in lines):
+        return text
+    return "\n".join("#" + line if line.startswith("#") else line for line in lines)
+
+
 def merge() -> Path:
     """Write benchmarks/RESULTS.md from the per-topic result files."""
     parts = ["# Benchmark results\n",
@@ -29,7 +37,7 @@ def merge() -> Path:
              f"Machine of the merge: {describe()}. Each section names the machine and conditions "
              "under which its figures were taken.\n"]
     for path in sorted((HERE / "results").glob("*.md")):
-        parts.append(path.read_text(encoding="utf-8").strip() + "\n")
+        parts.append(_as_section(path.read_text(encoding="utf-8")).strip() + "\n")
     out = HERE / "RESULTS.md"
     out.write_text("\n".join(parts), encoding="utf-8")
     return out

@@ -2,7 +2,7 @@
 
 Entry point `design_territories(problem, options) -> TerritoryResult`. The plain p-median (no
 side constraints) goes to the truncated radius formulation (`solvers.pmedian_radius`), warmed by
-the greedy + interchange heuristic; anything with capacity, balance, names (fixed centres,
+the greedy + interchange heuristic (HiGHS starting solution and cutoff); anything with capacity, balance, names (fixed centres,
 disruption, locks), together/apart pairs or contiguity goes to the assignment MILP
 (`solvers.territory_assign`). `alternatives` re-solves with the objective capped at
 (1 + tolerance) x best and minimises overlap with the alignments found so far.
@@ -125,7 +125,10 @@ def _nearest(dist: np.ndarray, centre_units: np.ndarray) -> np.ndarray:
 
 def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
                   ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
-    """Assignment MILP; a reduced candidate set gets its bound from the p-median relaxation."""
+    """Assignment MILP, warm-started from a location-allocation plan (cost = cutoff). Over
+    reduced candidate pairs it is followed by the model over every pair when that has at most
+    FULL_PAIRS pairs (whose bound is then exact); otherwise the bound comes from relaxations
+    (`_certify_reduced`)."""
     work, heur = _restrict_centres(prob)
     cap = opts.max_candidates
     if cap is None and work is not prob:
@@ -169,8 +172,10 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         start_cost = notes["start_plan"]["objective"]
         if not res.has_solution or res.objective > start_cost + 1e-9 * max(1.0, abs(start_cost)):
             # the MILP stopped without beating its own start (e.g. time limit): keep the start
-            res = SolveResult(Status.FEASIBLE, f"start plan kept ({res.termination})", start_cost,
-                              res.bound, relative_gap(start_cost, res.bound), res.build_s, res.solve_s)
+            gap = relative_gap(start_cost, res.bound)
+            done = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
+            res = SolveResult(Status.OPTIMAL if done else Status.FEASIBLE, f"start plan kept ({res.termination})", start_cost,
+                              res.bound, gap, res.build_s, res.solve_s)
             cpos = np.full(work.n, -1)
             cpos[sol.pairs.centres] = np.arange(len(sol.pairs.centres))
             sol = replace(sol, assign=cpos[start], result=res)

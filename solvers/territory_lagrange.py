@@ -72,7 +72,7 @@ def _subproblems(inst: BalancedInstance, red: np.ndarray) -> tuple[np.ndarray, n
     target = np.clip(neg, low, high)
     feasible = (cq[-1] >= target - 1e-9) & (high >= -1e-9)
     target = np.maximum(target, 0.0)
-    t = np.array([np.searchsorted(cq[:, j], target[j] - 1e-12) for j in cols])
+    t = (cq < target[None, :] - 1e-12).sum(axis=0)  # first sorted position that reaches target
     t = np.minimum(t, n - 1)
     before_q = np.where(t > 0, cq[np.maximum(t - 1, 0), cols], 0.0)
     before_r = np.where(t > 0, cr[np.maximum(t - 1, 0), cols], 0.0)
@@ -99,11 +99,11 @@ def _choose(rho: np.ndarray, p: int, groups: np.ndarray | None) -> np.ndarray:
 
 
 def balanced_lagrangian_bound(inst: BalancedInstance, upper: float, start: np.ndarray,
-                              max_iter: int = 400, patience: int = 15, time_limit_s: float = 5.0) -> float:
+                              max_iter: int = 300, patience: int = 15, time_limit_s: float = 15.0) -> float:
     """Best L(lambda, mu) found by subgradient steps from lambda = `start` (e.g. each unit's cost
     in a feasible plan, which makes the first steps good ones); `upper` is a feasible plan's cost.
-    Stops after `time_limit_s` seconds (any L is valid, more steps only tighten it). -inf if
-    every L was -inf."""
+    Stops after `max_iter` steps, or `time_limit_s` seconds on a busy machine (any L is valid,
+    more steps only tighten it). -inf if every L was -inf."""
     deadline = time.perf_counter() + time_limit_s
     lam = np.where(np.isfinite(start), start, 0.0).astype(float)
     mu = 0.0
