@@ -52,7 +52,7 @@ class RunResult:
         return sim.replications if sim else None
 
 
-def _cli_overrides(loaded_path: Path, options: RunOptions) -> list[str]:
+def _cli_overrides(options: RunOptions) -> list[str]:
     """`--seed` and `--replications` as `--set` overrides, so the resolved scenario records them."""
     extra = []
     if options.seed is not None:
@@ -66,7 +66,7 @@ def load_for_run(path: str | Path, options: RunOptions) -> LoadedScenario:
     """Load the scenario with `--set` overrides; `--seed`/`--replications` apply to a simulation section."""
     loaded = load_scenario(path, list(options.overrides))
     if loaded.scenario.simulation is not None and (options.seed is not None or options.replications is not None):
-        loaded = load_scenario(path, _cli_overrides(Path(path), options))
+        loaded = load_scenario(path, _cli_overrides(options))
     return loaded
 
 
@@ -117,7 +117,7 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
 
     allocation = None
     if getattr(scenario, "allocation", None) is not None and forecast is not None:
-        from engine.territory_stage import allocation_stage
+        from engine.allocation_stage import allocation_stage
 
         allocation = timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).extra.get(
             "allocation")
@@ -128,8 +128,7 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
         sim = scenario.simulation
         supply_extra = supply.extra if supply else {}
         timed("simulation", lambda: simulate(
-            loaded, forecast, supply_extra.get("hiring"), supply_extra.get("staffing"),
-            allocation_by_role(scenario, allocation),
+            loaded, forecast, supply_extra.get("hiring"), supply_extra.get("staffing"), allocation,
             territories, replications=sim.replications, seed=sim.seed, workers=options.workers,
             progress=lambda done: report("simulation", done)))
 
@@ -137,20 +136,6 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
 
     timed("reconciliation", lambda: reconcile(result.loaded, result.outputs))
     return result
-
-
-def allocation_by_role(scenario, allocation):  # noqa: ANN001, ANN201 - Scenario, DataFrame | None
-    """The allocation plan with each team replaced by the role it draws on, summed.
-
-    The simulation routes to roles; a team that is a regional slice of a role (e.g. `AE EMEA`)
-    sends its leads to that role's reps, who serve the slice's share of the work.
-    """
-    if allocation is None or scenario.allocation is None or not scenario.allocation.teams:
-        return allocation
-    role_of = {team.name: team.role for team in scenario.allocation.teams}
-    mapped = allocation.assign(team=allocation["team"].map(lambda t: role_of.get(t, t)))
-    keys = ["month", "segment", "region", "team"]
-    return mapped.groupby(keys, as_index=False, sort=True)["leads"].sum()
 
 
 def write_run_folder(result: RunResult, out: Path, options: RunOptions) -> Path:

@@ -231,10 +231,18 @@ def _price_factor(s: Scenario, months: list[str]) -> np.ndarray | None:
     return None if np.all(factor == 1.0) else factor
 
 
+def _team_roles(s: Scenario) -> dict[str, str]:
+    """Allocation team -> the role it draws on. A team that is a regional slice of a role (e.g.
+    `AE EMEA`) sends its leads to that role's reps, who serve the slice's share of the work."""
+    teams = s.allocation.teams if s.allocation is not None else None
+    return {team.name: team.role for team in teams or ()}
+
+
 def _allocation(allocation: pd.DataFrame | None, months: list[str], segments: list[str],
-                regions: list[str], roles: list[str]) -> np.ndarray | None:
+                regions: list[str], roles: list[str], team_roles: dict[str, str]) -> np.ndarray | None:
     if allocation is None or allocation.empty:
         return None
+    allocation = allocation.assign(team=allocation["team"].astype(str).map(lambda t: team_roles.get(t, t)))
     unknown = sorted(set(allocation["team"].astype(str)) - set(roles))
     if unknown:
         raise ValueError(f"allocation teams {unknown} are not role names (expected one of {roles})")
@@ -307,6 +315,7 @@ def config_from_scenario(s: Scenario, forecast: pd.DataFrame, hiring: pd.DataFra
         wait_limit_h=s.funnel.lead_wait_limit_hours or math.inf,
         routing=sim.routing if sim else "least_loaded",
         attrition=sim.attrition if sim else True, backfill=sim.backfill if sim else "plan",
-        allocation=_allocation(allocation, months, segments, regions, [r.name for r in s.roles]),
+        allocation=_allocation(allocation, months, segments, regions, [r.name for r in s.roles],
+                               _team_roles(s)),
         territories=names, territory_p=terr_p, support=_support(s, staffing, months),
         price_factor=_price_factor(s, months), **_sources(sim))

@@ -161,10 +161,3 @@ def territory_stage(loaded) -> StageOutput:  # noqa: ANN001 - engine.loader.Load
                        solves={"territory": result.solve},
                        extra={"territories": result.assignments if result.solve.has_solution else None,
                               "territory_result": result})
-
-
-def allocation_stage(loaded, forecast: pd.DataFrame, supply: StageOutput | None) -> StageOutput:  # noqa: ANN001
-    """Lead allocation stage (see engine.allocation_stage); exported here for the orchestrator."""
-    from engine.allocation_stage import allocation_stage as _stage
-
-    return _stage(loaded, forecast, supply)

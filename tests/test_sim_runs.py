@@ -173,3 +173,22 @@ def test_support_queue_matches_erlang_c() -> None:
     means = np.array(means)
     half = stats.t.ppf(0.995, len(means) - 1) * means.std(ddof=1) / math.sqrt(len(means))
     assert abs(means.mean() - _erlang_c_wait(c, lam, mu)) <= half
+
+
+def test_allocation_team_that_slices_a_role_routes_to_that_role(loaded) -> None:
+    """A team named in `allocation.teams` (e.g. `SDR North`, a regional slice of SDR) sends its
+    leads to its role: the routing shares equal those of an allocation that names the role."""
+    from engine.scenario import Scenario
+
+    teams = [{"name": "SDR North", "role": "SDR", "regions": ["NA"]},
+             {"name": "SDR South", "role": "SDR", "regions": ["EMEA"]}]
+    scenario = Scenario.model_validate({**loaded.resolved, "allocation": {"teams": teams}})
+    fc = forecast(loaded)
+    base = fc[fc["case"] == "base"][["month", "segment", "region", "leads"]]
+    sliced = base.assign(team=np.where(base["region"] == "NA", "SDR North", "SDR South"))
+    by_role = base.assign(team="SDR")
+    cfg_sliced = config_from_scenario(scenario, fc, allocation=sliced)
+    cfg_role = config_from_scenario(scenario, fc, allocation=by_role)
+    sdr = [r.name for r in cfg_role.roles].index("SDR")
+    assert cfg_sliced.allocation[..., sdr].min() == 1.0
+    np.testing.assert_array_equal(cfg_sliced.allocation, cfg_role.allocation)
