@@ -64,6 +64,30 @@ def _evaluate(near: _Nearest, m: int, lam: np.ndarray, p: int, groups: np.ndarra
     return value, rho, chosen, reduced
 
 
+@dataclass
+class SubgradientSteps:
+    """Polyak step-size control shared by the Lagrangian bounds: keeps the best bound seen and
+    halves the step factor `theta` after `patience` iterations without improvement."""
+
+    patience: int
+    theta: float = 2.0
+    best: float = -np.inf
+    stall: int = 0
+
+    def record(self, value: float) -> None:
+        """Take a new dual value (a lower bound)."""
+        if not np.isfinite(self.best) or value > self.best + 1e-9 * max(1.0, abs(self.best)):
+            self.best, self.stall = value, 0
+            return
+        self.stall += 1
+        if self.stall >= self.patience:
+            self.theta, self.stall = self.theta / 2, 0
+
+    def done(self, upper: float, min_theta: float) -> bool:
+        """The bound meets `upper`, or the step has become too small to move it."""
+        return upper - self.best <= 1e-9 * max(1.0, abs(upper)) or self.theta < min_theta
+
+
 def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
                      max_iter: int = 300, patience: int = 20, groups: np.ndarray | None = None,
                      ) -> LagrangeBound:
@@ -79,7 +103,7 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
     near = _Nearest.of(cost, max(64, 4 * n // max(p, 1)))
     cap = near.cost[:, -1] if near.cost.shape[1] < m else np.full(n, np.inf)
     lam = np.minimum(start.astype(float), cap)
-    best, theta, stall = -np.inf, 2.0, 0
+    steps = SubgradientSteps(patience)
     open_bound = np.full(m, -np.inf)
     is_chosen = np.zeros(m, dtype=bool)
     iterations = 0
@@ -88,13 +112,8 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
         value, rho, chosen, reduced = _evaluate(near, m, lam, p, groups)
         pth = rho[chosen].max()
         open_bound = np.maximum(open_bound, value + np.maximum(rho - pth, 0.0))
-        if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
-            best, stall = value, 0
-        else:
-            stall += 1
-            if stall >= patience:
-                theta, stall = theta / 2, 0
-        if upper - best <= 1e-9 * max(1.0, abs(upper)) or theta < 1e-4:
+        steps.record(value)
+        if steps.done(upper, min_theta=1e-4):
             break
         is_chosen[:] = False
         is_chosen[chosen] = True
@@ -103,8 +122,8 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
         norm = float(g @ g)
         if norm == 0:
             break
-        lam = np.minimum(lam + theta * (upper - value) / norm * g, cap)
-    return LagrangeBound(best, open_bound, iterations)
+        lam = np.minimum(lam + steps.theta * (upper - value) / norm * g, cap)
+    return LagrangeBound(steps.best, open_bound, iterations)
 
 
 def reduce_candidates(cost: np.ndarray, p: int, upper: float, heuristic: np.ndarray,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from solvers.pmedian_lagrange import SubgradientSteps
 from solvers.territory_assign import candidate_pairs
 from solvers.territory_problem import TerritoryProblem
 
@@ -107,7 +108,7 @@ def balanced_lagrangian_bound(inst: BalancedInstance, upper: float, start: np.nd
     deadline = time.perf_counter() + time_limit_s
     lam = np.where(np.isfinite(start), start, 0.0).astype(float)
     mu = 0.0
-    best, theta, stall = -np.inf, 2.0, 0
+    steps = SubgradientSteps(patience)
     stay_v = None if inst.stay is None else inst.stay * inst.v[:, None]
     for _ in range(max_iter):
         if time.perf_counter() > deadline:
@@ -120,13 +121,8 @@ def balanced_lagrangian_bound(inst: BalancedInstance, upper: float, start: np.nd
         value = float(lam.sum() + mu * inst.need + rho[chosen].sum())
         if not np.isfinite(value):
             break
-        if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
-            best, stall = value, 0
-        else:
-            stall += 1
-            if stall >= patience:
-                theta, stall = theta / 2, 0
-        if upper - best <= 1e-9 * max(1.0, abs(upper)) or theta < 1e-3:
+        steps.record(value)
+        if steps.done(upper, min_theta=1e-3):
             break
         xc = x[:, chosen]
         g = 1.0 - xc.sum(axis=1)
@@ -138,10 +134,10 @@ def balanced_lagrangian_bound(inst: BalancedInstance, upper: float, start: np.nd
         norm = float(g @ g) + g_mu * g_mu
         if norm <= 1e-12:
             break
-        step = theta * (upper - value) / norm
+        step = steps.theta * (upper - value) / norm
         lam = lam + step * g
         mu = max(0.0, mu + step * g_mu)
-    return best
+    return steps.best
 
 
 def instance_of(prob: TerritoryProblem) -> BalancedInstance | None:
