@@ -130,7 +130,8 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
         timed("simulation", lambda: simulate(
             loaded, forecast, supply_extra.get("hiring"), supply_extra.get("staffing"), allocation,
             territories, replications=sim.replications, seed=sim.seed, workers=options.workers,
-            progress=lambda done: report("simulation", done)))
+            progress=lambda done: report("simulation", done),
+            staffing_hourly=supply_extra.get("staffing_hourly")))
 
     from reports.reconcile import reconcile
 

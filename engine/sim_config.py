@@ -84,6 +84,13 @@ class SupportSpec:
     """Index of the support role in `SimConfig.roles`."""
     agents: np.ndarray | None = None
     """Agents on the floor per month (staffing plan); None = role headcount x (1 - shrinkage)."""
+    week_pattern: np.ndarray | None = None
+    """168 relative ticket arrival weights by hour of the week (Monday 00:00 first, 0 = closed);
+    None = tickets spread over the calendar's open hours."""
+    hourly_agents: np.ndarray | None = None
+    """Agents on the phone per month x week hour (T x 168) from the staffing plan, with a pattern."""
+    week_offset_h: float = 0.0
+    """Hours from Monday 00:00 to the horizon start (places the pattern on the clock)."""
 
 
 @dataclass(frozen=True)
@@ -264,7 +271,19 @@ def _territories(territories: pd.DataFrame | None) -> tuple[tuple[str, ...], np.
     return tuple(by.index), (by / by.sum()).to_numpy()
 
 
-def _support(s: Scenario, staffing: pd.DataFrame | None, months: list[str]) -> SupportSpec | None:
+def _hourly(frame: pd.DataFrame | None, months: list[str]) -> np.ndarray | None:
+    """Month x week-hour agents (T x 168) from a plan/staffing_hourly.csv frame."""
+    if frame is None or frame.empty:
+        return None
+    out = np.zeros((len(months), 168), dtype=np.int64)
+    row = pd.Index(months).get_indexer(frame["month"].astype(str))
+    keep = row >= 0
+    out[row[keep], frame["week_hour"].to_numpy(int)[keep]] = frame["planned_agents"].to_numpy(int)[keep]
+    return out
+
+
+def _support(s: Scenario, staffing: pd.DataFrame | None, months: list[str],
+             hourly_agents: np.ndarray | None = None) -> SupportSpec | None:
     if s.support is None:
         return None
     sup = s.support
@@ -278,13 +297,18 @@ def _support(s: Scenario, staffing: pd.DataFrame | None, months: list[str]) -> S
         agents = np.array([int(round(float(by_month.get(m, 0.0)))) for m in months], dtype=np.int64)
     return SupportSpec(tiers=tiers, segment_tier=np.array([names.index(g.support_tier) for g in s.segments]),
                        churn_per_month=sup.monthly_churn, shrinkage=sup.shrinkage,
-                       role=[r.name for r in s.roles].index(sup.role), agents=agents)
+                       role=[r.name for r in s.roles].index(sup.role), agents=agents,
+                       week_pattern=None if sup.arrival_pattern is None else np.asarray(sup.arrival_pattern, float),
+                       hourly_agents=hourly_agents if sup.arrival_pattern is not None else None,
+                       week_offset_h=24.0 * pd.Period(s.horizon.start, freq="M").start_time.weekday())
 
 
 def config_from_scenario(s: Scenario, forecast: pd.DataFrame, hiring: pd.DataFrame | None = None,
                          staffing: pd.DataFrame | None = None, allocation: pd.DataFrame | None = None,
-                         territories: pd.DataFrame | None = None) -> SimConfig:
-    """The plain-data model of scenario `s` with the given forecast and plans (frames as in DESIGN.md)."""
+                         territories: pd.DataFrame | None = None,
+                         staffing_hourly: pd.DataFrame | None = None) -> SimConfig:
+    """The plain-data model of scenario `s` with the given forecast and plans (frames as in DESIGN.md;
+    `staffing_hourly`: month, week_hour, planned_agents, as in plan/staffing_hourly.csv)."""
     if s.horizon is None or s.funnel is None:
         raise ValueError("the simulation needs a horizon and a funnel")
     sim = s.simulation
@@ -317,5 +341,5 @@ def config_from_scenario(s: Scenario, forecast: pd.DataFrame, hiring: pd.DataFra
         attrition=sim.attrition if sim else True, backfill=sim.backfill if sim else "plan",
         allocation=_allocation(allocation, months, segments, regions, [r.name for r in s.roles],
                                _team_roles(s)),
-        territories=names, territory_p=terr_p, support=_support(s, staffing, months),
+        territories=names, territory_p=terr_p, support=_support(s, staffing, months, _hourly(staffing_hourly, months)),
         price_factor=_price_factor(s, months), **_sources(sim))

@@ -62,15 +62,18 @@ def simulate(loaded: LoadedScenario, forecast: pd.DataFrame, hiring: pd.DataFram
              staffing: pd.DataFrame | None, allocation: pd.DataFrame | None,
              territories: pd.DataFrame | None, replications: int, seed: int, workers: int = 1,
              progress: Callable[[float], None] | None = None,
-             score_fn: ScoreFn | None = None) -> StageOutput:
+             score_fn: ScoreFn | None = None, staffing_hourly: pd.DataFrame | None = None) -> StageOutput:
     """Run R replications of the lead flow and support queue; write sim/leads.parquet and sim/monthly.csv.
 
     Frames as in DESIGN.md (forecast: month, segment, region, case, leads; hiring: month, role,
     hires, headcount; staffing: month, role, planned_agents; allocation: month, segment, region,
     team, leads; territories: unit_id, territory, workload). `progress` receives the fraction of
-    replications done; `score_fn` replaces the Beta scoring rule (see `sim_arrivals.ScoreFn`).
+    replications done; `score_fn` replaces the Beta scoring rule (see `sim_arrivals.ScoreFn`);
+    `staffing_hourly` (month, week_hour, planned_agents) is the roster when support tickets follow
+    an hour-of-week arrival pattern.
     """
-    cfg = config_from_scenario(loaded.scenario, forecast, hiring, staffing, allocation, territories)
+    cfg = config_from_scenario(loaded.scenario, forecast, hiring, staffing, allocation, territories,
+                               staffing_hourly)
     results = run_replications(cfg, replications, seed, workers, progress, score_fn)
     leads, monthly = leads_frame(cfg, results), monthly_frame(results)
     summary = {"seed": seed, **summarise(monthly, replications)}

@@ -40,7 +40,7 @@ from solvers.hiring import (
     monthly_attrition,
     solve_hiring,
 )
-from solvers.staffing import Requirement, SupportLoad, achieved, required_agents
+from solvers.staffing import Requirement, SupportLoad, achieved, hourly_on_phone, required_agents
 
 DAYS_PER_MONTH = 365.25 / 12
 SUPPORT_VALUE_FACTOR = 10.0
@@ -49,6 +49,7 @@ high, because an hour short is a whole agent short once agents are counted and t
 level falls steeply below the Erlang requirement."""
 HIRING_COLUMNS = ["month", "role", "hires", "headcount", "effective_capacity", "cost"]
 STAFFING_COLUMNS = ["month", "role", "required_agents", "planned_agents", "service_level", "asa_seconds"]
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def capacity_hours_per_person(s: Scenario, role: Role) -> float:
@@ -255,6 +256,18 @@ def _staffing_table(s: Scenario, months: list[str], loads: dict[str, SupportLoad
     return pd.concat(frames, ignore_index=True)
 
 
+def staffing_by_week_hour(months: list[str], req: Requirement, planned: np.ndarray) -> pd.DataFrame:
+    """The roster behind an hour-of-week arrival pattern: per month and week hour (0 = Monday
+    00:00-01:00) the agents on the phone Erlang asks for and those the plan puts there."""
+    on_phone = hourly_on_phone(req, planned)
+    t, hours = on_phone.shape
+    week_hour = np.tile(np.arange(hours), t)
+    return pd.DataFrame({"month": np.repeat(months, hours), "week_hour": week_hour,
+                         "weekday": np.array(WEEKDAYS)[week_hour // 24], "hour": week_hour % 24,
+                         "required_agents": req.hourly.ravel().astype(np.int64),
+                         "planned_agents": on_phone.ravel()})
+
+
 def _by_role_month(frame: pd.DataFrame, value: str, tol: float = 1e-6) -> dict[str, dict[str, float]]:
     hit = frame[frame[value] > tol]
     return {str(r): {str(m): round(float(v), 3) for m, v in zip(g["month"], g[value], strict=True)}
@@ -335,6 +348,10 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
         out.tables["plan/staffing.csv"] = mine_st[STAFFING_COLUMNS]
         out.extra["staffing"] = mine_st[STAFFING_COLUMNS]
         k = cases.index(case)
+        if reqs[case].hourly is not None:
+            hourly = staffing_by_week_hour(months, reqs[case], mine_st["planned_agents"].to_numpy())
+            out.tables["plan/staffing_hourly.csv"] = hourly
+            out.extra["staffing_hourly"] = hourly
         out.extra["customers"] = pd.DataFrame({
             "month": np.tile(months, len(s.support.tiers)),
             "tier": np.repeat([t.name for t in s.support.tiers], len(months)),

@@ -16,7 +16,6 @@ needs weeks x the sum over week hours of agents on-phone hours.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,13 +109,25 @@ def required_agents(load: SupportLoad) -> Requirement:
                        binding[np.arange(len(busiest)), busiest], hourly)
 
 
+def hourly_on_phone(req: Requirement, planned_agents: np.ndarray) -> np.ndarray | None:
+    """Agents on the phone per month x week hour (T x 168) for `planned_agents` (the month's
+    average over open hours): each week hour gets its required agents scaled by planned /
+    required, capped at 1 and rounded down. None without an arrival pattern."""
+    if req.hourly is None:
+        return None
+    planned = np.asarray(planned_agents, float)
+    share = np.divide(planned, req.agents, out=np.ones(len(planned)), where=req.agents > 0)
+    return np.floor(req.hourly * np.minimum(share, 1.0)[:, None] + 1e-9).astype(np.int64)
+
+
 def achieved(load: SupportLoad, req: Requirement, planned_agents: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
     """Service level (share within the binding tier's threshold) and ASA (seconds) per month with
-    `planned_agents` on the phone. With a pattern, each week hour gets its required agents scaled
-    by planned / required (rounded down) and the month's figures are arrival-weighted means."""
+    `planned_agents` on the phone. With a pattern, each week hour has `hourly_on_phone` agents
+    and the month's figures are arrival-weighted means."""
     t = len(planned_agents)
     sl, wait = np.zeros(t), np.zeros(t)
+    on_phone = hourly_on_phone(req, planned_agents)
     for m in range(t):
         within = float(load.within_seconds[req.binding_tier[m]])
         if load.pattern is None:
@@ -124,12 +135,11 @@ def achieved(load: SupportLoad, req: Requirement, planned_agents: np.ndarray
                                       req.aht_seconds[m], within, load.patience_seconds)
             continue
         w = np.asarray(load.pattern, float)
-        share = min(1.0, planned_agents[m] / req.agents[m]) if req.agents[m] > 0 else 1.0
         weeks = load.open_hours_per_month / np.count_nonzero(w)
         slots = np.flatnonzero(w)
         arrivals = req.arrivals_per_hour[m] * load.open_hours_per_month * w[slots] / w.sum() / weeks
-        figs = [_figures(int(math.floor(req.hourly[m, h] * share + 1e-9)), a, req.aht_seconds[m], within,
-                         load.patience_seconds) for h, a in zip(slots, arrivals, strict=True)]
+        figs = [_figures(int(on_phone[m, h]), a, req.aht_seconds[m], within, load.patience_seconds)
+                for h, a in zip(slots, arrivals, strict=True)]
         weight = arrivals / arrivals.sum() if arrivals.sum() > 0 else np.full(len(slots), 1 / len(slots))
         sl[m] = float(np.dot(weight, [f[0] for f in figs]))
         wait[m] = float(np.dot(weight, [f[1] for f in figs]))

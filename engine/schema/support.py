@@ -41,7 +41,8 @@ class Support(Model):
     arrival_pattern: list[NonNegFloat] | None = None
     """Relative ticket arrivals by hour of the week: 168 weights, Monday 00:00-01:00 first,
     0 = closed (None = tickets spread evenly over the open hours). Each week hour is then staffed
-    on its own by Erlang C/A."""
+    on its own by Erlang C/A (the roster is plan/staffing_hourly.csv), and the simulation draws
+    tickets by these weights and puts that roster on duty hour by hour."""
     value_per_agent_hour: NonNegFloat | None = None
     """Worth of one needed on-phone support hour to the margin objective (currency per hour);
     None = ten times the support role's cost per ticket hour, so the plan meets the service
