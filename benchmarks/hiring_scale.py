@@ -7,7 +7,7 @@ Roles cycle through SDR-like (ramp 3 months), AE-like (ramp 5, commission with a
 support-like (ramp 2) work roles with hours of demand, plus one manager per 6 roles over the work
 roles (1 per 8 people) and one ops role with a people floor. Demand grows 35 % a year with B2B
 seasonality; cases are lognormal quantiles whose spread grows with the square root of months ahead.
-Run: `.venv/bin/python benchmarks/hiring_scale.py [--profile] [--budget]`.
+Run: `.venv/bin/python benchmarks/hiring_scale.py [--profile] [--budget] [--per-case] [--ablation]`.
 """
 
 from __future__ import annotations
@@ -19,17 +19,20 @@ import time
 from dataclasses import replace
 
 import numpy as np
+from machine import describe
 from scipy import stats
 
-from solvers.common import solve
+from solvers.common import SolveResult, solve
 from solvers.hiring import (
     HiringProblem,
     PeopleFloor,
     RatioRule,
     build_model,
+    case_problem,
     monthly_attrition,
     solve_hiring,
 )
+from solvers.hiring_model import hire_ids
 
 SEASON = np.array([1.10, 1.05, 1.05, 1.00, 1.00, 0.95, 0.90, 0.75, 1.10, 1.10, 1.05, 0.95])
 KINDS = {  # ramp, annual attrition, cost per month, capacity hours, lead time, value per hour
@@ -121,6 +124,84 @@ def run_vss(months: int, roles: int, cases: int, gap: float, time_limit: float) 
             + "; ".join(parts) + f"; vss {res.vss} in {res.vss_bounds}")
 
 
+def _fmt(res: SolveResult) -> str:
+    if res.objective is None:
+        return str(res.status)
+    return f"{res.status} obj {res.objective:,.0f} bound {res.bound:,.0f} gap {res.gap:.4f}"
+
+
+def run_per_case(months: int, roles: int, cases: int, gap: float, time_limit: float) -> str:
+    """The premise of a decomposition over cases: each case alone (first stage free, i.e. the
+    wait-and-see problem) with `time_limit` seconds, then the extensive form (RP) with the cases'
+    total time. The weighted case bounds bound the RP; a weighted case incumbent above the RP's
+    bound proves that nonanticipativity itself costs that much (the EVPI), a gap the wait-and-see
+    bound can never close."""
+    p = replace(generate(months, roles, cases), mip_gap=gap, time_limit_s=time_limit)
+    w = p.case_weights / p.case_weights.sum()
+    runs, cpu_total = [], 0.0
+    for k in range(cases):
+        model, _ = build_model(case_problem(p, k))
+        cpu = time.process_time()
+        runs.append(solve(model, time_limit_s=time_limit, mip_gap=gap))
+        cpu_total += time.process_time() - cpu
+    parts = [f"{c} {_fmt(r)}" for c, r in zip(p.cases, runs, strict=True)]
+    model, _ = build_model(p)
+    cpu = time.process_time()
+    rp = solve(model, time_limit_s=time_limit * cases, mip_gap=gap)
+    rp_cpu = time.process_time() - cpu
+    text = (f"{months} x {roles} x {cases} per case ({cpu_total:.1f} s CPU in all): " + "; ".join(parts)
+            + f" | RP ({rp_cpu:.1f} s CPU) {_fmt(rp)}")
+    if any(r.objective is None or r.bound is None for r in [*runs, rp]):
+        return text
+    ws_obj, ws_bound = float(w @ [r.objective for r in runs]), float(w @ [r.bound for r in runs])
+    return (text + f" | wait-and-see incumbent {ws_obj:,.0f} bound {ws_bound:,.0f};"
+            + f" (wait-and-see incumbent - RP bound) / RP = {(ws_obj - rp.bound) / abs(rp.objective):.4%}")
+
+
+def _solve_case(q: HiringProblem, gap: float, time_limit: float, fix: dict[int, np.ndarray] | None = None,
+                start: dict[str, np.ndarray] | None = None) -> tuple[str, dict[str, np.ndarray]]:
+    """Solve one single-case problem and describe the result; `fix`: role -> cumulative hires by
+    month to hold fixed; `start`: variable values by block to warm-start from. Returns the text and
+    the solution's values by block."""
+    model, v = build_model(q)
+    ids, _ = hire_ids(q)
+    for role, cum in (fix or {}).items():
+        for var, value in zip(v["cum"][ids[0, role]], cum.tolist(), strict=True):
+            var.fix(value)
+    for block, values in (start or {}).items():
+        for var, value in zip(v[block], values.tolist(), strict=True):
+            var.set_value(value, skip_validation=True)
+    cpu = time.process_time()
+    res = solve(model, time_limit_s=time_limit, mip_gap=gap, warm_start=start is not None)
+    cpu = time.process_time() - cpu
+    values = {b: np.array([np.nan if x.value is None else x.value for x in arr]) for b, arr in v.items()}
+    values["cum"] = np.rint(values["cum"])
+    return f"{_fmt(res)} ({cpu:.1f} s CPU)", values
+
+
+def run_ablation(gap: float, time_limit: float) -> list[str]:
+    """Where the integrality gap comes from: the lowest case of 36 x 8 x 3 alone with each rule
+    dropped, then with the manager (or the work roles') cumulative hires fixed to the plan of a
+    5 x longer solve (the rest re-optimised from scratch), and the full model started from
+    that plan (what is left is proving the bound)."""
+    q = case_problem(generate(36, 8, 3), 0)
+    lines = []
+    for name, variant in (("no ratios", replace(q, ratios=())), ("no floors", replace(q, people_floors=())),
+                          ("no accelerator", replace(q, accelerator=np.ones(len(q.roles))))):
+        lines.append(f"{name}: " + _solve_case(variant, gap, time_limit)[0])
+    lines.append("full: " + _solve_case(q, gap, time_limit)[0])
+    text, ref = _solve_case(q, min(gap, 1e-4), 5 * time_limit)
+    lines.append(f"reference (5 x the time): {text}")
+    ids, _ = hire_ids(q)
+    cum = ref["cum"][ids[0]]
+    managers = [r.role for r in q.ratios]
+    work = sorted({o for r in q.ratios for o in r.over})
+    lines.append("managers fixed: " + _solve_case(q, gap, time_limit, {m: cum[m] for m in managers})[0])
+    lines.append("work roles fixed: " + _solve_case(q, gap, time_limit, {o: cum[o] for o in work})[0])
+    lines.append("full, started from the reference plan: " + _solve_case(q, gap, 2 * time_limit, start=ref)[0])
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", action="store_true", help="cProfile the model build")
@@ -129,9 +210,21 @@ def main() -> None:
     ap.add_argument("--gap", type=float, default=1e-3, help="relative MIP gap to stop at")
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per solve")
     ap.add_argument("--vss", action="store_true", help="run solve_hiring's stochastic flow (3 solves)")
+    ap.add_argument("--per-case", action="store_true",
+                    help="each case alone (wait-and-see), time limit per case, then the RP with their total")
+    ap.add_argument("--ablation", action="store_true",
+                    help="one case of 36 x 8 x 3 with each rule dropped / the managers' hires fixed")
     args = ap.parse_args()
+    print(describe())
     if args.vss:
         print(run_vss(36, 8, 3, args.gap, args.time_limit))
+        return
+    if args.ablation:
+        print("\n".join(run_ablation(args.gap, args.time_limit)))
+        return
+    if args.per_case:
+        for m, r, c in ((36, 8, 3), (60, 20, 9)):
+            print(run_per_case(m, r, c, args.gap, args.time_limit), flush=True)
         return
     targets = {(36, 8, 3): 5.0, (60, 20, 9): 60.0}
     for (m, r, c), limit in targets.items():

@@ -32,7 +32,7 @@ from solvers.hiring_model import (
     revenue_per_hour,
 )
 
-__all__ = ["HiringProblem", "HiringResult", "PeopleFloor", "RatioRule", "build_model",
+__all__ = ["HiringProblem", "HiringResult", "PeopleFloor", "RatioRule", "build_model", "case_problem",
            "effective_people", "monthly_attrition", "solve_hiring"]
 
 
@@ -137,8 +137,9 @@ def _fix_first_stage(v: dict[str, np.ndarray], ids: np.ndarray, fix: np.ndarray)
     return fixed
 
 
-def _case_problem(p: HiringProblem, k: int) -> HiringProblem:
-    """Case k alone (weight 1)."""
+def case_problem(p: HiringProblem, k: int) -> HiringProblem:
+    """Case k alone (weight 1): with no other case to share it, its first stage is its own (the
+    case's wait-and-see problem)."""
     pick = [k]
     return replace(p, cases=(p.cases[k],), case_weights=np.ones(1), required_hours=p.required_hours[pick],
                    value_per_hour=p.value_per_hour[pick], bookings=p.bookings[pick],
@@ -146,7 +147,7 @@ def _case_problem(p: HiringProblem, k: int) -> HiringProblem:
 
 
 def _base_case_problem(p: HiringProblem) -> HiringProblem:
-    return _case_problem(p, p.cases.index("base"))
+    return case_problem(p, p.cases.index("base"))
 
 
 _Solved = tuple[SolveResult, dict[str, np.ndarray], np.ndarray]
@@ -198,7 +199,7 @@ def _recourse(p: HiringProblem, fix: np.ndarray, known: dict[int, _Solved] | Non
     todo = [k for k in range(len(p.cases)) if k not in known]
     solved = dict(known)
     for k in todo:
-        one = replace(_case_problem(p, k), time_limit_s=p.time_limit_s / max(len(todo), 1))
+        one = replace(case_problem(p, k), time_limit_s=p.time_limit_s / max(len(todo), 1))
         res, v, ids = _solve_built(one, fix)
         solved[k] = (res, {b: _values(x) for b, x in v.items()}, ids)
     parts = [solved[k] for k in range(len(p.cases))]
