@@ -8,6 +8,7 @@ Uses Pyomo's `pyomo.contrib.solver` HiGHS interface (highspy), which supports
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -16,6 +17,7 @@ from enum import StrEnum
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.common.util import NoDualsError, NoReducedCostsError
 from pyomo.contrib.solver.solvers.highs import Highs
 
 
@@ -76,6 +78,16 @@ class _WarmStartHighs(Highs):
         return super()._solve()
 
 
+def _import_suffixes(model: pyo.ConcreteModel) -> None:
+    """Give `model` the import suffixes `dual` and `rc` (kept if present) and empty them."""
+    for name in ("dual", "rc"):
+        suffix = getattr(model, name, None)
+        if suffix is None:
+            model.add_component(name, pyo.Suffix(direction=pyo.Suffix.IMPORT))
+        else:
+            suffix.clear()
+
+
 def _status(term: TerminationCondition, sol: SolutionStatus) -> Status:
     has_incumbent = sol in (SolutionStatus.optimal, SolutionStatus.feasible)
     if term == TerminationCondition.convergenceCriteriaSatisfied:
@@ -109,6 +121,7 @@ def solve(
     threads: int | None = 1,
     options: dict | None = None,
     warm_start: bool = False,
+    duals: bool = False,
 ) -> SolveResult:
     """Solve `model` with HiGHS and load the solution into it when there is one.
 
@@ -116,8 +129,14 @@ def solve(
     stop. `threads` defaults to 1 so that results are reproducible and parallel sweeps do not
     oversubscribe cores. `warm_start=True` offers the variables' current values (e.g. a heuristic
     plan, or a related model's solution) to HiGHS as a starting incumbent; the default leaves the
-    solve exactly as before. Never raises on a non-optimal outcome.
+    solve exactly as before. `duals=True` (linear programs) also loads the row duals into the
+    model's import Suffix `dual` and the reduced costs into `rc` (created when absent) after an
+    optimal solve, in HiGHS's sign convention (reduced cost = c - A^T dual); the suffixes are
+    left empty when the solve was not optimal or HiGHS has no valid duals (a MIP). Never raises
+    on a non-optimal outcome.
     """
+    if duals:
+        _import_suffixes(model)
     solver = _WarmStartHighs() if warm_start else Highs()
     solver_options = {"random_seed": 0, "output_flag": False}
     solver_options.update(options or {})
@@ -143,6 +162,9 @@ def solve(
         bound = None
     if status in (Status.OPTIMAL, Status.FEASIBLE):
         results.solution_loader.load_vars()
+    if duals and status == Status.OPTIMAL:
+        with contextlib.suppress(NoDualsError, NoReducedCostsError):  # e.g. a MIP: suffixes stay empty
+            results.solution_loader.load_import_suffixes()
     return SolveResult(
         status=status,
         termination=str(results.termination_condition.name),

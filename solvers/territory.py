@@ -4,7 +4,10 @@ Entry point `design_territories(problem, options) -> TerritoryResult`. The plain
 side constraints) goes to the truncated radius formulation (`solvers.pmedian_radius`), warmed by
 the greedy + interchange heuristic (HiGHS starting solution and cutoff); anything with capacity, balance, names (fixed centres,
 disruption, locks), together/apart pairs or contiguity goes to the assignment MILP
-(`solvers.territory_assign`). `alternatives` re-solves with the objective capped at
+(`solvers.territory_assign`); with fixed centres (reps' home bases, or the heuristic's on large
+free-centre instances) and more pairs than the full model takes, that MILP runs over priced
+pairs with a bound certified over every pair by column generation (`solvers.territory_priced`).
+`alternatives` re-solves with the objective capped at
 (1 + tolerance) x best and minimises overlap with the alignments found so far.
 """
 
@@ -21,8 +24,10 @@ from solvers.common import SolveResult, Status, relative_gap
 from solvers.pmedian_lagrange import lagrangian_bound, reduce_candidates
 from solvers.pmedian_radius import is_integral, solve_radius
 from solvers.territory_assign import solve_assignment
+from solvers.territory_colgen import supported
 from solvers.territory_heuristic import HeuristicSolution, solve_heuristic
 from solvers.territory_lagrange import balanced_lagrangian_bound, instance_of
+from solvers.territory_priced import solve_priced
 from solvers.territory_problem import (
     Alternative,
     Balance,
@@ -36,7 +41,8 @@ AUTO_PAIRS = 15_000
 """Above this many unit-centre pairs the assignment model keeps each unit's nearest candidates."""
 MIN_CANDIDATES = 20
 FIXED_CENTRE_CANDIDATES = 8
-"""With centres fixed (large instances), each unit may join one of its 8 nearest centres."""
+"""With centres fixed (large instances) the priced MILP chooses its own pairs; this many nearest
+centres per unit remain for alternatives and for the fallback when pricing gives no plan."""
 FULL_PAIRS = 60_000
 """Up to this many unit-centre pairs, a solve over reduced candidates is followed by the model
 over every pair, warm-started from (and cut off at) the reduced plan: that model's own bound is
@@ -135,6 +141,10 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         cap = FIXED_CENTRE_CANDIDATES
     elif cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
         cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
+    if work.fixed_centres is not None and supported(work) and cap is not None:
+        priced = _solve_priced(prob, work, heur, opts, notes)
+        if priced is not None:
+            return priced[0], priced[1], _alternatives(work, opts, cap, priced[0], priced[1])
     t0 = time.perf_counter()
     pairs_all = work.n * len(_candidates(work) if work.fixed_centres is None else work.fixed_centres)
     follow = work is prob and cap is not None and cap < pairs_all / work.n and pairs_all <= FULL_PAIRS
@@ -200,6 +210,42 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
             seen.append(alt.assign)
             alts.append(alt.pairs.centres[alt.assign])
     return centre_of, res, alts
+
+
+def _solve_priced(prob: TerritoryProblem, work: TerritoryProblem, heur: HeuristicSolution | None,
+                  opts: SolveOptions, notes: dict) -> tuple[np.ndarray | None, SolveResult] | None:
+    """Fixed centres: column-generation LP bound over every pair, MILP over priced pairs
+    (`solvers.territory_priced`). When the centres were fixed here (large free-centre instance)
+    that bound covers those centres only: it goes to the notes, and the reported bound is the
+    relaxation over all centres (`_certify_reduced`)."""
+    priced = solve_priced(work, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+    if priced is None:
+        return None
+    notes.update(priced.notes)
+    res = priced.result
+    if priced.centre_of is None or work is prob:
+        return priced.centre_of, res
+    notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap, "centres": "p-median heuristic's",
+                                   "note": "valid only with these centres fixed"}
+    return priced.centre_of, _certify_reduced(prob, res, opts, heur, priced.centre_of)
+
+
+def _alternatives(work: TerritoryProblem, opts: SolveOptions, cap: int, centre_of: np.ndarray | None,
+                  res: SolveResult) -> list[np.ndarray]:
+    """Near-optimal alternatives of a fixed-centre plan (each unit among its `cap` nearest)."""
+    if not opts.alternatives or centre_of is None or not res.has_solution:
+        return []
+    cpos = np.full(work.n, -1)
+    cpos[work.fixed_centres] = np.arange(len(work.fixed_centres))
+    seen, alts = [cpos[centre_of]], []
+    for _ in range(opts.alternatives):
+        alt = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
+                               cost_limit=res.objective * (1 + opts.alternative_tolerance), avoid=seen)
+        if not alt.result.has_solution:
+            break
+        seen.append(alt.assign)
+        alts.append(alt.pairs.centres[alt.assign])
+    return alts
 
 
 def _left(opts: SolveOptions, t0: float, limit: float | None = None) -> float | None:

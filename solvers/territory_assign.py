@@ -51,10 +51,10 @@ class Pairs:
         return np.where(keys[pos] == want, pos, -1)
 
 
-def candidate_pairs(prob: TerritoryProblem, max_candidates: int | None,
-                    include: np.ndarray | None = None) -> Pairs:
-    """All allowed unit-centre pairs, or each unit's `max_candidates` nearest allowed centres
-    plus, with `include` (centre unit of every unit, e.g. a starting plan), those pairs."""
+def allowed_pairs(prob: TerritoryProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre units, their territory-name index (-1 unnamed) and the n x centres mask of the
+    pairs any plan may use (pins, "not its current territory" locks; a free centre must be
+    allowed in its own territory)."""
     n = prob.n
     if prob.fixed_centres is not None:
         centres = np.asarray(prob.fixed_centres)
@@ -71,6 +71,14 @@ def candidate_pairs(prob: TerritoryProblem, max_candidates: int | None,
     if prob.fixed_centres is None:
         self_ok = allowed[centres, np.arange(len(centres))]
         centres, label, allowed = centres[self_ok], label[self_ok], allowed[:, self_ok]
+    return centres, label, allowed
+
+
+def candidate_pairs(prob: TerritoryProblem, max_candidates: int | None,
+                    include: np.ndarray | None = None) -> Pairs:
+    """All allowed unit-centre pairs, or each unit's `max_candidates` nearest allowed centres
+    plus, with `include` (centre unit of every unit, e.g. a starting plan), those pairs."""
+    centres, label, allowed = allowed_pairs(prob)
     complete = max_candidates is None or max_candidates >= len(centres)
     if not complete:
         d = np.where(allowed, prob.distance[:, centres], np.inf)
@@ -105,13 +113,15 @@ class AssignModel:
     y: np.ndarray
 
 
-def build(prob: TerritoryProblem, pairs: Pairs) -> AssignModel:
-    """The assignment MILP (without contiguity cuts, which `add_contiguity_cuts` adds)."""
+def build(prob: TerritoryProblem, pairs: Pairs, integer: bool = True) -> AssignModel:
+    """The assignment MILP (without contiguity cuts, which `add_contiguity_cuts` adds); with
+    `integer=False` its LP relaxation (x, y in [0, 1])."""
     m = pyo.ConcreteModel()
     npairs, ncent = len(pairs.i), len(pairs.centres)
-    m.x = pyo.Var(range(npairs), domain=pyo.Binary)
+    domain = pyo.Binary if integer else pyo.UnitInterval
+    m.x = pyo.Var(range(npairs), domain=domain)
     fixed = prob.fixed_centres is not None
-    m.y = pyo.Var(range(ncent), domain=pyo.Binary, bounds=(1, 1) if fixed else (0, 1))
+    m.y = pyo.Var(range(ncent), domain=domain, bounds=(1, 1) if fixed else (0, 1))
     x, y = var_array(m.x), var_array(m.y)
     cost = prob.weight[pairs.i] * prob.distance[pairs.i, pairs.centres[pairs.c]]
     am = AssignModel(m, pairs, cost, x, y)
@@ -308,17 +318,19 @@ def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
                      time_limit_s: float | None, mip_gap: float | None,
                      cost_limit: float | None = None, avoid: list[np.ndarray] | None = None,
                      start: np.ndarray | None = None, start_feasible: bool = False,
-                     ) -> AssignSolution:
+                     pairs: Pairs | None = None) -> AssignSolution:
     """Solve the assignment MILP, adding contiguity cuts until every territory is connected.
 
     With `cost_limit`, minimise the number of units that keep the centre they have in any of the
     `avoid` assignments (centre position per unit) subject to cost <= cost_limit. `start` (centre
     unit of every unit, e.g. the heuristic's or a reduced model's plan) warm-starts HiGHS; when
     `start_feasible` (it satisfies every constraint), its cost is also the cutoff
-    (HiGHS `objective_bound`): nodes that cannot beat it are pruned.
+    (HiGHS `objective_bound`): nodes that cannot beat it are pruned. `pairs` (e.g. from
+    reduced-cost fixing) replaces the candidate pairs `max_candidates` would choose.
     """
     t0 = time.perf_counter()
-    pairs = candidate_pairs(prob, max_candidates, None if start is None else np.asarray(start))
+    if pairs is None:
+        pairs = candidate_pairs(prob, max_candidates, None if start is None else np.asarray(start))
     am = build(prob, pairs)
     options = None
     warm = False

@@ -88,7 +88,9 @@ class TerritoryProblem:
 @dataclass(frozen=True)
 class SolveOptions:
     """Solver settings: times in seconds, gaps relative; `max_candidates` caps the centres each
-    unit may be assigned to (its nearest ones) in the assignment model; None keeps all."""
+    unit may be assigned to (its nearest ones) in the assignment model; None keeps all. With
+    fixed centres any cap (or more than AUTO_PAIRS pairs) switches to the priced MILP, whose
+    pairs come from reduced costs and whose bound covers every pair."""
 
     time_limit_s: float | None = None
     mip_gap: float | None = 1e-4
