@@ -54,8 +54,9 @@ class TerritorySection(Model):
     alternatives_within: Share = 0.02
     """Alternatives cost at most (1 + this share) x the best objective."""
     max_candidates: PosInt | None = None
-    """Large instances: each unit may join only its nearest `max_candidates` centres; the bound
-    is then certified from the uncapacitated p-median relaxation."""
+    """Large instances: each unit starts with only its nearest `max_candidates` centres. With
+    `centres` given, left-out pairs are priced by column generation, so the bound is the LP over
+    every unit-centre pair; with free centres it comes from the uncapacitated p-median relaxation."""
     time_limit_s: PosFloat = 60.0
     """Solver time limit (seconds)."""
     mip_gap: Share = 0.0
