@@ -177,7 +177,7 @@ def main() -> None:
     rows += [run(sweep, tmp / f"w{w}", w, None) for w in args.workers]
     if args.dask:
         rows.append(run(sweep, tmp / "dask", max(args.workers), "local"))
-    agree = same_results(tmp, [w for w in args.workers])
+    agree = same_results(tmp, list(args.workers))
     print(f"metrics of every point across worker counts {args.workers}: {agree}")
     ceilings = ceiling(sweep, args.ceiling_points) if args.ceiling_points else []
     for r in rows:

@@ -15,7 +15,7 @@ import pandas as pd
 from engine.calendar import month_range, month_start_hours
 from engine.scenario import Scenario
 from engine.shocks import attrition_factor, hiring_cap_factor, price_factor
-from engine.sim_calendar import WorkCalendar
+from engine.sim_calendar import WEEK_H, WorkCalendar
 from engine.sim_dists import Dist, from_schema
 
 HOURS_PER_YEAR = 8766.0
@@ -146,11 +146,16 @@ class SimConfig:
         return float(self.month_start_h[-1])
 
 
+def _first_weekday(s: Scenario) -> int:
+    """Weekday of the horizon's first day (0 = Monday)."""
+    return pd.Period(s.horizon.start, freq="M").start_time.weekday()
+
+
 def _calendar(s: Scenario) -> WorkCalendar:
     cal = s.simulation.calendar if s.simulation else None
     if cal is None or cal.kind == "24/7":
         return WorkCalendar.always_open()
-    first_weekday = pd.Period(s.horizon.start, freq="M").start_time.weekday()
+    first_weekday = _first_weekday(s)
     return WorkCalendar.business(cal.weekdays, cal.day_start_hour, cal.day_end_hour, first_weekday)
 
 
@@ -275,7 +280,7 @@ def _hourly(frame: pd.DataFrame | None, months: list[str]) -> np.ndarray | None:
     """Month x week-hour agents (T x 168) from a plan/staffing_hourly.csv frame."""
     if frame is None or frame.empty:
         return None
-    out = np.zeros((len(months), 168), dtype=np.int64)
+    out = np.zeros((len(months), int(WEEK_H)), dtype=np.int64)
     row = pd.Index(months).get_indexer(frame["month"].astype(str))
     keep = row >= 0
     out[row[keep], frame["week_hour"].to_numpy(int)[keep]] = frame["planned_agents"].to_numpy(int)[keep]
@@ -300,7 +305,7 @@ def _support(s: Scenario, staffing: pd.DataFrame | None, months: list[str],
                        role=[r.name for r in s.roles].index(sup.role), agents=agents,
                        week_pattern=None if sup.arrival_pattern is None else np.asarray(sup.arrival_pattern, float),
                        hourly_agents=hourly_agents if sup.arrival_pattern is not None else None,
-                       week_offset_h=24.0 * pd.Period(s.horizon.start, freq="M").start_time.weekday())
+                       week_offset_h=24.0 * _first_weekday(s))
 
 
 def config_from_scenario(s: Scenario, forecast: pd.DataFrame, hiring: pd.DataFrame | None = None,

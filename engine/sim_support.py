@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.sim_calendar import WorkCalendar
+from engine.sim_calendar import WEEK_H, WorkCalendar
 from engine.sim_config import SimConfig, SupportSpec
 
 
@@ -70,7 +70,7 @@ def agents_per_month(cfg: SimConfig, rep_role: np.ndarray, start_h: np.ndarray,
 
 def week_hour(cfg: SimConfig, hours: np.ndarray) -> np.ndarray:
     """Hour of the week (0 = Monday 00:00-01:00) of whole clock hours from the horizon start."""
-    return ((hours + int(cfg.support.week_offset_h)) % 168).astype(np.int64)
+    return ((hours + int(cfg.support.week_offset_h)) % int(WEEK_H)).astype(np.int64)
 
 
 def _pattern_times(cfg: SimConfig, month: np.ndarray, rng: np.random.Generator) -> np.ndarray:
