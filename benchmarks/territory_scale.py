@@ -233,7 +233,8 @@ def part_enterprise() -> list[str]:
     res = run_territory(section, loaded.directory)
     secs = time.perf_counter() - t0
     ratio = res.summary.get("workload_max_min_ratio")
-    note = (f"time_limit_s {section.time_limit_s}; workload max/min {ratio:.3f}; moved "
+    note = (f"time_limit_s {section.time_limit_s} (termination {res.solve.termination}), max_nodes "
+            f"{section.max_nodes}, max_candidates {section.max_candidates}; workload max/min {ratio:.3f}; moved "
             f"{res.summary.get('moved_share', 0):.1%} of units; bound = balanced Lagrangian over every "
             f"unit-centre pair; target < 20 s: {'met' if secs < 20 else 'missed'}")
     row = _row("enterprise.yaml territory", 500, section.territories, res, secs, note)

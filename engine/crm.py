@@ -32,13 +32,14 @@ Every bad row becomes a `Problem` `FILE:LINE: column: problem (expected)`, LINE 
 line (header = 1). Strict mode raises one `InputError` with all of them (at most
 `MAX_LINES_PER_CHECK` lines per file, column and problem, plus a count of the rest). Lenient mode
 skips bad rows, and rows that refer to a skipped or unknown row, and counts every skip in the
-data-quality report. Nothing is dropped silently. A missing file or column, or a row with more
-fields than the header, stops the import in both modes (`FILE:1: column: missing column`).
+data-quality report. Nothing is dropped silently. A row with more fields than the header stops
+a strict import (`FILE:LINE: <row>: wrong number of fields`); lenient mode skips and counts it
+too. A missing file or column stops the import in both modes (`FILE:1: column: missing column`).
 """
 
 from __future__ import annotations
 
-import re
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,8 @@ from engine.errors import InputError, Problem
 from engine.schema.base import Model
 
 MAX_LINES_PER_CHECK = 20
+WIDE_ROW = "wrong number of fields"
+"""Problem text for a CSV row with more fields than its header."""
 ACTIVITY_TYPES = ("email", "call", "demo", "proposal", "meeting")
 TRUE_TEXT = {"true", "1", "yes", "y", "won", "t"}
 FALSE_TEXT = {"false", "0", "no", "n", "lost", "f"}
@@ -118,13 +121,17 @@ class CrmData:
 class _Checker:
     """Collects bad-row masks of one file; strict problems or lenient skip counts."""
 
-    def __init__(self, name: str, path: str, frame: pd.DataFrame):
+    def __init__(self, name: str, path: str, frame: pd.DataFrame, too_wide: int = 0):
         self.name = name
         self.path = path
         self.frame = frame
         self.bad = pd.Series(False, index=frame.index)
         self.problems: list[Problem] = []
         self.counts: list[dict] = []
+        self.too_wide = too_wide
+        """Rows left out while reading (lenient mode): more fields than the header."""
+        if too_wide:
+            self.counts.append({"file": name, "column": "<row>", "problem": WIDE_ROW, "rows": too_wide})
 
     def flag(self, mask: pd.Series, column: str, problem: str, expected: str | None,
              consequence: bool = False) -> None:
@@ -161,40 +168,65 @@ def load_mapping(path: Path | None) -> Mapping:
                           for e in exc.errors(include_url=False)]) from None
 
 
-def _read(folder: Path, name: str, fm: FileMapping) -> tuple[pd.DataFrame | None, str]:
+def _read(folder: Path, name: str, fm: FileMapping
+          ) -> tuple[pd.DataFrame | None, str, list[tuple[int, int]]]:
+    """The file's frame (None when an optional file is absent), its path, and the (line, field
+    count) of the rows left out for having more fields than the header."""
     path = folder / (fm.file or f"{name}.csv")
     if not path.exists():
         if name in OPTIONAL_FILES:
-            return None, str(path)
+            return None, str(path), []
         raise InputError.single(str(path), "<file>", "file not found",
                                 f"{name}.csv in the CRM folder (or a `file` in the mapping)")
-    frame = _read_csv(path)
+    frame, wide = _read_csv(path)
     frame = frame.rename(columns={theirs: ours for ours, theirs in fm.columns.items()})
     for column, renames in fm.values.items():
         if column in frame.columns:
             frame[column] = frame[column].replace(renames)
-    return frame, str(path)
+    return frame, str(path), wide
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """All columns as text, empty cells as "" (no NA guessing: `NA` is a region name).
 
-    The multithreaded pyarrow parser first; on a malformed file the C parser, whose error names
-    the line, which becomes the Problem (a row with more fields than the header is an error in
-    lenient mode too: its values cannot be assigned to columns).
+def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
+    """All columns as text, empty cells as "" (no NA guessing: `NA` is a region name), and the
+    (line, field count) of the rows left out for having more fields than the header.
+
+    The multithreaded pyarrow parser first; when it rejects the file, Python's csv reader, which
+    knows the line of every record. A too-wide row cannot be assigned to columns: the checker
+    turns it into a Problem (strict) or a counted skip (lenient). The frame's index is the CSV
+    line of each row minus 2 (header on line 1).
     """
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], engine="pyarrow")
-    except Exception:  # any pyarrow parse failure: the C parser names the line
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], engine="pyarrow"), []
+    except Exception:  # any pyarrow parse failure: read record by record below
         pass
+    header, rows, lines, wide = _records(path)
+    frame = pd.DataFrame(rows, columns=header, index=pd.Index(np.asarray(lines, dtype=np.int64) - 2))
+    return frame, wide
+
+
+def _records(path: Path) -> tuple[list[str], list[list[str]], list[int], list[tuple[int, int]]]:
+    """Header, rows padded with "" to its width, each row's first CSV line, and the (line,
+    field count) of every row wider than the header. Blank lines are skipped."""
+    rows, lines, wide = [], [], []
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except pd.errors.ParserError as exc:
-        match = re.search(r"line (\d+), saw (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        raise InputError.single(str(path), "<row>", "wrong number of fields" +
-                                (f" ({match.group(2)})" if match else ""),
-                                "one value per header column", line=line) from None
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            width, after = len(header), reader.line_num
+            for record in reader:
+                first, after = after + 1, reader.line_num
+                if not record:
+                    continue
+                if len(record) > width:
+                    wide.append((first, len(record)))
+                    continue
+                rows.append(record + [""] * (width - len(record)))
+                lines.append(first)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError.single(str(path), "<file>", f"cannot read the CSV: {exc}",
+                                "UTF-8 text, comma-separated, one header line") from None
+    return header, rows, lines, wide
 
 
 def _blank(col: pd.Series) -> pd.Series:
@@ -346,18 +378,20 @@ def _check_linked(ck: _Checker, fm: FileMapping, time_col: str, leads: _Ids,
 def read_crm(folder: Path, mapping: Path | None = None, lenient: bool = False) -> CrmData:
     """Read and validate a CRM export folder. Raises InputError (strict) or skips bad rows."""
     maps = load_mapping(mapping)
-    raw, paths, header_problems = {}, {}, []
+    raw, paths, wide, header_problems = {}, {}, {}, []
     for name in FILES:
-        frame, path = _read(Path(folder), name, getattr(maps, name))
+        frame, path, wide[name] = _read(Path(folder), name, getattr(maps, name))
         raw[name], paths[name] = frame, path
         if frame is not None:
             header_problems += _check_columns(name, path, frame)
     if header_problems:
         raise InputError(header_problems)
+    if not lenient and any(wide.values()):
+        raise InputError([p for n in FILES for p in _wide_problems(paths[n], raw[n], wide[n])])
     if raw["activities"] is None:
         raw["activities"] = pd.DataFrame({c: pd.Series(dtype=str) for c in
                                           (*REQUIRED["activities"], "lead_id")})
-    checkers = {n: _Checker(n, paths[n], raw[n]) for n in FILES}
+    checkers = {n: _Checker(n, paths[n], raw[n], len(wide[n])) for n in FILES}
     leads = _check_leads(checkers["leads"], maps.leads)
     lead_ids = _Ids(leads, checkers["leads"].bad)
     opps = _check_opportunities(checkers["opportunities"], maps.opportunities, lead_ids)
@@ -376,6 +410,17 @@ def read_crm(folder: Path, mapping: Path | None = None, lenient: bool = False) -
     return _assemble(checkers, leads, opps, stages, acts, paths, lenient)
 
 
+def _wide_problems(path: str, frame: pd.DataFrame, wide: list[tuple[int, int]]) -> list[Problem]:
+    """One Problem per row wider than the header (the first MAX_LINES_PER_CHECK, then a count)."""
+    expected = f"one value per header column ({len(frame.columns)})"
+    out = [Problem(path, line, "<row>", f"{WIDE_ROW} ({fields})", expected)
+           for line, fields in wide[:MAX_LINES_PER_CHECK]]
+    if len(wide) > MAX_LINES_PER_CHECK:
+        out.append(Problem(path, None, "<row>", f"{len(wide) - MAX_LINES_PER_CHECK} more rows with: {WIDE_ROW}",
+                           expected))
+    return out
+
+
 def _assemble(checkers: dict[str, _Checker], leads: pd.DataFrame, opps: pd.DataFrame,
               stages: pd.DataFrame, acts: pd.DataFrame, paths: dict[str, str],
               lenient: bool) -> CrmData:
@@ -385,7 +430,7 @@ def _assemble(checkers: dict[str, _Checker], leads: pd.DataFrame, opps: pd.DataF
     counts = [row for c in checkers.values() for row in c.counts]
     quality = pd.DataFrame(counts, columns=["file", "column", "problem", "rows"])
     quality["action"] = "skipped" if lenient else "error"
-    read = pd.DataFrame([{"file": n, "column": "", "problem": "rows read", "rows": len(c.frame),
+    read = pd.DataFrame([{"file": n, "column": "", "problem": "rows read", "rows": len(c.frame) + c.too_wide,
                           "action": "read"} for n, c in checkers.items()]
                         + [{"file": n, "column": "", "problem": "rows kept",
                             "rows": int(keep[n].sum()), "action": "kept"} for n in checkers])

@@ -145,7 +145,7 @@ def run_territory(section: TerritorySection, scenario_dir: Path, source: str = "
     options = SolveOptions(time_limit_s=section.time_limit_s, mip_gap=section.mip_gap,
                            alternatives=section.alternatives,
                            alternative_tolerance=section.alternatives_within,
-                           max_candidates=section.max_candidates)
+                           max_candidates=section.max_candidates, max_nodes=section.max_nodes)
     return design_territories(problem, options)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -53,6 +55,25 @@ class SolveResult:
         out = asdict(self)
         out["status"] = str(self.status)
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+
+
+_SCOPED_OPTIONS: ContextVar[dict | None] = ContextVar("scoped_highs_options", default=None)
+
+
+@contextlib.contextmanager
+def solver_defaults(**options: object) -> Iterator[None]:
+    """HiGHS options applied to every `solve` inside the block, below each call's own `options`.
+
+    A planning stage that makes many solves (territory design: start plan, reduced and full
+    models, column generation) sets e.g. `mip_max_nodes` once for all of them this way; options
+    of `None` are left out. Nested blocks add to (and override) the outer block's options.
+    """
+    merged = {**(_SCOPED_OPTIONS.get() or {}), **{k: v for k, v in options.items() if v is not None}}
+    token = _SCOPED_OPTIONS.set(merged)
+    try:
+        yield
+    finally:
+        _SCOPED_OPTIONS.reset(token)
 
 
 class _WarmStartHighs(Highs):
@@ -132,14 +153,14 @@ def solve(
     solve exactly as before. `duals=True` (linear programs) also loads the row duals into the
     model's import Suffix `dual` and the reduced costs into `rc` (created when absent) after an
     optimal solve, in HiGHS's sign convention (reduced cost = c - A^T dual); the suffixes are
-    left empty when the solve was not optimal or HiGHS has no valid duals (a MIP). Never raises
-    on a non-optimal outcome.
+    left empty when the solve was not optimal or HiGHS has no valid duals (a MIP). Options set by
+    an enclosing `solver_defaults` block apply too. Never raises on a non-optimal outcome.
     """
     if duals:
         _import_suffixes(model)
     solver = _WarmStartHighs() if warm_start else Highs()
-    solver_options = {"random_seed": 0, "output_flag": False}
-    solver_options.update(options or {})
+    solver_options = {"random_seed": 0, "output_flag": False,
+                      **(_SCOPED_OPTIONS.get() or {}), **(options or {})}
     start = time.perf_counter()
     try:
         results = solver.solve(

@@ -318,7 +318,7 @@ def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
                      time_limit_s: float | None, mip_gap: float | None,
                      cost_limit: float | None = None, avoid: list[np.ndarray] | None = None,
                      start: np.ndarray | None = None, start_feasible: bool = False,
-                     pairs: Pairs | None = None) -> AssignSolution:
+                     pairs: Pairs | None = None, highs_options: dict | None = None) -> AssignSolution:
     """Solve the assignment MILP, adding contiguity cuts until every territory is connected.
 
     With `cost_limit`, minimise the number of units that keep the centre they have in any of the
@@ -326,13 +326,14 @@ def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
     unit of every unit, e.g. the heuristic's or a reduced model's plan) warm-starts HiGHS; when
     `start_feasible` (it satisfies every constraint), its cost is also the cutoff
     (HiGHS `objective_bound`): nodes that cannot beat it are pruned. `pairs` (e.g. from
-    reduced-cost fixing) replaces the candidate pairs `max_candidates` would choose.
+    reduced-cost fixing) replaces the candidate pairs `max_candidates` would choose;
+    `highs_options` go to every HiGHS solve.
     """
     t0 = time.perf_counter()
     if pairs is None:
         pairs = candidate_pairs(prob, max_candidates, None if start is None else np.asarray(start))
     am = build(prob, pairs)
-    options = None
+    options = dict(highs_options) if highs_options else None
     warm = False
     if cost_limit is not None:
         _diversify(am, cost_limit, avoid or [])
@@ -340,7 +341,7 @@ def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
         warm = True
         if start_feasible:
             upper = float(prob.weight @ prob.distance[np.arange(prob.n), start])
-            options = {"objective_bound": upper + 1e-6 * max(1.0, abs(upper))}
+            options = {**(options or {}), "objective_bound": upper + 1e-6 * max(1.0, abs(upper))}
     build_s = time.perf_counter() - t0
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     total_build, total_solve, cuts, round_no = build_s, 0.0, 0, 0
@@ -348,7 +349,8 @@ def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
         left = None if deadline is None else max(1.0, deadline - time.perf_counter())
         res = solve(am.model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap,
                     options=options, warm_start=warm)
-        options = None  # contiguity cuts may cut the start off: its cost is no cutoff any more
+        # contiguity cuts may cut the start off: its cost is no cutoff any more
+        options = dict(highs_options) if highs_options else None
         total_solve += res.solve_s
         assign = read_assignment(am, prob.n) if res.has_solution else np.full(prob.n, -1)
         if not res.has_solution or prob.adjacency is None:

@@ -90,13 +90,16 @@ class SolveOptions:
     """Solver settings: times in seconds, gaps relative; `max_candidates` caps the centres each
     unit may be assigned to (its nearest ones) in the assignment model; None keeps all. With
     fixed centres any cap (or more than AUTO_PAIRS pairs) switches to the priced MILP, whose
-    pairs come from reduced costs and whose bound covers every pair."""
+    pairs come from reduced costs and whose bound covers every pair. `max_nodes` limits the
+    branch-and-bound nodes of every MILP solve (HiGHS `mip_max_nodes`): unlike a time limit it
+    stops at the same point on any machine, so a plan cut short is still reproducible."""
 
     time_limit_s: float | None = None
     mip_gap: float | None = 1e-4
     alternatives: int = 0
     alternative_tolerance: float = 0.02
     max_candidates: int | None = None
+    max_nodes: int | None = None
 
 
 @dataclass(frozen=True)

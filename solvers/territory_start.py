@@ -51,8 +51,10 @@ def _medians(prob: TerritoryProblem, members: np.ndarray, allowed: np.ndarray) -
 
 
 def location_allocation_start(prob: TerritoryProblem, *, time_limit_s: float | None,
-                              mip_gap: float | None, rounds: int = 4) -> tuple[np.ndarray, float] | None:
-    """A feasible plan (centre unit of every unit) and its cost, or None if none was found."""
+                              mip_gap: float | None, rounds: int = 4, centres: np.ndarray | None = None,
+                              ) -> tuple[np.ndarray, float] | None:
+    """A feasible plan (centre unit of every unit) and its cost, or None if none was found.
+    `centres` (p units, unnamed territories only) replaces the p-median heuristic's first centres."""
     if prob.fixed_centres is not None or prob.adjacency is not None:
         return None
     allowed = _allowed_centres(prob)
@@ -65,7 +67,8 @@ def location_allocation_start(prob: TerritoryProblem, *, time_limit_s: float | N
         labels = prob.labels
     else:
         cand = np.arange(prob.n) if prob.candidate_centres is None else np.asarray(prob.candidate_centres)
-        centres = cand[solve_heuristic(prob.distance[:, cand], prob.weight, prob.p).centres]
+        if centres is None:
+            centres = cand[solve_heuristic(prob.distance[:, cand], prob.weight, prob.p).centres]
         labels = tuple(f"T{k + 1}" for k in range(prob.p))
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     best: tuple[np.ndarray, float] | None = None

@@ -218,3 +218,38 @@ def test_bad_mapping_names_the_mapping_file(tmp_path: Path):
         read_crm(write(tmp_path / "crm", GOOD), mapping)
     p = info.value.problems[0]
     assert p.file == str(mapping) and "colums" in p.path
+
+
+def test_lenient_skips_rows_wider_than_the_header(tmp_path: Path):
+    """Strict mode stops on the first too-wide row; lenient mode skips every one, counts them,
+    and keeps the CSV line numbers of the rows after them (O3 is still line 4)."""
+    files = {k: list(v) for k, v in GOOD.items()}
+    files["opportunities.csv"][2] = "O2,L2,A2,2026-01-12,2000.50,,,AE1,extra"
+    files["opportunities.csv"].insert(1, "O0,L1,A0,2026-01-09,5,,,AE1,x,y")
+    files["opportunities.csv"][4] = "O3,L3,A3,2026-01-15,zero,2026-03-01,false,AE2"  # bad amount
+    folder = write(tmp_path / "crm", files)
+    with pytest.raises(InputError) as info:
+        read_crm(folder)
+    assert info.value.problems[0].line == 2 and "wrong number of fields" in info.value.problems[0].message
+    crm = read_crm(folder, lenient=True)
+    assert list(crm.opportunities["id"]) == ["O1"]
+    assert list(crm.opportunities["line"]) == [3]
+    q = crm.quality.set_index(["file", "problem"])["rows"]
+    assert q[("opportunities", "wrong number of fields")] == 2
+    assert q[("opportunities", "rows read")] == 4 and q[("opportunities", "rows kept")] == 1
+    # O2 was never read, so the stage row naming it refers to an unknown opportunity
+    assert q[("stage_history", "unknown opportunity id")] == 1
+    assert q[("opportunities", "not a number")] == 1  # O3, still named by its own line
+
+
+def test_strict_wide_rows_all_named_before_row_checks(tmp_path: Path):
+    """Strict mode names every too-wide row (here lines 2 and 4 of activities.csv) and nothing
+    that only follows from them; a header missing a column is reported as such, not as wide rows."""
+    files = {k: list(v) for k, v in GOOD.items()}
+    files["activities.csv"][1] += ",x"
+    files["activities.csv"][3] += ",x,y"
+    with pytest.raises(InputError) as info:
+        read_crm(write(tmp_path / "crm", files))
+    got = [(Path(p.file).name, p.line, p.path, p.message) for p in info.value.problems]
+    assert got == [("activities.csv", 2, "<row>", "wrong number of fields (6)"),
+                   ("activities.csv", 4, "<row>", "wrong number of fields (7)")]

@@ -169,3 +169,24 @@ def test_capacity_too_small_is_reported_infeasible(tmp_path: Path) -> None:
     assert str(res.solve.status) == "infeasible"
     assert res.assignments.empty
     assert res.summary["status"] == "infeasible"
+
+
+def test_solve_seconds_cover_the_start_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """summary solve_s is the whole search, not only the last MILP: a start plan that takes
+    0.5 s (here made slow on purpose) shows up in it."""
+    import time
+
+    import solvers.territory as territory
+
+    real = territory.location_allocation_start
+
+    def slow_start(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(territory, "location_allocation_start", slow_start)
+    _line(tmp_path)
+    result = _solve(tmp_path, balance=0.5)
+    assert result.solve.has_solution
+    assert result.solve.solve_s >= 0.5
+    assert result.summary["solve_s"] == result.solve.solve_s

@@ -61,6 +61,10 @@ class TerritorySection(Model):
     """Solver time limit (seconds)."""
     mip_gap: Share = 0.0
     """Relative MIP gap at which the solver may stop."""
+    max_nodes: PosInt | None = None
+    """Branch-and-bound node limit for each MILP solve of the stage. Unlike `time_limit_s` it
+    stops at the same point on any machine: set it (with a generous time limit as a backstop)
+    when a plan that is cut short must still be reproducible."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TerritorySection:
