@@ -186,7 +186,6 @@ def _read(folder: Path, name: str, fm: FileMapping
     return frame, str(path), wide
 
 
-
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
     """All columns as text, empty cells as "" (no NA guessing: `NA` is a region name), and the
     (line, field count) of the rows left out for having more fields than the header.

@@ -167,6 +167,8 @@ def _generated(k: int) -> TerritoryProblem:
                             np.ones(100), demand.astype(float), np.zeros(100), 10, capacity=120.0)
 
 
+# optima proven before this path existed, by the plain assignment MILP over all 10,000 pairs
+# (benchmarks/RESULTS.md, capacitated rows of 26 Nov 19:54 UTC)
 @pytest.mark.parametrize(("k", "optimum"), [(3, 1015.0), (4, 984.0)])
 def test_generated_100_node_instance_proven_optimal(k: int, optimum: float) -> None:
     """100-3 goes through the MILP over the kept pairs, 100-4 is proven by the bound alone (each
