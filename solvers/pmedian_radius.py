@@ -86,14 +86,14 @@ def _add_needed(rad: _Radii, near: np.ndarray) -> tuple[_Radii, int]:
 
 def _build(
     dist: np.ndarray, weight: np.ndarray, p: int, rad: _Radii,
-    cost_limit: float | None, avoid: np.ndarray | None,
+    cost_limit: float | None, avoid: np.ndarray | None, relax: bool = False,
 ) -> pyo.ConcreteModel:
     """Reduced-radius model: for kept radii S_0 = 0 < S_1 < ..., z_k charges
     w (D^{S_k + 1} - D^{S_{k-1} + 1}), a lower bound that is exact for a unit whose nearest
     open centre is at D^t exactly when t - 1 is kept."""
     n, m = dist.shape
     model = pyo.ConcreteModel()
-    model.y = pyo.Var(range(m), domain=pyo.Binary)
+    model.y = pyo.Var(range(m), bounds=(0.0, 1.0)) if relax else pyo.Var(range(m), domain=pyo.Binary)
     sizes = np.array([len(k) for k in rad.kept])
     nz = int(sizes.sum())
     model.z = pyo.Var(range(nz), bounds=(0.0, 1.0))
@@ -171,6 +171,8 @@ def solve_radius(
     build_total, solve_total, last, rounds, short = 0.0, 0.0, None, 0, 1
     near = reach
     best_centres, best_near = np.asarray(start_centres), reach
+    if cost_limit is None:
+        rad = _lp_radii(d, w, p, rad, deadline)
     while rounds < max_rounds:
         rounds += 1
         t0 = time.perf_counter()
@@ -212,6 +214,34 @@ def solve_radius(
         build_s=build_total, solve_s=solve_total,
     )
     return RadiusSolution(centres, result, rounds, true_cost)
+
+
+LP_ROUNDS = 20
+"""Most LP relaxations solved to choose the radii before the MILP (0: none)."""
+
+
+def _lp_radii(d: np.ndarray, w: np.ndarray, p: int, rad: _Radii, deadline: float | None) -> _Radii:
+    """Extend the kept radii until the LP relaxation undercharges no unit: a unit whose LP
+    coverage stops short of its last kept radius (z > 0 there) gets SLACK more radii. The MILP
+    then starts from a model whose LP bound is the full formulation's (García, Labbé and Marín
+    2011 generate radii from the LP the same way)."""
+    for _ in range(LP_ROUNDS):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        model = _build(d, w, p, rad, None, None, relax=True)
+        res = solve(model)
+        if res.status != Status.OPTIMAL:
+            break
+        z = np.array([v.value or 0.0 for v in model.z.values()])
+        kept, added = list(rad.kept), 0
+        for i, (r, k) in enumerate(zip(rad.radii, rad.kept, strict=True)):
+            if len(k) and k[-1] < len(r) - 2 and z[model.zoff[i + 1] - 1] > 1e-6:
+                kept[i] = np.arange(min(k[-1] + 1 + max(SLACK, 1), len(r) - 1))
+                added += 1
+        if not added:
+            break
+        rad = _Radii(rad.radii, kept)
+    return rad
 
 
 def _final(last: SolveResult, objective: float | None, build_s: float, solve_s: float) -> SolveResult:

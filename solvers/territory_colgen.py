@@ -190,13 +190,15 @@ def pairs_of(keep: np.ndarray, centres: np.ndarray, label: np.ndarray, complete:
 
 def column_generation(prob: TerritoryProblem, *, nearest: int = 8, include: np.ndarray | None = None,
                       per_unit: int = 5, max_rounds: int = 50, time_limit_s: float | None = None,
-                      ) -> ColumnBound:
+                      rel_tol: float = 0.0) -> ColumnBound:
     """LP bound over every allowed unit-centre pair (see the module docstring).
 
     Starts from each unit's `nearest` centres plus the pairs of `include` (centre unit of
     every unit, e.g. a feasible plan, so the first LP is feasible). An infeasible restricted LP
-    grows `nearest` by half. Stops when no pair prices negative, after `max_rounds`, or at the time
-    limit (seconds); the bound is valid at whichever round it stops.
+    grows `nearest` by half. Stops when no pair prices negative, when the round's Lagrangian
+    bound is within `rel_tol` (relative) of the restricted LP's value (more rounds could raise
+    the bound by no more than that), after `max_rounds`, or at the time limit (seconds); the
+    bound is valid at whichever round it stops.
     """
     t0 = time.perf_counter()
     centres, label, allowed = allowed_pairs(prob)
@@ -239,6 +241,8 @@ def column_generation(prob: TerritoryProblem, *, nearest: int = 8, include: np.n
         added += int(new)
         if new == 0:
             converged = True
+            break
+        if lp_value - dual_bound <= rel_tol * max(1.0, abs(lp_value)):
             break
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break

@@ -36,6 +36,9 @@ NEAREST = 12
 """Centres per unit in the first restricted LP."""
 FIRST_SLACK = 0.4
 """First MILP: pairs with reduced cost below this share of the mean cost per unit (bound / n)."""
+LP_TOLERANCE_SHARE = 0.05
+"""Column generation stops once more rounds could raise its bound by at most this share of the
+requested gap (10,000 x 200 at 2 %: 2 LP rounds instead of 8, the bound 0.03 % lower)."""
 LP_SHARE = 0.5
 """Share of the time limit column generation may use."""
 FIRST_GAP_SHARE = 0.5
@@ -87,7 +90,8 @@ def solve_priced(prob: TerritoryProblem, *, time_limit_s: float | None, mip_gap:
     back to another method."""
     t0 = time.perf_counter()
     lp_limit = None if time_limit_s is None else LP_SHARE * time_limit_s
-    cg = column_generation(prob, nearest=NEAREST, include=start, time_limit_s=lp_limit)
+    cg = column_generation(prob, nearest=NEAREST, include=start, time_limit_s=lp_limit,
+                           rel_tol=LP_TOLERANCE_SHARE * (mip_gap or 0.0))
     notes: dict = {"bound_method": "LP relaxation over every unit-centre pair (column generation)",
                    "lp_bound": cg.bound, "lp_converged": cg.converged, "lp_rounds": cg.rounds,
                    "lp_columns_added": cg.added, "lp_s": round(cg.lp_s + cg.price_s, 3)}

@@ -106,6 +106,20 @@ def test_column_generation_equals_lp_over_every_pair(fixed: bool, seed: int, ext
     assert not cg.pairs.complete  # it did not need every pair
 
 
+def test_column_generation_tolerance_stops_early_with_a_valid_bound() -> None:
+    """With a relative tolerance the rounds stop once the Lagrangian bound is that close to the
+    restricted LP; the bound is still below the LP over every pair, and within the tolerance."""
+    prob = _instance(60, 8, 0, fixed=True)
+    reference = _explicit_lp(prob)
+    full = column_generation(prob, nearest=2, per_unit=2)
+    loose = column_generation(prob, nearest=2, per_unit=2, rel_tol=0.05)
+    assert full.converged and full.rounds > 2
+    assert not loose.converged and loose.rounds < full.rounds
+    assert loose.bound <= reference + 1e-6 * abs(reference)
+    assert loose.lp - loose.dual_bound <= 0.05 * abs(loose.lp)
+    assert loose.bound >= reference * (1 - 0.05) - 1e-6
+
+
 def _brute_force(prob: TerritoryProblem) -> float:
     """Cheapest plan over every assignment of units to the fixed centres within the band."""
     tol, mean = prob.balance[0].tolerance, prob.workload.sum() / prob.p
