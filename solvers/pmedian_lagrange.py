@@ -20,11 +20,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class LagrangeBound:
-    """Best bound found, and per candidate the best bound on any solution that opens it."""
+    """Best bound found, per candidate the best bound on any solution that opens it, and the
+    multipliers of the best bound (each unit's price: what the relaxation charges for it)."""
 
     bound: float
     open_bound: np.ndarray
     iterations: int
+    multipliers: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,14 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
     open_bound = np.full(m, -np.inf)
     is_chosen = np.zeros(m, dtype=bool)
     iterations = 0
+    best_lam = lam
     while iterations < max_iter:
         iterations += 1
         value, rho, chosen, reduced = _evaluate(near, m, lam, p, groups)
         pth = rho[chosen].max()
         open_bound = np.maximum(open_bound, value + np.maximum(rho - pth, 0.0))
+        if value > steps.best:
+            best_lam = lam
         steps.record(value)
         if steps.done(upper, min_theta=1e-4):
             break
@@ -123,7 +128,7 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
         if norm == 0:
             break
         lam = np.minimum(lam + steps.theta * (upper - value) / norm * g, cap)
-    return LagrangeBound(steps.best, open_bound, iterations)
+    return LagrangeBound(steps.best, open_bound, iterations, best_lam)
 
 
 def reduce_candidates(cost: np.ndarray, p: int, upper: float, heuristic: np.ndarray,

@@ -166,18 +166,19 @@ def solve_radius(
     dist: np.ndarray, weight: np.ndarray, p: int, start_centres: np.ndarray,
     *, time_limit_s: float | None = None, mip_gap: float | None = None,
     cost_limit: float | None = None, avoid: np.ndarray | None = None, max_rounds: int = 100,
-    extra_radii: int = 2,
+    extra_radii: int = 2, prices: np.ndarray | None = None,
 ) -> RadiusSolution:
     """Optimal p centres among the columns of `dist` (units x candidates), weights `weight`.
 
-    `start_centres` (a feasible heuristic solution) sets the first radii. With `cost_limit`
+    `start_centres` (a feasible heuristic solution) sets the first radii, or `prices` (per
+    unit, in weight x distance, e.g. Lagrangian multipliers) where they reach farther. With `cost_limit`
     the model instead minimises the number of open centres among `avoid` subject to a weighted
     cost <= cost_limit (used to find diverse near-optimal alternatives).
     """
     keep = weight > 0
     d, w = dist[keep], weight[keep]
     reach = d[:, start_centres].min(axis=1)
-    rad = _initial_radii(d, reach)
+    rad = _initial_radii(d, reach if prices is None else np.maximum(reach, prices[keep] / w))
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     build_total, solve_total, last, rounds, short = 0.0, 0.0, None, 0, 1
     near = reach
@@ -227,6 +228,9 @@ def solve_radius(
     return RadiusSolution(centres, result, rounds, true_cost)
 
 
+LP_OPTIONS = {"solver": "ipm"}
+"""The LP relaxations that choose the radii go to HiGHS's interior-point solver (with crossover):
+on n = 900, p = 5 one takes 3.1 s instead of 15.9 s with the dual simplex."""
 LP_ROUNDS = 20
 """Most LP relaxations solved to choose the radii before the MILP (0: none)."""
 
@@ -240,7 +244,7 @@ def _lp_radii(d: np.ndarray, w: np.ndarray, p: int, rad: _Radii, deadline: float
         if deadline is not None and time.perf_counter() > deadline:
             break
         model = _build(d, w, p, rad, None, None, relax=True)
-        res = solve(model)
+        res = solve(model, options=LP_OPTIONS)
         if res.status != Status.OPTIMAL:
             break
         z = np.array([v.value or 0.0 for v in model.z.values()])

@@ -95,8 +95,11 @@ def _solve_pmedian(prob: TerritoryProblem, opts: SolveOptions
     kept, floor, lagrange = reduce_candidates(cost[positive], prob.p, heur.cost, heur.centres,
                                        is_integral(cost[positive]))
     prep_s = time.perf_counter() - t0
+    prices = np.zeros(prob.n)
+    if lagrange.multipliers is not None:
+        prices[positive] = lagrange.multipliers  # what the relaxation charges each unit
     sol = solve_radius(dist[:, kept], prob.weight, prob.p, np.searchsorted(kept, heur.centres),
-                       time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+                       time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap, prices=prices)
     res = sol.result
     # dropped candidates cannot beat the heuristic, so the reduced bound holds up to `floor`
     bound = lagrange.bound if res.bound is None else max(lagrange.bound, min(res.bound, floor))

@@ -65,3 +65,19 @@ def test_lp_radii_reach_the_full_lp(n: int, p: int, seed: int, monkeypatch: pyte
     assert _lp_value(dist, p, start) < reference - 1e-6
     assert _lp_value(dist, p, extended) == pytest.approx(reference, rel=1e-7)
     assert sum(map(len, extended.kept)) < sum(len(r) - 1 for r in extended.radii)  # still truncated
+
+
+def test_lagrangian_multipliers_give_the_reported_bound() -> None:
+    """The multipliers returned as unit prices are those of the best bound: L(lambda) evaluated
+    by hand over every candidate equals it, and it is below the heuristic's cost."""
+    from solvers.pmedian_lagrange import lagrangian_bound
+
+    dist = _graph(70, 4)
+    p = 4
+    heur = solve_heuristic(dist, np.ones(70), p)
+    lb = lagrangian_bound(dist, p, heur.cost, dist[:, heur.centres].min(axis=1))
+    lam = lb.multipliers
+    rho = np.minimum(dist - lam[:, None], 0.0).sum(axis=0)
+    by_hand = lam.sum() + np.sort(rho)[:p].sum()
+    assert by_hand == pytest.approx(lb.bound, rel=1e-9)
+    assert lb.bound <= heur.cost + 1e-9
