@@ -57,13 +57,15 @@ PROOF_OPTIONS = {
     "mip_allow_restart": False, "mip_heuristic_effort": 0.0, "mip_heuristic_run_rins": False,
     "mip_heuristic_run_rens": False, "mip_heuristic_run_root_reduced_cost": False,
     "mip_heuristic_run_zi_round": False, "mip_heuristic_run_shifting": False,
-    "mip_heuristic_run_feasibility_jump": False,
+    "mip_heuristic_run_feasibility_jump": False, "mip_lp_solver": "ipm",
 }
 """HiGHS settings for the warm-started MILP. Its start (the interchange heuristic's plan) is
 usually optimal already, so the time goes into the proof; HiGHS's primal heuristics (sub-MIPs,
 rounding, feasibility jump) and root restarts took most of it for nothing (random n = 400,
 p = 10: 5 nodes, MILP 13.5 s -> 4.8 s; n = 300, p = 10, whose start is 0.2 % off: 8.7 -> 2.7 s).
-Better plans still come from the LP and the branching."""
+Better plans still come from the LP and the branching. The MIP's LP relaxations use the
+interior-point solver: its root LP took the dual simplex 15 s at n = 900, p = 5 (whole solve
+60-74 s -> 42 s; n = 600, p = 10: 48 -> 34 s)."""
 FULL_RADII = 10_000
 """Up to this many unit x candidate entries every radius is kept: one exact model, no rounds.
 Each round re-solves a MILP from scratch, and with few candidates left after the Lagrangian
