@@ -13,7 +13,10 @@ farther than D_i^{T_i}: the truncated model is a relaxation, so its bound is val
 problem, and when its optimal centres put every unit within D_i^{T_i} the solution is optimal for
 the full problem too. Otherwise T_i grows for the units that were cut short and the model is
 solved again (the check that no excluded radius could improve the solution). T_i starts at the
-heuristic's distance for each unit, so the heuristic solution is always representable.
+heuristic's distance for each unit (or its Lagrangian price where that reaches farther), so the
+heuristic solution is always representable, and grows first by LP rounds: the LP relaxation is
+solved and every unit it undercharges gets more radii, until the truncated LP equals the full
+one; only then is the MILP solved, warm-started from the heuristic and cut off at its cost.
 """
 
 from __future__ import annotations
@@ -246,7 +249,8 @@ def _lp_radii(d: np.ndarray, w: np.ndarray, p: int, rad: _Radii, deadline: float
         if deadline is not None and time.perf_counter() > deadline:
             break
         model = _build(d, w, p, rad, None, None, relax=True)
-        res = solve(model, options=LP_OPTIONS)
+        left = None if deadline is None else max(1.0, deadline - time.perf_counter())
+        res = solve(model, time_limit_s=left, options=LP_OPTIONS)
         if res.status != Status.OPTIMAL:
             break
         z = np.array([v.value or 0.0 for v in model.z.values()])
