@@ -43,9 +43,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from solvers.common import SolveResult, Status, relative_gap
-from solvers.pmedian_lagrange import SubgradientSteps
+from solvers.pmedian_lagrange import SubgradientSteps, improvement_slack
 from solvers.pmedian_radius import is_integral
-from solvers.territory_assign import Pairs, allowed_pairs
+from solvers.territory_assign import Pairs, allowed_pairs, centre_positions
 from solvers.territory_problem import TerritoryProblem
 from solvers.territory_start import location_allocation_start
 
@@ -241,7 +241,7 @@ class Reduction:
     @property
     def proven(self) -> bool:
         """The Lagrangian bound meets the best plan: no solution is cheaper."""
-        return self.lagrange.bound >= self.upper - _slack(self.upper, self.integral)
+        return self.lagrange.bound >= self.upper - improvement_slack(self.upper, self.integral)
 
     def summary(self) -> dict:
         return {"bound": self.lagrange.bound, "iterations": self.lagrange.iterations,
@@ -264,24 +264,16 @@ class Reduction:
                            bound, gap, res.build_s + self.prep_s, res.solve_s)
 
 
-def _slack(upper: float, integral: bool) -> float:
-    return 1.0 - 1e-6 if integral else 1e-9 * max(1.0, abs(upper))
-
-
-def _plan_cost(prob: TerritoryProblem, plan: np.ndarray) -> float:
-    return float(prob.weight @ prob.distance[np.arange(prob.n), plan])
-
-
 def lagrangian_heuristic(prob: TerritoryProblem, bound: float, centre_sets: list[np.ndarray], plan: np.ndarray,
-                         time_limit_s: float | None, mip_gap: float | None) -> np.ndarray:
+                         time_limit_s: float | None, mip_gap: float | None, integral: bool) -> np.ndarray:
     """Best of `plan` and the location-allocation plans started from each of `centre_sets` (p
     centre units each, e.g. those the Lagrangian opened at its best multipliers); stops once
-    `bound` (a lower bound) proves the best plan optimal. Feasible plans: upper bounds only."""
-    best, best_cost = plan, _plan_cost(prob, plan)
-    integral = is_integral(prob.weight[:, None] * prob.distance)
+    `bound` (a lower bound) proves the best plan optimal (`integral`: costs are whole numbers).
+    Feasible plans: upper bounds only."""
+    best, best_cost = plan, prob.plan_cost(plan)
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     for centres in centre_sets:
-        if bound >= best_cost - _slack(best_cost, integral):
+        if bound >= best_cost - improvement_slack(best_cost, integral):
             break
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left < 0.5:
@@ -303,15 +295,14 @@ def reduce_pairs(prob: TerritoryProblem, start: np.ndarray, *, time_limit_s: flo
     cost = prob.weight[:, None] * prob.distance[:, centres]
     integral = is_integral(cost)
     n = prob.n
-    position = np.full(n, -1)
-    position[centres] = np.arange(len(centres))
+    position = centre_positions(centres, n)
     lb = capacitated_bound(cost, prob.measure(prob.capacity_measure), float(prob.capacity), centres, prob.p,
-                           _plan_cost(prob, start), cost[np.arange(n), position[start]], allowed)
+                           prob.plan_cost(start), cost[np.arange(n), position[start]], allowed)
     plan = lagrangian_heuristic(prob, lb.bound, [centres[k] for k in lb.centre_sets], start,
-                                time_limit_s, mip_gap)
-    upper = _plan_cost(prob, plan)
+                                time_limit_s, mip_gap, integral)
+    upper = prob.plan_cost(plan)
     cpos = position[plan]
-    slack = _slack(upper, integral)
+    slack = improvement_slack(upper, integral)
     keep = allowed & (lb.pair_bound < upper - slack) & (lb.open_bound < upper - slack)[None, :]
     keep[np.arange(n), cpos] = True
     used = keep.any(axis=0)

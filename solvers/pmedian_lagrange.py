@@ -131,6 +131,12 @@ def lagrangian_bound(cost: np.ndarray, p: int, upper: float, start: np.ndarray,
     return LagrangeBound(steps.best, open_bound, iterations, best_lam)
 
 
+def improvement_slack(upper: float, integral: bool) -> float:
+    """How far below `upper` a bound must be for a solution to beat it: with integral costs a
+    better solution costs at least 1 less, otherwise a relative tolerance of 1e-9."""
+    return 1.0 - 1e-6 if integral else 1e-9 * max(1.0, abs(upper))
+
+
 def reduce_candidates(cost: np.ndarray, p: int, upper: float, heuristic: np.ndarray,
                       integral: bool) -> tuple[np.ndarray, float, LagrangeBound]:
     """Candidates that may still be open in a solution better than `upper`, plus the heuristic's
@@ -140,7 +146,7 @@ def reduce_candidates(cost: np.ndarray, p: int, upper: float, heuristic: np.ndar
     """
     start = cost[:, heuristic].min(axis=1)
     lb = lagrangian_bound(cost, p, upper, start)
-    slack = 1.0 - 1e-6 if integral else 1e-9 * max(1.0, abs(upper))
+    slack = improvement_slack(upper, integral)
     keep = lb.open_bound < upper - slack
     keep[heuristic] = True
     dropped = lb.open_bound[~keep]

@@ -171,7 +171,7 @@ def solve_radius(
     dist: np.ndarray, weight: np.ndarray, p: int, start_centres: np.ndarray,
     *, time_limit_s: float | None = None, mip_gap: float | None = None,
     cost_limit: float | None = None, avoid: np.ndarray | None = None, max_rounds: int = 100,
-    extra_radii: int = 2, prices: np.ndarray | None = None,
+    prices: np.ndarray | None = None,
 ) -> RadiusSolution:
     """Optimal p centres among the columns of `dist` (units x candidates), weights `weight`.
 

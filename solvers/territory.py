@@ -24,7 +24,7 @@ from solvers import capacitated_lagrange
 from solvers.common import SolveResult, Status, relative_gap, solver_defaults
 from solvers.pmedian_lagrange import lagrangian_bound, reduce_candidates
 from solvers.pmedian_radius import is_integral, solve_radius
-from solvers.territory_assign import AssignSolution, solve_assignment
+from solvers.territory_assign import AssignSolution, centre_positions, solve_assignment
 from solvers.territory_colgen import supported
 from solvers.territory_heuristic import HeuristicSolution, solve_heuristic
 from solvers.territory_lagrange import balanced_lagrangian_bound, instance_of
@@ -180,8 +180,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         start = reduction.start
         notes["capacitated_lagrange"] = reduction.summary()
     if reduction is not None and reduction.proven:
-        cpos = np.full(work.n, -1)
-        cpos[reduction.pairs.centres] = np.arange(len(reduction.pairs.centres))
+        cpos = centre_positions(reduction.pairs.centres, work.n)
         done = SolveResult(Status.FEASIBLE, "capacitated Lagrangian bound meets the start plan", reduction.upper,
                            None, None, 0.0, 0.0)
         sol = AssignSolution(cpos[start], reduction.pairs, done, 0)
@@ -214,8 +213,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
             done = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
             res = SolveResult(Status.OPTIMAL if done else Status.FEASIBLE, f"start plan kept ({res.termination})", start_cost,
                               res.bound, gap, res.build_s, res.solve_s)
-            cpos = np.full(work.n, -1)
-            cpos[sol.pairs.centres] = np.arange(len(sol.pairs.centres))
+            cpos = centre_positions(sol.pairs.centres, work.n)
             sol = replace(sol, assign=cpos[start], result=res)
     if not res.has_solution:
         return None, res, []
@@ -266,8 +264,7 @@ def _alternatives(work: TerritoryProblem, opts: SolveOptions, cap: int, centre_o
     """Near-optimal alternatives of a fixed-centre plan (each unit among its `cap` nearest)."""
     if not opts.alternatives or centre_of is None or not res.has_solution:
         return []
-    cpos = np.full(work.n, -1)
-    cpos[work.fixed_centres] = np.arange(len(work.fixed_centres))
+    cpos = centre_positions(work.fixed_centres, work.n)
     seen, alts = [cpos[centre_of]], []
     for _ in range(opts.alternatives):
         alt = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
@@ -407,7 +404,7 @@ def _result(prob: TerritoryProblem, centre_of: np.ndarray | None, res: SolveResu
     alternatives = []
     for alt in alts:
         frame = _assignments(prob, alt)
-        cost = float(prob.weight @ prob.distance[np.arange(prob.n), alt])
+        cost = prob.plan_cost(alt)
         alternatives.append(Alternative(frame, cost, float(np.mean(alt != centre_of))))
     if alternatives:
         summary["alternatives"] = [{"objective": a.objective, "differs_from_best": a.differs_from_best,

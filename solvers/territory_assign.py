@@ -51,6 +51,13 @@ class Pairs:
         return np.where(keys[pos] == want, pos, -1)
 
 
+def centre_positions(centres: np.ndarray, n: int) -> np.ndarray:
+    """Position of every unit among `centres` (-1 for units that are not centres)."""
+    pos = np.full(n, -1)
+    pos[centres] = np.arange(len(centres))
+    return pos
+
+
 def allowed_pairs(prob: TerritoryProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre units, their territory-name index (-1 unnamed) and the n x centres mask of the
     pairs any plan may use (pins, "not its current territory" locks; a free centre must be
@@ -93,8 +100,7 @@ def candidate_pairs(prob: TerritoryProblem, max_candidates: int | None,
         if prob.fixed_centres is None:
             keep[centres, np.arange(len(centres))] = True
         if include is not None:
-            cpos = np.full(prob.n, -1)
-            cpos[centres] = np.arange(len(centres))
+            cpos = centre_positions(centres, prob.n)
             ok = cpos[include] >= 0
             keep[np.flatnonzero(ok), cpos[include[ok]]] = True
         allowed &= keep
@@ -340,7 +346,7 @@ def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
     elif start is not None and set_start(am, np.asarray(start)):
         warm = True
         if start_feasible:
-            upper = float(prob.weight @ prob.distance[np.arange(prob.n), start])
+            upper = prob.plan_cost(start)
             options = {**(options or {}), "objective_bound": upper + 1e-6 * max(1.0, abs(upper))}
     build_s = time.perf_counter() - t0
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solvers.common import SolveResult, Status, solve
-from solvers.territory_assign import AssignModel, Pairs, allowed_pairs, build
+from solvers.territory_assign import AssignModel, Pairs, allowed_pairs, build, centre_positions
 from solvers.territory_problem import TerritoryProblem
 
 CHUNK = 2_000_000
@@ -204,8 +204,7 @@ def column_generation(prob: TerritoryProblem, *, nearest: int = 8, include: np.n
     centres, label, allowed = allowed_pairs(prob)
     keep = nearest_mask(prob, centres, label, allowed, nearest)
     if include is not None:
-        cpos = np.full(prob.n, -1)
-        cpos[centres] = np.arange(len(centres))
+        cpos = centre_positions(centres, prob.n)
         ok = cpos[np.asarray(include)] >= 0
         keep[np.flatnonzero(ok), cpos[np.asarray(include)[ok]]] = True
         keep &= allowed

@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from solvers.common import SolveResult, Status, relative_gap
-from solvers.territory_assign import AssignSolution, allowed_pairs, solve_assignment
+from solvers.territory_assign import (
+    AssignSolution,
+    allowed_pairs,
+    centre_positions,
+    solve_assignment,
+)
 from solvers.territory_colgen import (
     ColumnBound,
     certified_bound,
@@ -63,8 +68,7 @@ def _mask_with(prob: TerritoryProblem, mask: np.ndarray, cg: ColumnBound,
     on = cg.x > 1e-9
     mask[cg.pairs.i[on], cg.pairs.c[on]] = True
     if start is not None:
-        cpos = np.full(prob.n, -1)
-        cpos[cg.pairs.centres] = np.arange(len(cg.pairs.centres))
+        cpos = centre_positions(cg.pairs.centres, prob.n)
         ok = cpos[start] >= 0
         mask[np.flatnonzero(ok), cpos[start[ok]]] = True
     return mask
@@ -76,10 +80,6 @@ def _milp(prob: TerritoryProblem, mask: np.ndarray, cg: ColumnBound, start: np.n
     pairs = pairs_of(mask & allowed, centres, label, bool((mask | ~allowed).all()))
     return solve_assignment(prob, max_candidates=None, time_limit_s=limit, mip_gap=gap, pairs=pairs,
                             start=start, start_feasible=start is not None)
-
-
-def _cost(prob: TerritoryProblem, centre_of: np.ndarray) -> float:
-    return float(prob.weight @ prob.distance[np.arange(prob.n), centre_of])
 
 
 def solve_priced(prob: TerritoryProblem, *, time_limit_s: float | None, mip_gap: float | None,
@@ -131,7 +131,7 @@ def solve_priced(prob: TerritoryProblem, *, time_limit_s: float | None, mip_gap:
                 # every pair a better plan could use is in this model, so its bound holds
                 bound = max(bound, min(r2.bound, upper))
     build_s = first.result.build_s + (0.0 if best is first else best.result.build_s)
-    out = SolveResult(res.status, res.termination, _cost(prob, plan), bound, None, build_s, 0.0)
+    out = SolveResult(res.status, res.termination, prob.plan_cost(plan), bound, None, build_s, 0.0)
     return PricedSolution(plan, _record(out, bound, mip_gap, cg.lp_s, t0), notes)
 
 

@@ -61,6 +61,10 @@ class TerritoryProblem:
     def n(self) -> int:
         return len(self.unit_ids)
 
+    def plan_cost(self, centre_of: np.ndarray) -> float:
+        """Objective of a plan (centre unit of every unit): sum of weight x distance to its centre."""
+        return float(self.weight @ self.distance[np.arange(self.n), centre_of])
+
     def measure(self, name: str) -> np.ndarray:
         """Per-unit values of a balance/capacity measure: workload, potential, accounts or extra."""
         if name == "workload":

@@ -83,7 +83,7 @@ def location_allocation_start(prob: TerritoryProblem, *, time_limit_s: float | N
         if not sol.result.has_solution:
             break
         plan = centres[sol.assign]
-        cost = float(prob.weight @ prob.distance[np.arange(prob.n), plan])
+        cost = prob.plan_cost(plan)
         if best is not None and cost >= best[1] - 1e-9 * max(1.0, abs(cost)):
             break
         best = (plan, cost)
