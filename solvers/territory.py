@@ -50,12 +50,17 @@ over every pair, warm-started from (and cut off at) the reduced plan: that model
 then certified for the whole problem, no relaxation needed."""
 REDUCED_SHARE = 0.3
 """Share of the time limit given to the reduced model when the full one follows."""
-BALANCED_BOUND_PAIRS = 1_000_000
+BALANCED_BOUND_PAIRS = 4_000_000
 """Up to this many unit-centre pairs the certified bound also tries the balanced Lagrangian."""
 START_SHARE = 0.5
 """Share of the (first) time limit the location-allocation start may use."""
 LARGE_N = 1000
 """From this many units (free centres, no names) the side-constrained model fixes the centres."""
+LOCATE_ROUNDS = 25
+"""Most location-allocation rounds on large free-centre instances (a round that only tightens
+its gap counts)."""
+LOCATE_SHARE = 0.6
+"""Share of the time limit the location-allocation rounds may use."""
 
 __all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "design_territories"]
 
@@ -145,17 +150,17 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     reduced candidate pairs it is followed by the model over every pair when that has at most
     FULL_PAIRS pairs (whose bound is then exact); otherwise the bound comes from relaxations
     (`_certify_reduced`)."""
-    work, heur = _restrict_centres(prob)
+    t0 = time.perf_counter()
+    work, heur, located = _restrict_centres(prob, opts, notes)
     cap = opts.max_candidates
     if cap is None and work is not prob:
         cap = FIXED_CENTRE_CANDIDATES
     elif cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
         cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
     if work.fixed_centres is not None and supported(work) and cap is not None:
-        priced = _solve_priced(prob, work, heur, opts, notes)
+        priced = _solve_priced(prob, work, heur, replace(opts, time_limit_s=_left(opts, t0)), notes, located)
         if priced is not None:
             return priced[0], priced[1], _alternatives(work, opts, cap, priced[0], priced[1])
-    t0 = time.perf_counter()
     pairs_all = work.n * len(_candidates(work) if work.fixed_centres is None else work.fixed_centres)
     follow = work is prob and cap is not None and cap < pairs_all / work.n and pairs_all <= FULL_PAIRS
     first = opts.time_limit_s
@@ -242,19 +247,21 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
 
 
 def _solve_priced(prob: TerritoryProblem, work: TerritoryProblem, heur: HeuristicSolution | None,
-                  opts: SolveOptions, notes: dict) -> tuple[np.ndarray | None, SolveResult] | None:
+                  opts: SolveOptions, notes: dict, start: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray | None, SolveResult] | None:
     """Fixed centres: column-generation LP bound over every pair, MILP over priced pairs
-    (`solvers.territory_priced`). When the centres were fixed here (large free-centre instance)
-    that bound covers those centres only: it goes to the notes, and the reported bound is the
-    relaxation over all centres (`_certify_reduced`)."""
-    priced = solve_priced(work, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap)
+    (`solvers.territory_priced`), from `start` (a feasible plan) when given. When the centres
+    were fixed here (large free-centre instance) that bound covers those centres only: it goes
+    to the notes, and the reported bound is the relaxation over all centres (`_certify_reduced`)."""
+    priced = solve_priced(work, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap, start=start)
     if priced is None:
         return None
     notes.update(priced.notes)
     res = priced.result
     if priced.centre_of is None or work is prob:
         return priced.centre_of, res
-    notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap, "centres": "p-median heuristic's",
+    how = "location-allocation's" if start is not None else "p-median heuristic's"
+    notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap, "centres": how,
                                    "note": "valid only with these centres fixed"}
     return priced.centre_of, _certify_reduced(prob, res, opts, heur, priced.centre_of)
 
@@ -285,16 +292,30 @@ def _left(opts: SolveOptions, t0: float, limit: float | None = None) -> float | 
     return max(1.0, limit - (time.perf_counter() - t0))
 
 
-def _restrict_centres(prob: TerritoryProblem) -> tuple[TerritoryProblem, HeuristicSolution | None]:
-    """Large free-centre instances (n >= LARGE_N, no names): location-allocation. The centres
-    are fixed at the p-median heuristic's and the MILP balances the assignment around them; the
-    bound then comes from `_certify_reduced` (a relaxation over all centres)."""
+def _restrict_centres(prob: TerritoryProblem, opts: SolveOptions, notes: dict
+                      ) -> tuple[TerritoryProblem, HeuristicSolution | None, np.ndarray | None]:
+    """Large free-centre instances (n >= LARGE_N, no names): location-allocation. From the
+    p-median heuristic's centres, rounds of the priced fixed-centre MILP (from a loose gap down
+    to a tight one) re-centre every territory on its weighted 1-median while the cost falls
+    (`location_allocation_start`). Returns the problem with the best plan's centres fixed, the
+    heuristic and that plan (None when no round found one: the heuristic's centres are fixed).
+    The MILP then balances the assignment around those centres at the requested gap, and the
+    bound comes from `_certify_reduced` (a relaxation over all centres)."""
     if prob.n < LARGE_N or prob.fixed_centres is not None or prob.labelled:
-        return prob, None
+        return prob, None, None
     cand = _candidates(prob)
     heur = solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
-    return replace(prob, fixed_centres=cand[heur.centres],
-                   labels=tuple(f"T{k + 1}" for k in range(prob.p))), heur
+    centres = cand[heur.centres]
+    limit = None if opts.time_limit_s is None else LOCATE_SHARE * opts.time_limit_s
+    found = None
+    if supported(prob):
+        found = location_allocation_start(prob, time_limit_s=limit, mip_gap=opts.mip_gap,
+                                          rounds=LOCATE_ROUNDS, centres=centres, priced=True)
+    if found is not None:
+        centres = np.unique(found[0])
+        notes["start_plan"] = {"objective": found[1], "method": "location-allocation (priced MILP rounds)"}
+    work = replace(prob, fixed_centres=centres, labels=tuple(f"T{k + 1}" for k in range(prob.p)))
+    return work, heur, None if found is None else found[0]
 
 
 def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions,
@@ -316,11 +337,14 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
         if prob.labelled and prob.current is not None and (prob.current[cand] >= 0).all():
             groups = prob.current[cand]
         upper = res.objective if groups is not None else heur.cost
-        bound = lagrangian_bound(cost, prob.p, upper, start, groups=groups).bound
+        free = lagrangian_bound(cost, prob.p, upper, start, groups=groups)
+        bound = free.bound
         inst = instance_of(prob) if prob.n * prob.n <= BALANCED_BOUND_PAIRS else None
         if inst is not None and centre_of is not None:
-            unit_cost = prob.weight * prob.distance[np.arange(prob.n), centre_of]
-            bound = max(bound, balanced_lagrangian_bound(inst, res.objective, unit_cost))
+            # from the balance-free prices: the balanced relaxation is at least as high there
+            prices = np.zeros(prob.n)
+            prices[positive] = free.multipliers
+            bound = max(bound, balanced_lagrangian_bound(inst, res.objective, prices))
     gap = relative_gap(res.objective, bound)
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
     status = Status.OPTIMAL if ok else Status.FEASIBLE
