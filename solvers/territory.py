@@ -52,6 +52,8 @@ REDUCED_SHARE = 0.3
 """Share of the time limit given to the reduced model when the full one follows."""
 BALANCED_BOUND_PAIRS = 4_000_000
 """Up to this many unit-centre pairs the certified bound also tries the balanced Lagrangian."""
+BALANCED_BOUND_S = 15.0
+"""Seconds the balanced Lagrangian may take at most (less when the time limit is nearer)."""
 START_SHARE = 0.5
 """Share of the (first) time limit the location-allocation start may use."""
 LARGE_N = 1000
@@ -59,7 +61,7 @@ LARGE_N = 1000
 LOCATE_ROUNDS = 25
 """Most location-allocation rounds on large free-centre instances (a round that only tightens
 its gap counts)."""
-LOCATE_SHARE = 0.6
+LOCATE_SHARE = 0.8
 """Share of the time limit the location-allocation rounds may use."""
 
 __all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "design_territories"]
@@ -161,6 +163,10 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         priced = _solve_priced(prob, work, heur, replace(opts, time_limit_s=_left(opts, t0)), notes, located)
         if priced is not None:
             return priced[0], priced[1], _alternatives(work, opts, cap, priced[0], priced[1])
+        if located is not None:  # the last solve ran out of time: the located plan stands
+            res = SolveResult(Status.FEASIBLE, "location-allocation plan (time limit)", prob.plan_cost(located),
+                              None, None, 0.0, 0.0)
+            return located, _certify_reduced(prob, res, opts, heur, located, _deadline(opts, t0)), []
     pairs_all = work.n * len(_candidates(work) if work.fixed_centres is None else work.fixed_centres)
     follow = work is prob and cap is not None and cap < pairs_all / work.n and pairs_all <= FULL_PAIRS
     first = opts.time_limit_s
@@ -170,11 +176,16 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     if heur is not None:
         start = _nearest(work.distance, work.fixed_centres)  # HiGHS drops it if unbalanced
     elif work.fixed_centres is None:
+        # rounds of the priced MILP where it applies (every rule column-wise, not the plain
+        # capacitated p-median, whose own Lagrangian path restarts from this plan)
+        priced = supported(work) and not capacitated_lagrange.applies(work)
         found = location_allocation_start(work, mip_gap=opts.mip_gap,
-                                          time_limit_s=None if first is None else START_SHARE * first)
+                                          time_limit_s=None if first is None else START_SHARE * first,
+                                          rounds=LOCATE_ROUNDS if priced else 4, priced=priced)
         if found is not None:
             start, feasible = found[0], True
-            notes["start_plan"] = {"objective": found[1], "method": "location-allocation"}
+            notes["start_plan"] = {"objective": found[1],
+                                   "method": "location-allocation (priced MILP rounds)" if priced else "location-allocation"}
     reduction = None
     if feasible and cap is None and capacitated_lagrange.applies(work):
         # plain capacitated p-median: knapsack Lagrangian bound, better start, pair fixing
@@ -230,7 +241,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         # the MILP's own bound holds for the reduced candidate pairs / fixed centres only
         notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
                                   "candidates_per_unit": None if sol.pairs.complete else cap}
-        res = _certify_reduced(prob, res, opts, heur, centre_of)
+        res = _certify_reduced(prob, res, opts, heur, centre_of, _deadline(opts, t0))
     alts: list[np.ndarray] = []
     if opts.alternatives:
         limit = res.objective * (1 + opts.alternative_tolerance)
@@ -253,6 +264,7 @@ def _solve_priced(prob: TerritoryProblem, work: TerritoryProblem, heur: Heuristi
     (`solvers.territory_priced`), from `start` (a feasible plan) when given. When the centres
     were fixed here (large free-centre instance) that bound covers those centres only: it goes
     to the notes, and the reported bound is the relaxation over all centres (`_certify_reduced`)."""
+    t0 = time.perf_counter()
     priced = solve_priced(work, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap, start=start)
     if priced is None:
         return None
@@ -263,7 +275,7 @@ def _solve_priced(prob: TerritoryProblem, work: TerritoryProblem, heur: Heuristi
     how = "location-allocation's" if start is not None else "p-median heuristic's"
     notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap, "centres": how,
                                    "note": "valid only with these centres fixed"}
-    return priced.centre_of, _certify_reduced(prob, res, opts, heur, priced.centre_of)
+    return priced.centre_of, _certify_reduced(prob, res, opts, heur, priced.centre_of, _deadline(opts, t0))
 
 
 def _alternatives(work: TerritoryProblem, opts: SolveOptions, cap: int, centre_of: np.ndarray | None,
@@ -292,6 +304,11 @@ def _left(opts: SolveOptions, t0: float, limit: float | None = None) -> float | 
     return max(1.0, limit - (time.perf_counter() - t0))
 
 
+def _deadline(opts: SolveOptions, t0: float) -> float | None:
+    """The `time.perf_counter()` instant the time limit counted from `t0` ends (None: no limit)."""
+    return None if opts.time_limit_s is None else t0 + opts.time_limit_s
+
+
 def _restrict_centres(prob: TerritoryProblem, opts: SolveOptions, notes: dict
                       ) -> tuple[TerritoryProblem, HeuristicSolution | None, np.ndarray | None]:
     """Large free-centre instances (n >= LARGE_N, no names): location-allocation. From the
@@ -303,10 +320,11 @@ def _restrict_centres(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     bound comes from `_certify_reduced` (a relaxation over all centres)."""
     if prob.n < LARGE_N or prob.fixed_centres is not None or prob.labelled:
         return prob, None, None
+    t0 = time.perf_counter()
     cand = _candidates(prob)
     heur = solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
     centres = cand[heur.centres]
-    limit = None if opts.time_limit_s is None else LOCATE_SHARE * opts.time_limit_s
+    limit = None if opts.time_limit_s is None else LOCATE_SHARE * opts.time_limit_s - (time.perf_counter() - t0)
     found = None
     if supported(prob):
         found = location_allocation_start(prob, time_limit_s=limit, mip_gap=opts.mip_gap,
@@ -320,11 +338,13 @@ def _restrict_centres(prob: TerritoryProblem, opts: SolveOptions, notes: dict
 
 def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions,
                      heur: HeuristicSolution | None = None, centre_of: np.ndarray | None = None,
-                     ) -> SolveResult:
+                     deadline: float | None = None) -> SolveResult:
     """Bound for a solve over reduced candidate pairs. Its own MILP bound covers only the
     reduced problem, so the reported bound is a relaxation of the full one: nearest fixed centre
     for every unit, or the Lagrangian bound of the uncapacitated p-median (valid for every
-    side-constrained variant). Optimal only if that closes the gap; otherwise feasible."""
+    side-constrained variant), raised by the balanced Lagrangian while time is left before
+    `deadline` (a `time.perf_counter()` instant; None: no limit). Optimal only if that closes
+    the gap; otherwise feasible."""
     if prob.fixed_centres is not None:
         bound = float(prob.weight @ prob.distance[:, prob.fixed_centres].min(axis=1))
     else:
@@ -339,12 +359,13 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
         upper = res.objective if groups is not None else heur.cost
         free = lagrangian_bound(cost, prob.p, upper, start, groups=groups)
         bound = free.bound
-        inst = instance_of(prob) if prob.n * prob.n <= BALANCED_BOUND_PAIRS else None
+        left = BALANCED_BOUND_S if deadline is None else min(BALANCED_BOUND_S, deadline - time.perf_counter())
+        inst = instance_of(prob) if prob.n * prob.n <= BALANCED_BOUND_PAIRS and left >= 1.0 else None
         if inst is not None and centre_of is not None:
             # from the balance-free prices: the balanced relaxation is at least as high there
             prices = np.zeros(prob.n)
             prices[positive] = free.multipliers
-            bound = max(bound, balanced_lagrangian_bound(inst, res.objective, prices))
+            bound = max(bound, balanced_lagrangian_bound(inst, res.objective, prices, time_limit_s=left))
     gap = relative_gap(res.objective, bound)
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
     status = Status.OPTIMAL if ok else Status.FEASIBLE

@@ -24,6 +24,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.sparse import coo_matrix
 
+from solvers.common import Status
 from solvers.territory_assign import centre_positions, solve_assignment
 from solvers.territory_heuristic import solve_heuristic
 from solvers.territory_priced import solve_priced
@@ -84,13 +85,17 @@ def _relabelled(plan: np.ndarray | None, old: np.ndarray, new: np.ndarray) -> np
 
 
 def _assign(fixed: TerritoryProblem, time_limit_s: float | None, mip_gap: float | None, priced: bool,
-            start: np.ndarray | None) -> np.ndarray | None:
-    """Centre unit of every unit in the fixed-centre model's plan, or None without one."""
+            start: np.ndarray | None) -> tuple[np.ndarray | None, bool]:
+    """Centre unit of every unit in the fixed-centre model's plan (None without one), and
+    whether the solve reached its gap (False: it stopped on the time limit)."""
     if priced:
         sol = solve_priced(fixed, time_limit_s=time_limit_s, mip_gap=mip_gap, start=start)
-        return None if sol is None else sol.centre_of
+        if sol is None:
+            return None, False
+        return sol.centre_of, sol.result.status == Status.OPTIMAL
     sol = solve_assignment(fixed, max_candidates=None, time_limit_s=time_limit_s, mip_gap=mip_gap)
-    return fixed.fixed_centres[sol.assign] if sol.result.has_solution else None
+    plan = fixed.fixed_centres[sol.assign] if sol.result.has_solution else None
+    return plan, sol.result.status == Status.OPTIMAL
 
 
 def location_allocation_start(prob: TerritoryProblem, *, time_limit_s: float | None,
@@ -127,16 +132,18 @@ def location_allocation_start(prob: TerritoryProblem, *, time_limit_s: float | N
         if left is not None and left < 1.0:
             break
         start = _relabelled(None if best is None else best[0], previous, centres) if priced else None
-        plan = _assign(fixed, left, gap, priced, start)
+        plan, finished = _assign(fixed, left, gap, priced, start)
         if plan is None:
             break
         cost = prob.plan_cost(plan)
-        if start is not None and gap > floor_gap and cost >= prob.plan_cost(start) - 1e-9 * max(1.0, abs(cost)):
+        if finished and start is not None and gap > floor_gap and cost >= prob.plan_cost(start) - 1e-9 * max(1.0, abs(cost)):
             gap = max(floor_gap, gap / 2)  # the MILP handed its start back: ask it for more
             continue
         if best is not None and cost >= best[1] - 1e-9 * max(1.0, abs(cost)):
             break
         best, previous = (plan, cost), centres
+        if priced and not finished:
+            break  # out of time: the caller's last solve continues from this plan
         moved = _medians(prob, centre_positions(centres, prob.n)[plan], allowed, inside=priced)
         if moved is None or len(np.unique(moved)) < prob.p or np.array_equal(moved, centres):
             break

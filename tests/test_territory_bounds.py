@@ -163,3 +163,24 @@ def test_large_free_centre_instances_locate_before_balancing(monkeypatch: pytest
     plan = out.assignments["center_unit_id"].str[1:].astype(int).to_numpy()
     assert s.objective == pytest.approx(prob.plan_cost(plan))
     assert 0 < s.bound <= s.objective
+
+
+def test_located_plan_stands_when_the_last_solve_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the solve around the located centres gives no plan (e.g. no time left for its LP),
+    the location-allocation plan is the answer, with a valid bound, not a fallback around the
+    heuristic's centres."""
+    import solvers.territory as territory
+
+    monkeypatch.setattr(territory, "LARGE_N", 200)
+    monkeypatch.setattr(territory, "solve_priced", lambda *args, **kwargs: None)
+    prob = _clustered(240, 7, 1)
+    out = territory.design_territories(prob, territory.SolveOptions(time_limit_s=60, mip_gap=0.01))
+    s = out.solve
+    assert s.termination == "location-allocation plan (time limit)"
+    assert s.objective == pytest.approx(out.summary["start_plan"]["objective"])
+    plan = out.assignments["center_unit_id"].str[1:].astype(int).to_numpy()
+    assert s.objective == pytest.approx(prob.plan_cost(plan))
+    loads = out.territories["workload"].to_numpy()
+    mean = prob.workload.sum() / prob.p
+    assert ((loads >= 0.95 * mean - 1e-6) & (loads <= 1.05 * mean + 1e-6)).all()
+    assert 0 < s.bound <= s.objective
