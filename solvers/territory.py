@@ -59,8 +59,9 @@ START_SHARE = 0.5
 LARGE_N = 1000
 """From this many units (free centres, no names) the side-constrained model fixes the centres."""
 LOCATE_ROUNDS = 25
-"""Most location-allocation rounds on large free-centre instances (a round that only tightens
-its gap counts)."""
+"""Most priced location-allocation rounds (a round that only tightens its gap counts)."""
+PRICED_START = "location-allocation (priced MILP rounds)"
+"""`start_plan.method` in summary.json when the start came from the priced rounds."""
 LOCATE_SHARE = 0.8
 """Share of the time limit the location-allocation rounds may use."""
 
@@ -185,7 +186,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         if found is not None:
             start, feasible = found[0], True
             notes["start_plan"] = {"objective": found[1],
-                                   "method": "location-allocation (priced MILP rounds)" if priced else "location-allocation"}
+                                   "method": PRICED_START if priced else "location-allocation"}
     reduction = None
     if feasible and cap is None and capacitated_lagrange.applies(work):
         # plain capacitated p-median: knapsack Lagrangian bound, better start, pair fixing
@@ -331,7 +332,7 @@ def _restrict_centres(prob: TerritoryProblem, opts: SolveOptions, notes: dict
                                           rounds=LOCATE_ROUNDS, centres=centres, priced=True)
     if found is not None:
         centres = np.unique(found[0])
-        notes["start_plan"] = {"objective": found[1], "method": "location-allocation (priced MILP rounds)"}
+        notes["start_plan"] = {"objective": found[1], "method": PRICED_START}
     work = replace(prob, fixed_centres=centres, labels=tuple(f"T{k + 1}" for k in range(prob.p)))
     return work, heur, None if found is None else found[0]
 

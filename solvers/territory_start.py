@@ -8,7 +8,8 @@ falls (Cooper's alternation). Each centre is pinned to its own territory, so the
 for the free-centre model: it warm-starts that MILP and its cost is the MILP's cutoff. It is only
 an upper bound; the MILP decides.
 
-On large instances (`priced=True`) each round solves the fixed-centre model by the priced MILP
+With `priced=True` (the callers ask for it wherever every rule is column-wise, always on large
+free-centre instances) each round solves the fixed-centre model by the priced MILP
 (`solvers.territory_priced`) instead, warm-started from the previous round's territories around
 their new medians (each chosen among the territory's own units): that start already costs less
 than the previous plan, so no round is worse than the last. Balance moves the best centres far
@@ -103,7 +104,7 @@ def location_allocation_start(prob: TerritoryProblem, *, time_limit_s: float | N
                               priced: bool = False) -> tuple[np.ndarray, float] | None:
     """A feasible plan (centre unit of every unit) and its cost, or None if none was found.
     `centres` (p units, unnamed territories only) replaces the p-median heuristic's first centres;
-    `priced` solves each round by the priced MILP (large instances, see the module docstring)."""
+    `priced` solves each round by the priced MILP (see the module docstring)."""
     if prob.fixed_centres is not None or prob.adjacency is not None:
         return None
     allowed = _allowed_centres(prob)
