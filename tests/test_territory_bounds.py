@@ -75,9 +75,10 @@ def test_balanced_bound_is_below_brute_force_optimum(seed: int) -> None:
     assert bound > 0.5 * optimum
 
 
-def test_location_allocation_start_obeys_every_rule() -> None:
+@pytest.mark.parametrize("priced", [False, True])
+def test_location_allocation_start_obeys_every_rule(priced: bool) -> None:
     """Named territories: every centre in its own current territory and its own territory,
-    workload within +-10 %, at most 25 % of units moved."""
+    workload within +-10 %, at most 25 % of units moved; by either kind of round."""
     n, p = 120, 4
     base = _instance(n, p, 7, 0.1)
     xy_order = np.argsort(base.distance[0])  # current territories: rings around unit 0
@@ -86,7 +87,7 @@ def test_location_allocation_start_obeys_every_rule() -> None:
     prob = TerritoryProblem(base.unit_ids, base.distance, base.weight, base.workload, base.potential, p,
                             balance=base.balance, labels=("A", "B", "C", "D"), current=current,
                             max_disruption=0.25)
-    found = location_allocation_start(prob, time_limit_s=30, mip_gap=1e-4)
+    found = location_allocation_start(prob, time_limit_s=30, mip_gap=1e-4, rounds=25 if priced else 4, priced=priced)
     assert found is not None
     plan, cost = found
     assert cost == pytest.approx(float(prob.weight @ prob.distance[np.arange(n), plan]))
