@@ -23,11 +23,10 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from scipy.sparse import coo_matrix
 
 from solvers.common import Status
 from solvers.territory_assign import centre_positions, solve_assignment
-from solvers.territory_heuristic import solve_heuristic
+from solvers.territory_heuristic import solve_heuristic, territory_costs
 from solvers.territory_priced import solve_priced
 from solvers.territory_problem import TerritoryProblem
 
@@ -62,11 +61,9 @@ def _medians(prob: TerritoryProblem, members: np.ndarray, allowed: np.ndarray,
              inside: bool = False) -> np.ndarray | None:
     """Weighted 1-median of each territory (members[i] = territory of unit i) among its allowed
     centres (with `inside`, only among its own units); None when a territory has none."""
-    n = prob.n
-    w = coo_matrix((prob.weight, (members, np.arange(n))), shape=(prob.p, n)).tocsr()
     if inside:
         allowed = allowed & (members[None, :] == np.arange(prob.p)[:, None])
-    cost = np.where(allowed, w @ prob.distance, np.inf)
+    cost = np.where(allowed, territory_costs(prob.distance, prob.weight, members, prob.p), np.inf)
     if not np.isfinite(cost.min(axis=1)).all():
         return None
     return np.argmin(cost, axis=1)
