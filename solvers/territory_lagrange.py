@@ -24,10 +24,17 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csc_matrix, hstack
 
 from solvers.pmedian_lagrange import SubgradientSteps
-from solvers.territory_assign import candidate_pairs
+from solvers.territory_assign import allowed_pairs
 from solvers.territory_problem import TerritoryProblem
+
+CHUNK_ENTRIES = 4_000_000
+"""Unit-centre pairs whose knapsacks are solved in one numpy pass."""
+TOP_K = 256
+"""Units sorted per centre in the knapsack: enough to fill a territory in any instance we meet
+(a few dozen units); columns that need more are redone over every unit."""
 
 
 @dataclass(frozen=True)
@@ -50,45 +57,84 @@ class BalancedInstance:
     need: float = 0.0
 
 
-def _subproblems(inst: BalancedInstance, red: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """rho_j for every column and the fractional territory x[:, j] (dense n x m)."""
+def _subproblems(inst: BalancedInstance, red: np.ndarray, top_k: int = TOP_K,
+                 columns: slice = slice(None)) -> tuple[np.ndarray, csc_matrix]:
+    """rho_j for every column and the fractional territory x[:, j] (sparse n x m) of the centre
+    columns `columns`, whose reduced costs are `red` (n x m). Only each column's `top_k` cheapest
+    units per unit of measure are sorted; a column whose optimum needs more of them is solved
+    again over all its units."""
     n, m = red.shape
     cols = np.arange(m)
-    q = inst.q
-    r = red.copy()
-    own_r = r[inst.own, cols]
-    r[inst.own, cols] = np.inf  # the centre itself is always in, counted apart
-    finite = np.isfinite(r)
-    pos = q > 0
-    # units without measure: free to take when their reduced cost is negative
-    free = np.where(finite & ~pos[:, None], np.minimum(r, 0.0), 0.0)
-    ratio = np.where(finite & pos[:, None], r / np.where(pos, q, 1.0)[:, None], np.inf)
-    order = np.argsort(ratio, axis=0)
-    qs = np.where(np.isfinite(np.take_along_axis(ratio, order, axis=0)), q[order], 0.0)
-    rs = np.where(qs > 0, np.take_along_axis(r, order, axis=0), 0.0)
-    cq, cr = np.cumsum(qs, axis=0), np.cumsum(rs, axis=0)
-    neg = np.where(rs < 0, qs, 0.0).sum(axis=0)
-    low = max(inst.low, 0.0) - q[inst.own]
-    high = inst.high - q[inst.own]
-    target = np.clip(neg, low, high)
-    feasible = (cq[-1] >= target - 1e-9) & (high >= -1e-9)
-    target = np.maximum(target, 0.0)
-    t = (cq < target[None, :] - 1e-12).sum(axis=0)  # first sorted position that reaches target
-    t = np.minimum(t, n - 1)
-    before_q = np.where(t > 0, cq[np.maximum(t - 1, 0), cols], 0.0)
-    before_r = np.where(t > 0, cr[np.maximum(t - 1, 0), cols], 0.0)
-    part = np.where(qs[t, cols] > 0, (target - before_q) / np.where(qs[t, cols] > 0, qs[t, cols], 1.0), 0.0)
-    part = np.clip(part, 0.0, 1.0)
-    rho = own_r + free.sum(axis=0) + before_r + part * rs[t, cols]
-    rho = np.where(feasible, rho, np.inf)
-    x_sorted = (np.arange(n)[:, None] < t[None, :]).astype(float)
-    x_sorted[t, cols] = part
-    x_sorted *= qs > 0
-    x = np.zeros((n, m))
-    np.put_along_axis(x, order, x_sorted, axis=0)
-    x += (free < 0)
-    x[inst.own, cols] = 1.0
-    return rho, x
+    own = inst.own[columns]
+    r = red.T.copy()  # one row per centre column: sorting along contiguous rows is faster
+    own_r = r[cols, own]
+    r[cols, own] = np.inf  # the centre itself is always in, counted apart
+    pos = inst.q > 0
+    if pos.all():  # the usual case, kept free of masks over the whole matrix
+        ratio = r / inst.q[None, :]
+        free = np.zeros((0, 2), dtype=int)
+        rho = own_r.copy()
+    else:  # units without measure: free to take when their reduced cost is negative
+        ratio = np.where(pos[None, :], r / np.where(pos, inst.q, 1.0)[None, :], np.inf)
+        free = np.argwhere(~pos[None, :] & (r < 0))
+        rho = own_r + np.bincount(free[:, 0], weights=r[free[:, 0], free[:, 1]], minlength=m)
+    low = max(inst.low, 0.0) - inst.q[own]
+    high = inst.high - inst.q[own]
+    k = min(top_k, n)
+    rows = cols
+    fill_rows, fill_units, fill_x = [], [], []
+    while rows.size:
+        part_ratio = ratio[rows]
+        idx = np.argpartition(part_ratio, k - 1, axis=1)[:, :k] if k < n else \
+            np.broadcast_to(np.arange(n), (rows.size, n))
+        order = np.take_along_axis(idx, np.argsort(np.take_along_axis(part_ratio, idx, axis=1), axis=1), axis=1)
+        sorted_ratio = np.take_along_axis(part_ratio, order, axis=1)
+        qs = np.where(np.isfinite(sorted_ratio), inst.q[order], 0.0)
+        rs = np.where(qs > 0, np.take_along_axis(r[rows], order, axis=1), 0.0)
+        cq, cr = np.cumsum(qs, axis=1), np.cumsum(rs, axis=1)
+        neg = np.where(rs < 0, qs, 0.0).sum(axis=1)
+        target = np.maximum(np.clip(neg, low[rows], high[rows]), 0.0)
+        # every negative unit and the target within the sorted ones, or all units sorted
+        done = (k == n) | ((sorted_ratio[:, -1] >= 0) & (cq[:, -1] >= target - 1e-9))
+        feasible = (cq[:, -1] >= target - 1e-9) & (high[rows] >= -1e-9)
+        t = np.minimum((cq < target[:, None] - 1e-12).sum(axis=1), k - 1)  # first position reaching it
+        at = np.arange(rows.size)
+        before_q = np.where(t > 0, cq[at, np.maximum(t - 1, 0)], 0.0)
+        before_r = np.where(t > 0, cr[at, np.maximum(t - 1, 0)], 0.0)
+        share = np.clip(np.where(qs[at, t] > 0, (target - before_q) / np.where(qs[at, t] > 0, qs[at, t], 1.0), 0.0),
+                        0.0, 1.0)
+        value = np.where(feasible, before_r + share * rs[at, t], np.inf)
+        x_sorted = (np.arange(k)[None, :] < t[:, None]).astype(float)
+        x_sorted[at, t] = share
+        x_sorted *= qs > 0
+        keep = done[:, None] & (x_sorted > 0)
+        fill_rows.append(np.broadcast_to(rows[:, None], keep.shape)[keep])
+        fill_units.append(order[keep])
+        fill_x.append(x_sorted[keep])
+        rho[rows[done]] += value[done]
+        rows, k = rows[~done], n
+    x_rows = np.concatenate(fill_rows + [free[:, 0], cols])
+    x_units = np.concatenate(fill_units + [free[:, 1], own])
+    x_vals = np.concatenate(fill_x + [np.ones(len(free)), np.ones(m)])
+    return rho, csc_matrix((x_vals, (x_units, x_rows)), shape=(n, m))
+
+
+def _all_subproblems(inst: BalancedInstance, lam: np.ndarray, mu: float, stay_v: np.ndarray | None
+                     ) -> tuple[np.ndarray, csc_matrix]:
+    """`_subproblems` at prices `lam` (and `mu` on the units that stay), in blocks of centre
+    columns of about CHUNK_ENTRIES pairs, so the temporaries stay small at 10,000 units."""
+    n, m = inst.cost.shape
+    width = max(1, CHUNK_ENTRIES // max(n, 1))
+    rhos, xs = [], []
+    for first in range(0, m, width):
+        block = slice(first, min(m, first + width))
+        red = inst.cost[:, block] - lam[:, None]
+        if stay_v is not None and mu > 0:
+            red -= mu * stay_v[:, block]
+        rho, x = _subproblems(inst, red, columns=block)
+        rhos.append(rho)
+        xs.append(x)
+    return np.concatenate(rhos), hstack(xs, format="csc")
 
 
 def _choose(rho: np.ndarray, p: int, groups: np.ndarray | None) -> np.ndarray:
@@ -100,7 +146,7 @@ def _choose(rho: np.ndarray, p: int, groups: np.ndarray | None) -> np.ndarray:
 
 
 def balanced_lagrangian_bound(inst: BalancedInstance, upper: float, start: np.ndarray,
-                              max_iter: int = 300, patience: int = 15, time_limit_s: float = 15.0) -> float:
+                              max_iter: int = 5000, patience: int = 15, time_limit_s: float = 15.0) -> float:
     """Best L(lambda, mu) found by subgradient steps from lambda = `start` (e.g. each unit's cost
     in a feasible plan, which makes the first steps good ones); `upper` is a feasible plan's cost.
     Stops after `max_iter` steps, or `time_limit_s` seconds on a busy machine (any L is valid,
@@ -113,10 +159,7 @@ def balanced_lagrangian_bound(inst: BalancedInstance, upper: float, start: np.nd
     for _ in range(max_iter):
         if time.perf_counter() > deadline:
             break
-        red = inst.cost - lam[:, None]
-        if stay_v is not None and inst.need > 0:
-            red = red - mu * stay_v
-        rho, x = _subproblems(inst, red)
+        rho, x = _all_subproblems(inst, lam, mu if inst.need > 0 else 0.0, stay_v)
         chosen = _choose(rho, inst.p, inst.groups)
         value = float(lam.sum() + mu * inst.need + rho[chosen].sum())
         if not np.isfinite(value):
@@ -125,10 +168,10 @@ def balanced_lagrangian_bound(inst: BalancedInstance, upper: float, start: np.nd
         if steps.done(upper, min_theta=1e-3):
             break
         xc = x[:, chosen]
-        g = 1.0 - xc.sum(axis=1)
+        g = 1.0 - np.asarray(xc.sum(axis=1)).ravel()
         g_mu = 0.0
         if stay_v is not None and inst.need > 0:
-            g_mu = inst.need - float((stay_v[:, chosen] * xc).sum())
+            g_mu = inst.need - float(xc.multiply(stay_v[:, chosen]).sum())
             if mu <= 0 and g_mu < 0:
                 g_mu = 0.0
         norm = float(g @ g) + g_mu * g_mu
@@ -152,17 +195,19 @@ def instance_of(prob: TerritoryProblem) -> BalancedInstance | None:
         q, low, high = prob.measure(prob.capacity_measure), 0.0, float(prob.capacity)
     else:
         return None
-    pairs = candidate_pairs(prob, None)
-    cost = np.full((prob.n, len(pairs.centres)), np.inf)
-    cost[pairs.i, pairs.c] = prob.weight[pairs.i] * prob.distance[pairs.i, pairs.centres[pairs.c]]
-    groups = pairs.label if prob.labelled and prob.fixed_centres is None else None
+    centres, label, allowed = allowed_pairs(prob)
+    cost = prob.distance[:, centres]  # a copy: scaled in place
+    cost *= prob.weight[:, None]
+    cost[~allowed] = np.inf
+    del allowed  # the dense masks add up at 10,000 units
+    groups = label if prob.labelled and prob.fixed_centres is None else None
     if groups is not None and (groups < 0).any():
         return None  # centres outside every named territory: not modelled here
     stay = v = None
     need = 0.0
     if prob.max_disruption is not None and prob.current is not None:
         has = prob.current >= 0
-        stay = (pairs.label[None, :] == prob.current[:, None]) & has[:, None]
+        stay = (label[None, :] == prob.current[:, None]) & has[:, None]
         v = np.ones(prob.n) if prob.disruption_measure == "units" else prob.measure(prob.disruption_measure)
         need = (1.0 - prob.max_disruption) * float(v[has].sum())
-    return BalancedInstance(cost, pairs.centres, np.asarray(q, float), low, high, prob.p, groups, stay, v, need)
+    return BalancedInstance(cost, centres, np.asarray(q, float), low, high, prob.p, groups, stay, v, need)

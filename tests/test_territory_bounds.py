@@ -13,8 +13,14 @@ import pytest
 from scipy.optimize import linprog
 from scipy.spatial.distance import cdist
 
+from solvers import territory_lagrange
 from solvers.territory_heuristic import solve_heuristic
-from solvers.territory_lagrange import _subproblems, balanced_lagrangian_bound, instance_of
+from solvers.territory_lagrange import (
+    _all_subproblems,
+    _subproblems,
+    balanced_lagrangian_bound,
+    instance_of,
+)
 from solvers.territory_problem import Balance, TerritoryProblem
 from solvers.territory_start import _relabelled, location_allocation_start
 
@@ -27,14 +33,17 @@ def _instance(n: int, p: int, seed: int, tol: float, **kw) -> TerritoryProblem:
                             workload, workload, np.zeros(n), p, balance=(Balance("workload", tol),), **kw)
 
 
+@pytest.mark.parametrize("top_k", [1, 3, 256])
 @pytest.mark.parametrize("seed", range(3))
-def test_knapsack_subproblem_matches_linprog(seed: int) -> None:
-    """rho_j = LP min of sum r_i x_i, x_own = 1, low <= sum q_i x_i <= high, 0 <= x <= 1."""
+def test_knapsack_subproblem_matches_linprog(seed: int, top_k: int) -> None:
+    """rho_j = LP min of sum r_i x_i, x_own = 1, low <= sum q_i x_i <= high, 0 <= x <= 1, and
+    x[:, j] is its minimiser; a small `top_k` sends columns through the redo over every unit."""
     prob = _instance(12, 3, seed, 0.2)
     inst = instance_of(prob)
     rng = np.random.default_rng(100 + seed)
     red = inst.cost - rng.uniform(0, 150, size=prob.n)[:, None]
-    rho, _ = _subproblems(inst, red)
+    rho, x = _subproblems(inst, red, top_k=top_k)
+    x = x.toarray()
     for j in range(inst.cost.shape[1]):
         lo = np.zeros(prob.n)
         lo[inst.own[j]] = 1.0
@@ -42,6 +51,26 @@ def test_knapsack_subproblem_matches_linprog(seed: int) -> None:
                      bounds=list(zip(lo, np.ones(prob.n), strict=True)), method="highs")
         assert lp.status == 0
         assert rho[j] == pytest.approx(lp.fun, abs=1e-6)
+        assert red[:, j] @ x[:, j] == pytest.approx(lp.fun, abs=1e-6)
+        assert inst.low - 1e-9 <= inst.q @ x[:, j] <= inst.high + 1e-9
+
+
+def test_knapsacks_in_blocks_match_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of centre columns (how 10,000 units stay within memory) give the same rho and x as
+    one pass over every column, disruption prices included."""
+    prob = _instance(30, 4, 5, 0.15, current=np.arange(30) % 4, labels=("A", "B", "C", "D"),
+                     max_disruption=0.3)
+    inst = instance_of(prob)
+    assert inst.stay is not None
+    lam = np.random.default_rng(7).uniform(0, 200, size=prob.n)
+    stay_v = inst.stay * inst.v[:, None]
+    rho_one, x_one = _all_subproblems(inst, lam, 5.0, stay_v)
+    monkeypatch.setattr(territory_lagrange, "CHUNK_ENTRIES", 7 * prob.n)  # 7 columns a block
+    rho_blocks, x_blocks = _all_subproblems(inst, lam, 5.0, stay_v)
+    np.testing.assert_allclose(rho_blocks, rho_one)
+    np.testing.assert_allclose(x_blocks.toarray(), x_one.toarray())
+    red = inst.cost - lam[:, None] - 5.0 * stay_v
+    np.testing.assert_allclose(rho_one, _subproblems(inst, red, top_k=prob.n)[0])
 
 
 def _brute_force(prob: TerritoryProblem) -> float:
