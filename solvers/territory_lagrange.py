@@ -57,6 +57,49 @@ class BalancedInstance:
     need: float = 0.0
 
 
+@dataclass(frozen=True)
+class _Fill:
+    """The continuous knapsacks of some centre columns over their `k` best-ratio units: `done`
+    (the optimum lies among them), `value` (sum of r x, inf when infeasible) and the nonzero
+    x as (column row, unit, share)."""
+
+    done: np.ndarray
+    value: np.ndarray
+    row: np.ndarray
+    unit: np.ndarray
+    x: np.ndarray
+
+
+def _fill(ratio: np.ndarray, r: np.ndarray, q: np.ndarray, low: np.ndarray, high: np.ndarray,
+          k: int) -> _Fill:
+    """Take units in increasing r/q up to the best amount of measure, all the negative-r ones
+    clamped to [low, high] (one row per column; `ratio` = r/q, inf for units that cannot join).
+    Only the `k` smallest ratios of each row are sorted; with k < n a row is done when every
+    negative unit and the amount lie among them."""
+    rows, n = ratio.shape
+    idx = np.argpartition(ratio, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(np.arange(n), (rows, n))
+    order = np.take_along_axis(idx, np.argsort(np.take_along_axis(ratio, idx, axis=1), axis=1), axis=1)
+    sorted_ratio = np.take_along_axis(ratio, order, axis=1)
+    qs = np.where(np.isfinite(sorted_ratio), q[order], 0.0)
+    rs = np.where(qs > 0, np.take_along_axis(r, order, axis=1), 0.0)
+    cq, cr = np.cumsum(qs, axis=1), np.cumsum(rs, axis=1)
+    target = np.maximum(np.clip(np.where(rs < 0, qs, 0.0).sum(axis=1), low, high), 0.0)
+    done = (k == n) | ((sorted_ratio[:, -1] >= 0) & (cq[:, -1] >= target - 1e-9))
+    feasible = (cq[:, -1] >= target - 1e-9) & (high >= -1e-9)
+    t = np.minimum((cq < target[:, None] - 1e-12).sum(axis=1), k - 1)  # first position reaching it
+    at = np.arange(rows)
+    before_q = np.where(t > 0, cq[at, np.maximum(t - 1, 0)], 0.0)
+    before_r = np.where(t > 0, cr[at, np.maximum(t - 1, 0)], 0.0)
+    last_q = np.where(qs[at, t] > 0, qs[at, t], 1.0)
+    share = np.clip(np.where(qs[at, t] > 0, (target - before_q) / last_q, 0.0), 0.0, 1.0)
+    x = (np.arange(k)[None, :] < t[:, None]).astype(float)
+    x[at, t] = share
+    x *= qs > 0
+    keep = done[:, None] & (x > 0)
+    return _Fill(done, np.where(feasible, before_r + share * rs[at, t], np.inf),
+                 np.broadcast_to(at[:, None], keep.shape)[keep], order[keep], x[keep])
+
+
 def _subproblems(inst: BalancedInstance, red: np.ndarray, top_k: int = TOP_K,
                  columns: slice = slice(None)) -> tuple[np.ndarray, csc_matrix]:
     """rho_j for every column and the fractional territory x[:, j] (sparse n x m) of the centre
@@ -80,43 +123,17 @@ def _subproblems(inst: BalancedInstance, red: np.ndarray, top_k: int = TOP_K,
         rho = own_r + np.bincount(free[:, 0], weights=r[free[:, 0], free[:, 1]], minlength=m)
     low = max(inst.low, 0.0) - inst.q[own]
     high = inst.high - inst.q[own]
-    k = min(top_k, n)
-    rows = cols
-    fill_rows, fill_units, fill_x = [], [], []
+    rows, k = cols, min(top_k, n)
+    x_rows, x_units, x_vals = [free[:, 0], cols], [free[:, 1], own], [np.ones(len(free)), np.ones(m)]
     while rows.size:
-        part_ratio = ratio[rows]
-        idx = np.argpartition(part_ratio, k - 1, axis=1)[:, :k] if k < n else \
-            np.broadcast_to(np.arange(n), (rows.size, n))
-        order = np.take_along_axis(idx, np.argsort(np.take_along_axis(part_ratio, idx, axis=1), axis=1), axis=1)
-        sorted_ratio = np.take_along_axis(part_ratio, order, axis=1)
-        qs = np.where(np.isfinite(sorted_ratio), inst.q[order], 0.0)
-        rs = np.where(qs > 0, np.take_along_axis(r[rows], order, axis=1), 0.0)
-        cq, cr = np.cumsum(qs, axis=1), np.cumsum(rs, axis=1)
-        neg = np.where(rs < 0, qs, 0.0).sum(axis=1)
-        target = np.maximum(np.clip(neg, low[rows], high[rows]), 0.0)
-        # every negative unit and the target within the sorted ones, or all units sorted
-        done = (k == n) | ((sorted_ratio[:, -1] >= 0) & (cq[:, -1] >= target - 1e-9))
-        feasible = (cq[:, -1] >= target - 1e-9) & (high[rows] >= -1e-9)
-        t = np.minimum((cq < target[:, None] - 1e-12).sum(axis=1), k - 1)  # first position reaching it
-        at = np.arange(rows.size)
-        before_q = np.where(t > 0, cq[at, np.maximum(t - 1, 0)], 0.0)
-        before_r = np.where(t > 0, cr[at, np.maximum(t - 1, 0)], 0.0)
-        share = np.clip(np.where(qs[at, t] > 0, (target - before_q) / np.where(qs[at, t] > 0, qs[at, t], 1.0), 0.0),
-                        0.0, 1.0)
-        value = np.where(feasible, before_r + share * rs[at, t], np.inf)
-        x_sorted = (np.arange(k)[None, :] < t[:, None]).astype(float)
-        x_sorted[at, t] = share
-        x_sorted *= qs > 0
-        keep = done[:, None] & (x_sorted > 0)
-        fill_rows.append(np.broadcast_to(rows[:, None], keep.shape)[keep])
-        fill_units.append(order[keep])
-        fill_x.append(x_sorted[keep])
-        rho[rows[done]] += value[done]
-        rows, k = rows[~done], n
-    x_rows = np.concatenate(fill_rows + [free[:, 0], cols])
-    x_units = np.concatenate(fill_units + [free[:, 1], own])
-    x_vals = np.concatenate(fill_x + [np.ones(len(free)), np.ones(m)])
-    return rho, csc_matrix((x_vals, (x_units, x_rows)), shape=(n, m))
+        fill = _fill(ratio[rows], r[rows], inst.q, low[rows], high[rows], k)
+        rho[rows[fill.done]] += fill.value[fill.done]
+        x_rows.append(rows[fill.row])
+        x_units.append(fill.unit)
+        x_vals.append(fill.x)
+        rows, k = rows[~fill.done], n
+    return rho, csc_matrix((np.concatenate(x_vals), (np.concatenate(x_units), np.concatenate(x_rows))),
+                           shape=(n, m))
 
 
 def _all_subproblems(inst: BalancedInstance, lam: np.ndarray, mu: float, stay_v: np.ndarray | None
