@@ -207,7 +207,7 @@ def part_big(n: int, p: int, gap: float, limit: float, target_s: float,
     """Two rows: fixed centres (reps' home bases; bound = LP over every unit-centre pair by
     column generation) and free centres (centres located by priced location-allocation rounds
     from the p-median heuristic's; bound = the best of the balance-free p-median Lagrangian and,
-    up to 2,000 units, the balanced Lagrangian over all centres: the best valid ones we have)."""
+    up to 10,000 units, the balanced Lagrangian over all centres: the best valid ones we have)."""
     rows = []
     for fixed in (True, False):
         res, secs = _balanced(n, p, 7, gap, limit, max_candidates, fixed)

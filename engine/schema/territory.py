@@ -56,7 +56,9 @@ class TerritorySection(Model):
     max_candidates: PosInt | None = None
     """Large instances: each unit starts with only its nearest `max_candidates` centres. With
     `centres` given, left-out pairs are priced by column generation, so the bound is the LP over
-    every unit-centre pair; with free centres it comes from the uncapacitated p-median relaxation."""
+    every unit-centre pair; with free centres it comes from the uncapacitated p-median relaxation,
+    raised (with balance or capacity, up to 10,000 units) by a Lagrangian that keeps each
+    territory's size within its band."""
     time_limit_s: PosFloat = 60.0
     """Solver time limit (seconds)."""
     mip_gap: Share = 0.0
