@@ -116,7 +116,7 @@ def _subproblems(inst: BalancedInstance, red: np.ndarray, top_k: int = TOP_K,
     if pos.all():  # the usual case, kept free of masks over the whole matrix
         ratio = r / inst.q[None, :]
         free = np.zeros((0, 2), dtype=int)
-        rho = own_r.copy()
+        rho = own_r  # fancy indexing made it a copy already
     else:  # units without measure: free to take when their reduced cost is negative
         ratio = np.where(pos[None, :], r / np.where(pos, inst.q, 1.0)[None, :], np.inf)
         free = np.argwhere(~pos[None, :] & (r < 0))

@@ -33,6 +33,13 @@ def _instance(n: int, p: int, seed: int, tol: float, **kw) -> TerritoryProblem:
                             workload, workload, np.zeros(n), p, balance=(Balance("workload", tol),), **kw)
 
 
+def _assert_balanced(loads: np.ndarray, prob: TerritoryProblem, tol: float) -> None:
+    """p territories, each with a workload within +-tol of the mean."""
+    mean = prob.workload.sum() / prob.p
+    assert len(loads) == prob.p
+    assert ((loads >= (1 - tol) * mean - 1e-6) & (loads <= (1 + tol) * mean + 1e-6)).all()
+
+
 @pytest.mark.parametrize("top_k", [1, 3, 256])
 @pytest.mark.parametrize("seed", range(3))
 def test_knapsack_subproblem_matches_linprog(seed: int, top_k: int) -> None:
@@ -126,8 +133,7 @@ def test_location_allocation_start_obeys_every_rule(priced: bool) -> None:
     assert sorted(current[centres].tolist()) == list(range(p))
     territory = current[plan]  # a territory is named after its centre's current territory
     loads = np.bincount(territory, weights=prob.workload, minlength=p)
-    mean = prob.workload.sum() / p
-    assert ((loads >= 0.9 * mean - 1e-6) & (loads <= 1.1 * mean + 1e-6)).all()
+    _assert_balanced(loads, prob, 0.1)
     assert (territory != current).mean() <= 0.25 + 1e-9
 
 
@@ -166,8 +172,7 @@ def test_priced_location_allocation_beats_the_heuristic_centres(seed: int) -> No
     used = np.unique(plan)
     assert len(used) == prob.p and (plan[used] == used).all()
     loads = np.bincount(np.searchsorted(used, plan), weights=prob.workload)
-    mean = prob.workload.sum() / prob.p
-    assert ((loads >= 0.95 * mean - 1e-6) & (loads <= 1.05 * mean + 1e-6)).all()
+    _assert_balanced(loads, prob, 0.05)
 
 
 def test_large_free_centre_instances_locate_before_balancing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -188,8 +193,7 @@ def test_large_free_centre_instances_locate_before_balancing(monkeypatch: pytest
                                                  centres=centres, priced=True)
     assert s.objective < 0.85 * around_heuristic[1]  # measured 23 % lower
     loads = out.territories["workload"].to_numpy()
-    mean = prob.workload.sum() / prob.p
-    assert ((loads >= 0.95 * mean - 1e-6) & (loads <= 1.05 * mean + 1e-6)).all()
+    _assert_balanced(loads, prob, 0.05)
     plan = out.assignments["center_unit_id"].str[1:].astype(int).to_numpy()
     assert s.objective == pytest.approx(prob.plan_cost(plan))
     assert 0 < s.bound <= s.objective
@@ -211,6 +215,5 @@ def test_located_plan_stands_when_the_last_solve_finds_nothing(monkeypatch: pyte
     plan = out.assignments["center_unit_id"].str[1:].astype(int).to_numpy()
     assert s.objective == pytest.approx(prob.plan_cost(plan))
     loads = out.territories["workload"].to_numpy()
-    mean = prob.workload.sum() / prob.p
-    assert ((loads >= 0.95 * mean - 1e-6) & (loads <= 1.05 * mean + 1e-6)).all()
+    _assert_balanced(loads, prob, 0.05)
     assert 0 < s.bound <= s.objective
