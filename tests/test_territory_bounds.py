@@ -197,6 +197,12 @@ def test_large_free_centre_instances_locate_before_balancing(monkeypatch: pytest
     plan = out.assignments["center_unit_id"].str[1:].astype(int).to_numpy()
     assert s.objective == pytest.approx(prob.plan_cost(plan))
     assert 0 < s.bound <= s.objective
+    record = notes["bound_relaxations"]
+    assert notes["bound_method"] == territory.BOUND_BALANCED
+    assert record[territory.BOUND_BALANCED] == pytest.approx(s.bound)
+    # it starts from the balance-free prices, where the tighter relaxation is already higher
+    assert record[territory.BOUND_BALANCED] >= record[territory.BOUND_FREE] - 1e-6
+    assert "balanced_lagrangian_skipped" not in record
 
 
 def test_located_plan_stands_when_the_last_solve_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,6 +213,7 @@ def test_located_plan_stands_when_the_last_solve_finds_nothing(monkeypatch: pyte
 
     monkeypatch.setattr(territory, "LARGE_N", 200)
     monkeypatch.setattr(territory, "solve_priced", lambda *args, **kwargs: None)
+    monkeypatch.setattr(territory, "BALANCED_BOUND_PAIRS", 1000)  # and the balanced bound too big
     prob = _clustered(240, 7, 1)
     out = territory.design_territories(prob, territory.SolveOptions(time_limit_s=60, mip_gap=0.01))
     s = out.solve
@@ -217,3 +224,7 @@ def test_located_plan_stands_when_the_last_solve_finds_nothing(monkeypatch: pyte
     loads = out.territories["workload"].to_numpy()
     _assert_balanced(loads, prob, 0.05)
     assert 0 < s.bound <= s.objective
+    record = out.summary["bound_relaxations"]
+    assert out.summary["bound_method"] == territory.BOUND_FREE
+    assert record[territory.BOUND_FREE] == pytest.approx(s.bound)
+    assert "57,600 unit-centre pairs" in record["balanced_lagrangian_skipped"]
