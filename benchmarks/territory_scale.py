@@ -269,9 +269,9 @@ PARTS = {
     "enterprise": ("Enterprise example (500 accounts, 12 named territories, 10 % balance, 25 % max disruption)",
                    part_enterprise),
     "big2000": ("2,000 units x 50 territories, 5 % workload balance",
-                lambda: part_big(2000, 50, 0.01, 90, 120)),
+                lambda: part_big(2000, 50, 0.01, 110, 120)),
     "big10000": ("10,000 units x 200 territories, 5 % workload balance",
-                 lambda: part_big(10_000, 200, 0.02, 420, 600)),
+                 lambda: part_big(10_000, 200, 0.02, 560, 600)),
 }
 
 
