@@ -43,6 +43,7 @@ from solvers.territory import (  # noqa: E402
     Balance,
     SolveOptions,
     TerritoryProblem,
+    TerritoryResult,
     design_territories,
 )
 
@@ -231,7 +232,7 @@ def part_big(n: int, p: int, gap: float, limit: float, target_s: float,
     return rows
 
 
-def _bound_method(res) -> str:
+def _bound_method(res: TerritoryResult) -> str:
     """The relaxation that gave the run's bound, as summary.json's `bound_method` records it."""
     method = res.summary.get("bound_method", "?")
     skipped = (res.summary.get("bound_relaxations") or {}).get("balanced_lagrangian_skipped")

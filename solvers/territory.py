@@ -170,7 +170,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         if located is not None:  # the last solve ran out of time: the located plan stands
             res = SolveResult(Status.FEASIBLE, "location-allocation plan (time limit)", prob.plan_cost(located),
                               None, None, 0.0, 0.0)
-            return located, _certify_reduced(prob, res, opts, heur, located, _deadline(opts, t0), notes), []
+            return located, _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes), []
     pairs_all = work.n * len(_candidates(work) if work.fixed_centres is None else work.fixed_centres)
     follow = work is prob and cap is not None and cap < pairs_all / work.n and pairs_all <= FULL_PAIRS
     first = opts.time_limit_s
@@ -245,7 +245,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         # the MILP's own bound holds for the reduced candidate pairs / fixed centres only
         notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
                                   "candidates_per_unit": None if sol.pairs.complete else cap}
-        res = _certify_reduced(prob, res, opts, heur, centre_of, _deadline(opts, t0), notes)
+        res = _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
     alts: list[np.ndarray] = []
     if opts.alternatives:
         limit = res.objective * (1 + opts.alternative_tolerance)
@@ -279,8 +279,7 @@ def _solve_priced(prob: TerritoryProblem, work: TerritoryProblem, heur: Heuristi
     how = "location-allocation's" if start is not None else "p-median heuristic's"
     notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap, "centres": how,
                                    "note": "valid only with these centres fixed"}
-    return priced.centre_of, _certify_reduced(prob, res, opts, heur, priced.centre_of, _deadline(opts, t0),
-                                              notes)
+    return priced.centre_of, _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
 
 
 def _alternatives(work: TerritoryProblem, opts: SolveOptions, cap: int, centre_of: np.ndarray | None,
@@ -342,19 +341,18 @@ def _restrict_centres(prob: TerritoryProblem, opts: SolveOptions, notes: dict
 
 
 def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions,
-                     heur: HeuristicSolution | None = None, centre_of: np.ndarray | None = None,
-                     deadline: float | None = None, notes: dict | None = None) -> SolveResult:
-    """Bound for a solve over reduced candidate pairs. Its own MILP bound covers only the
-    reduced problem, so the reported bound is a relaxation of the full one: nearest fixed centre
-    for every unit, or the Lagrangian bound of the uncapacitated p-median (valid for every
-    side-constrained variant), raised by the balanced Lagrangian until its steps stop or
-    `deadline` (a `time.perf_counter()` instant; None: no limit) comes. Optimal only if that closes
-    the gap; otherwise feasible. `notes` gets `bound_method` (the relaxation that gave the bound)
-    and `bound_relaxations` (each one's value, and why the balanced one did not run)."""
-    record: dict = {}
+                     heur: HeuristicSolution | None, deadline: float | None, notes: dict) -> SolveResult:
+    """Bound for a plan (`res`) from a solve over reduced candidate pairs. Its own MILP bound
+    covers only the reduced problem, so the reported bound is a relaxation of the full one:
+    nearest fixed centre for every unit, or the Lagrangian bound of the uncapacitated p-median
+    (valid for every side-constrained variant), raised by the balanced Lagrangian until its steps
+    stop or `deadline` (a `time.perf_counter()` instant; None: no limit) comes. Optimal only if
+    that closes the gap; otherwise feasible. `notes` gets `bound_method` (the relaxation that gave
+    the bound) and `bound_relaxations` (each one's value, and why the balanced one did not run)."""
+    values: dict[str, float] = {}
+    skipped = None
     if prob.fixed_centres is not None:
-        bound = float(prob.weight @ prob.distance[:, prob.fixed_centres].min(axis=1))
-        record[BOUND_NEAREST] = bound
+        values[BOUND_NEAREST] = float(prob.weight @ prob.distance[:, prob.fixed_centres].min(axis=1))
     else:
         cand = _candidates(prob)
         positive = prob.weight > 0
@@ -366,34 +364,30 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
             groups = prob.current[cand]
         upper = res.objective if groups is not None else heur.cost
         free = lagrangian_bound(cost, prob.p, upper, start, groups=groups)
-        bound = free.bound
-        record[BOUND_FREE] = bound
+        values[BOUND_FREE] = float(free.bound)
         # the bound is what is still open, so it gets all the time left (its steps stop themselves)
         left = np.inf if deadline is None else deadline - time.perf_counter()
-        skipped = _balanced_skipped(prob, left, centre_of)
+        skipped = _balanced_skipped(prob, left)
         inst = instance_of(prob) if skipped is None else None
         if inst is None:
-            record["balanced_lagrangian_skipped"] = skipped or "no balance or capacity bounds a territory"
+            skipped = skipped or "no balance or capacity bounds a territory"
         else:
             # from the balance-free prices: the balanced relaxation is at least as high there
             prices = np.zeros(prob.n)
             prices[positive] = free.multipliers
-            record[BOUND_BALANCED] = balanced_lagrangian_bound(inst, res.objective, prices, time_limit_s=left)
-            bound = max(bound, record[BOUND_BALANCED])
-    if notes is not None:
-        values = {k: v for k, v in record.items() if isinstance(v, float)}
-        notes["bound_method"] = max(values, key=values.get)
-        notes["bound_relaxations"] = record
+            values[BOUND_BALANCED] = float(balanced_lagrangian_bound(inst, res.objective, prices, time_limit_s=left))
+    method = max(values, key=values.get)
+    notes["bound_method"] = method
+    notes["bound_relaxations"] = {**values, **({"balanced_lagrangian_skipped": skipped} if skipped else {})}
+    bound = values[method]
     gap = relative_gap(res.objective, bound)
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
     status = Status.OPTIMAL if ok else Status.FEASIBLE
     return SolveResult(status, res.termination, res.objective, bound, gap, res.build_s, res.solve_s)
 
 
-def _balanced_skipped(prob: TerritoryProblem, left: float, centre_of: np.ndarray | None) -> str | None:
+def _balanced_skipped(prob: TerritoryProblem, left: float) -> str | None:
     """Why `_certify_reduced` does not run the balanced Lagrangian (None: it does)."""
-    if centre_of is None:
-        return "no plan to price the steps against"
     if prob.n * prob.n > BALANCED_BOUND_PAIRS:
         return f"{prob.n * prob.n:,} unit-centre pairs, over BALANCED_BOUND_PAIRS ({BALANCED_BOUND_PAIRS:,})"
     if left < 1.0:
