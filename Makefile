@@ -34,7 +34,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
 
 docs: $(VENV)/.installed
-	$(BIN)/python -m engine.schema_doc README.md
+	$(BIN)/python -m engine.scenario.reference README.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

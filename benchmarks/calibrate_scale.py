@@ -35,8 +35,8 @@ TARGET_S, TARGET_GB = 60.0, 4.0
 
 def generate(folder: Path, leads: int, seed: int) -> dict:
     """Write the export into `folder` (reused when it exists with the same size and seed)."""
-    from engine.loader import load_scenario
-    from engine.synth_crm import generate as synth
+    from engine.data.synthetic import generate as synth
+    from engine.scenario.load import load_scenario
 
     stamp = folder / "bench.json"
     if stamp.exists() and json.loads(stamp.read_text()) == {"leads": leads, "seed": seed}:
@@ -53,8 +53,8 @@ def generate(folder: Path, leads: int, seed: int) -> dict:
 
 def run_once(folder: str) -> dict:
     """Read, validate and calibrate `folder`; timings (wall, CPU) and peak memory."""
-    from engine.calibrate import calibrate
-    from engine.crm import read_crm
+    from engine.data.calibrate import calibrate
+    from engine.data.crm import read_crm
 
     t0, c0 = time.perf_counter(), time.process_time()
     crm = read_crm(Path(folder))

@@ -22,7 +22,6 @@ import numpy as np
 from machine import describe
 from scipy import stats
 
-from solvers.common import SolveResult, solve
 from solvers.hiring import (
     HiringProblem,
     PeopleFloor,
@@ -33,6 +32,7 @@ from solvers.hiring import (
     solve_hiring,
 )
 from solvers.hiring_model import hire_ids
+from solvers.solve import SolveResult, solve
 
 SEASON = np.array([1.10, 1.05, 1.05, 1.00, 1.00, 0.95, 0.90, 0.75, 1.10, 1.10, 1.05, 0.95])
 KINDS = {  # ramp, annual attrition, cost per month, capacity hours, lead time, value per hour

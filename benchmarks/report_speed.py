@@ -35,8 +35,8 @@ def main() -> None:
                         help="reuse the upstream stage outputs pickled in benchmarks/out/ by a previous run")
     args = parser.parse_args()
 
+    from engine.reconcile.stage import reconcile
     from engine.run import RunOptions, RunResult, execute, load_for_run
-    from reports.reconcile import reconcile
     from reports.render import write_reports
 
     options = RunOptions(replications=args.replications, overrides=(

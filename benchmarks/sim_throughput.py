@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the mac
 from machine import describe  # noqa: E402
 
 from engine.calendar import month_range  # noqa: E402
-from engine.loader import load_scenario  # noqa: E402
-from engine.sim_config import SimConfig, config_from_scenario  # noqa: E402
-from engine.sim_runner import run_replications  # noqa: E402
+from engine.scenario.load import load_scenario  # noqa: E402
+from engine.simulation.config import SimConfig, config_from_scenario  # noqa: E402
+from engine.simulation.replications import run_replications  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "scaleup.yaml"
 

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/: the machine helper
 from machine import describe  # noqa: E402
 
-import engine.sweep_backends  # noqa: E402, F401  (imported now: the stages import lazily)
+import engine.batch.backends  # noqa: E402, F401  (imported now: the stages import lazily)
 import reports.sweep_report  # noqa: E402, F401
-from engine.sweep import run_sweep  # noqa: E402
+from engine.batch.sweep import run_sweep  # noqa: E402
 
 SWEEP = """\
 name: scaleup LHS benchmark
@@ -103,9 +103,9 @@ def child(kind: str, sweep: Path, points: int) -> None:
             times.append(time.perf_counter() - start)
         print(json.dumps(times))
         return
-    from engine.sweep import _tasks
-    from engine.sweep_plan import plan_sweep
-    from engine.sweep_worker import run_task, warm_up
+    from engine.batch.points import plan_sweep
+    from engine.batch.sweep import _tasks
+    from engine.batch.worker import run_task, warm_up
 
     plan = plan_sweep(sweep)
     warm_up()

@@ -2,15 +2,15 @@
 
 Parts (run all, or name some: `python benchmarks/territory_scale.py pmed random capmed big2000 big10000`):
 
-- pmed: OR-Library pmed1-10 from ../shared/data (published optima), through the territory stage
+- pmed: OR-Library pmed1-10 from tests/data (published optima), through the territory stage
   (units / distances CSV files, shortest-path completion).
-- random: pmed11-40 are NOT in ../shared/data, so these are random instances of the same sizes
+- random: pmed11-40 are NOT in tests/data, so these are random instances of the same sizes
   (n, p) made like Beasley's (a random connected graph with n^2/50 edges, integer costs uniform
   in 1..100, distances = shortest paths). They are not the published instances: their optima are
   unknown, so only "proven optimal" (status, gap) and time are reported.
 - capmed: pmedcap1-5 (50 nodes, published optima), and generated Osman-Christofides-like
   100-node instances (coordinates and demands uniform like the originals, p = 10, capacity 120,
-  floored Euclidean distances), since the 100-node originals are not in ../shared/data.
+  floored Euclidean distances), since the 100-node originals are not in tests/data.
 - big2000: 2,000 units x 50 territories, workload balanced within 5 %, target a proven 1 % gap.
 - big10000: 10,000 units x 200 territories, balanced within 5 %, target 2 % of a proven bound.
   Both in two variants on the same units: fixed centres (p home bases drawn from the seed) and
@@ -37,9 +37,9 @@ from scipy.spatial.distance import cdist
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.schema.territory import TerritorySection  # noqa: E402
-from engine.territory_stage import run_territory  # noqa: E402
-from solvers.territory import (  # noqa: E402
+from engine.plan.territory import run_territory  # noqa: E402
+from engine.scenario.schema.territory import TerritorySection  # noqa: E402
+from solvers.territory.design import (  # noqa: E402
     Balance,
     SolveOptions,
     TerritoryProblem,
@@ -47,7 +47,7 @@ from solvers.territory import (  # noqa: E402
     design_territories,
 )
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "tests" / "data"
 OUT = ROOT / "benchmarks" / "results" / "territory.md"
 PMED_SIZES = {  # OR-Library pmed11-40: (n, p)
     11: (300, 5), 12: (300, 10), 13: (300, 30), 14: (300, 60), 15: (300, 100),
@@ -241,7 +241,7 @@ def _bound_method(res: TerritoryResult) -> str:
 
 def part_enterprise() -> list[str]:
     """The enterprise example's territory stage as configured (scenarios/enterprise.yaml)."""
-    from engine.loader import load_scenario
+    from engine.scenario.load import load_scenario
 
     loaded = load_scenario(ROOT / "scenarios" / "enterprise.yaml")
     section = loaded.scenario.territory

@@ -24,7 +24,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")]) -> None:
     """Load and validate scenarios: `ok FILE` or one error line per problem."""
-    from engine.loader import load_scenario
+    from engine.scenario.load import load_scenario
 
     problems = []
     for file in files:
@@ -72,8 +72,8 @@ def sweep(
     quiet: Quiet = False,
 ) -> None:
     """Run a batch of scenario variants, locally or on a Dask cluster."""
+    from engine.batch.sweep import run_sweep
     from engine.progress import wants_progress
-    from engine.sweep import run_sweep
 
     summary = run_sweep(sweep_file, out, workers=workers, dask=dask, resume=resume, keep_runs=keep_runs,
                         progress=wants_progress(quiet))
@@ -133,7 +133,7 @@ def stress(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Breaking-point search by bisection over simulated runs."""
-    from engine.stress import stress_search
+    from engine.batch.stress import stress_search
 
     result = stress_search(file, vary, from_, to, until, replications=replications, seed=seed)
     typer.echo(json.dumps(result.as_dict()) if as_json else str(result))
@@ -147,7 +147,7 @@ def calibrate(
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip and count bad rows.")] = False,
 ) -> None:
     """Estimate funnel parameters from a CRM export."""
-    from engine.calibrate import calibrate_dir
+    from engine.data.calibrate import calibrate_dir
 
     calibrate_dir(crm_dir, out, mapping=mapping, lenient=lenient)
     typer.echo(f"wrote {out}")
@@ -161,7 +161,7 @@ def synth_crm(
     leads: Annotated[int | None, typer.Option(help="Approximate number of leads.")] = None,
 ) -> None:
     """Write a synthetic CRM export drawn from known parameters."""
-    from engine.synth_crm import synth_crm as make
+    from engine.data.synthetic import synth_crm as make
 
     folder = make(out, seed, scenario_path=scenario, leads=leads)
     typer.echo(f"wrote {folder}")
@@ -172,10 +172,10 @@ def schema(
     markdown: Annotated[bool, typer.Option("--markdown", help="The Markdown reference instead.")] = False,
 ) -> None:
     """Print the scenario JSON Schema."""
-    from engine.scenario import Scenario
+    from engine.scenario.model import Scenario
 
     if markdown:
-        from engine.schema_doc import scenario_reference
+        from engine.scenario.reference import scenario_reference
 
         typer.echo(scenario_reference())
         return

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.atomic import atomic_folder
-from engine.loader import LoadedScenario, load_scenario, resolved_yaml
-from engine.manifest import build_manifest
-from engine.outputs import write_json, write_table
+from engine.runfolder.atomic import atomic_folder
+from engine.runfolder.manifest import build_manifest
+from engine.runfolder.write import write_json, write_table
+from engine.scenario.load import LoadedScenario, load_scenario, resolved_yaml
 from engine.stage import StageOutput
 
 Progress = Callable[[str, float], None]
@@ -87,7 +87,7 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
     scenario = loaded.scenario
     history = None
     if scenario.data is not None:
-        from engine.data_stage import calibrate_stage
+        from engine.data.stage import calibrate_stage
 
         start = time.perf_counter()
         loaded, data_out = calibrate_stage(loaded)
@@ -99,31 +99,31 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
 
     forecast = None
     if scenario.demand is not None or scenario.data is not None:
-        from engine.forecast import forecast_demand
+        from engine.plan.demand import forecast_demand
 
         forecast = timed("demand", lambda: forecast_demand(loaded, history)).extra["forecast"]
 
     territories = None
     if scenario.territory is not None:
-        from engine.territory_stage import territory_stage
+        from engine.plan.territory import territory_stage
 
         territories = timed("territory", lambda: territory_stage(loaded)).extra.get("territories")
 
     supply = None
     if scenario.plan is not None and forecast is not None:
-        from engine.supply import plan_supply
+        from engine.plan.supply import plan_supply
 
         supply = timed("hiring", lambda: plan_supply(loaded, forecast))
 
     allocation = None
     if getattr(scenario, "allocation", None) is not None and forecast is not None:
-        from engine.allocation_stage import allocation_stage
+        from engine.plan.allocation import allocation_stage
 
         allocation = timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).extra.get(
             "allocation")
 
     if scenario.simulation is not None and forecast is not None:
-        from engine.simulation import simulate
+        from engine.simulation.stage import simulate
 
         sim = scenario.simulation
         supply_extra = supply.extra if supply else {}
@@ -133,7 +133,7 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
             progress=lambda done: report("simulation", done),
             staffing_hourly=supply_extra.get("staffing_hourly")))
 
-    from reports.reconcile import reconcile
+    from engine.reconcile.stage import reconcile
 
     timed("reconciliation", lambda: reconcile(result.loaded, result.outputs))
     return result
@@ -177,7 +177,7 @@ def summary_of(result: RunResult) -> dict:
             summary["staffing"] = staffing
     if recon is not None:
         summary["reconciliation"] = {k: v for k, v in recon.summary.items() if k != "headline"}
-    from engine.shocks import shock_summary
+    from engine.scenario.shocks import shock_summary
 
     if scenario.shocks:
         summary["shocks"] = shock_summary(scenario)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from solvers.common import SolveResult
+from solvers.solve import SolveResult
 
 
 @dataclass

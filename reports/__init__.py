@@ -2,7 +2,7 @@
 
 Public API (called by engine/run.py and engine/cli.py):
 
-* `reports.reconcile.reconcile(loaded, outputs) -> StageOutput` (table reconciliation.csv,
+* `engine.reconcile.stage.reconcile(loaded, outputs) -> StageOutput` (table reconciliation.csv,
   summary with headline / flags / adjustments);
 * `reports.render.write_reports(folder, result, excel=False)` (report.html, report.md,
   report.xlsx);

@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import InputError
+from engine.reconcile.quantiles import ALL
 from reports import plots, tables
 from reports.document import Chart, Document, Section, Table, Text
 from reports.render import render_html
 from reports.runfolder import RunFolder, read_run
-from reports.simstats import ALL
 
 MISSING = "missing"
 HIGHLIGHT = 0.005

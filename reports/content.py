@@ -11,12 +11,12 @@ import logging
 
 import pandas as pd
 
+from engine.reconcile.context import Context
+from engine.reconcile.quantiles import ALL
+from engine.reconcile.stage import COLUMNS, UNITS
 from engine.stage import StageOutput
 from reports import plots, tables
-from reports.context import Context
 from reports.document import Bullets, Chart, Document, Section, Table, Text
-from reports.reconcile import COLUMNS, UNITS
-from reports.simstats import ALL
 
 log = logging.getLogger(__name__)
 MAX_DATA_ROWS = 60

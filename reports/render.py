@@ -135,8 +135,8 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 def build(result: RunResult) -> Document:
     """The report document of a run (reconciles first if the run has no reconciliation yet)."""
+    from engine.reconcile.stage import reconcile
     from reports.content import build_document
-    from reports.reconcile import reconcile
 
     recon = result.outputs.get("reconciliation")
     if recon is None or "context" not in recon.extra:

@@ -166,7 +166,7 @@ def write_sweep_report(frame: pd.DataFrame, vary: list[str], metrics: list[str],
 <h2>Pareto frontier</h2>{pareto_html(frame, metrics, "pareto")}
 <h2>Points</h2><p>Click a column header to sort.</p>{table_html(frame)}
 </body></html>"""
-    from engine.sweep_store import write_text
+    from engine.batch.store import write_text
 
     write_text(Path(target), page)
     return Path(target)

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from solvers.common import SolveResult, solve
-from solvers.territory_rows import add_rows, csr_from_groups, var_array
+from solvers.rows import add_rows, csr_from_groups, var_array
+from solvers.solve import SolveResult, solve
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from solvers.common import SolveResult, Status, relative_gap, solve
 from solvers.hiring_model import (
     HiringProblem,
     HiringResult,
@@ -31,6 +30,7 @@ from solvers.hiring_model import (
     ramp_deficit,
     revenue_per_hour,
 )
+from solvers.solve import SolveResult, Status, relative_gap, solve
 
 __all__ = ["HiringProblem", "HiringResult", "PeopleFloor", "RatioRule", "build_model", "case_problem",
            "effective_people", "monthly_attrition", "solve_hiring"]

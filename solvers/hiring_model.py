@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from solvers.common import SolveResult
-from solvers.territory_rows import add_rows, var_array
+from solvers.rows import add_rows, var_array
+from solvers.solve import SolveResult
 
 COST_MODE_PENALTY = 100.0
 """In `cost` mode an uncovered hour costs this many times the role's base cost per capacity hour."""

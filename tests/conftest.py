@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the repo, the example scenarios and the read-only reference data."""
+"""Shared fixtures: paths to the repo, the example scenarios and the reference data under tests/data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
-SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_DATA = REPO / "tests" / "data"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.loader import LoadedScenario, load_scenario
+from engine.scenario.load import LoadedScenario, load_scenario
 from engine.stage import StageOutput
 
 MONTHS = ["2027-01", "2027-02", "2027-03", "2027-04"]
@@ -157,8 +157,8 @@ def example_run(scenario: str, *overrides: str, replications: int = 2) -> Path:
     """Run an example scenario once per test session (cached) and return its run folder."""
     import tempfile
 
-    from engine.loader import load_scenario
     from engine.run import RunOptions, run_scenario
+    from engine.scenario.load import load_scenario
 
     key = (scenario, overrides)
     if key not in _RUNS:

@@ -13,7 +13,7 @@ import re
 import pytest
 from report_fixtures import territory_outputs, tiny_outputs, tiny_scenario
 
-from reports.adjustments import (
+from engine.reconcile.adjustments import (
     AUTOMATION_SAVING,
     COMMUNICATION,
     HIRING,
@@ -21,7 +21,7 @@ from reports.adjustments import (
     ROUTING,
     TECHNOLOGY,
 )
-from reports.reconcile import reconcile
+from engine.reconcile.stage import reconcile
 
 
 @pytest.fixture

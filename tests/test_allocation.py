@@ -86,9 +86,9 @@ def test_run_allocation_reads_funnel_and_capacity_from_the_scenario() -> None:
     import yaml
     from minimal_scenario import BASE
 
-    from engine.allocation_stage import run_allocation
-    from engine.scenario import Scenario
-    from engine.schema.allocation import AllocationSection
+    from engine.plan.allocation import run_allocation
+    from engine.scenario.model import Scenario
+    from engine.scenario.schema.allocation import AllocationSection
 
     scenario = Scenario.model_validate(yaml.safe_load(BASE))
     forecast = pd.DataFrame({"month": ["2027-01", "2027-02"] * 2, "segment": "SMB", "region": "EU",

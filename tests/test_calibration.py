@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import yaml
 
-from engine.calibrate import calibrate, calibrate_dir
-from engine.crm import read_crm
-from engine.crm_dists import fit_families
-from engine.loader import load_scenario
-from engine.synth_crm import synth_crm
+from engine.data.calibrate import calibrate, calibrate_dir
+from engine.data.crm import read_crm
+from engine.data.fit import fit_families
+from engine.data.synthetic import synth_crm
+from engine.scenario.load import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -118,8 +118,8 @@ def test_fragment_is_usable_through_extends(tmp_path: Path):
 
 
 def test_example_crm_scenario_is_calibrated_end_to_end():
-    from engine.data_stage import calibrate_stage
-    from engine.forecast import forecast_demand
+    from engine.data.stage import calibrate_stage
+    from engine.plan.demand import forecast_demand
 
     loaded = load_scenario(REPO / "scenarios" / "scaleup-crm.yaml")
     new, out = calibrate_stage(loaded)
@@ -146,7 +146,7 @@ def test_example_crm_scenario_is_calibrated_end_to_end():
 
 
 def test_history_keeps_complete_months_only(tmp_path: Path):
-    from engine.calibrate import monthly_history
+    from engine.data.calibrate import monthly_history
 
     folder = tmp_path / "crm"
     folder.mkdir()

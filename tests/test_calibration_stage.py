@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.data_stage import calibrate_stage
+from engine.data.stage import calibrate_stage
 from engine.errors import InputError
-from engine.loader import load_scenario
+from engine.scenario.load import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "scenarios" / "data" / "crm_scaleup"

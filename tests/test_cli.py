@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import REPO, SCENARIOS
 
 from engine.cli import main
-from engine.schema_doc import with_reference
+from engine.scenario.reference import with_reference
 
 
 def test_every_example_scenario_validates(capsys) -> None:

@@ -13,10 +13,10 @@ from report_browser import chromium_path, inspect_page
 from report_fixtures import REPO, example_run, tiny_outputs, tiny_scenario
 
 from engine.errors import InputError
-from engine.outputs import write_json, write_table
+from engine.reconcile.stage import reconcile
 from engine.run import RunResult, summary_of
+from engine.runfolder.write import write_json, write_table
 from reports.compare import MISSING, aligned, compare_runs
-from reports.reconcile import reconcile
 from reports.runfolder import read_run
 
 LOW_BUDGET = 300000

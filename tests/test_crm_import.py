@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.crm import read_crm
+from engine.data.crm import read_crm
 from engine.errors import InputError
 
 GOOD = {

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from engine.crm import read_crm
-from engine.crm_dists import median
-from engine.loader import load_scenario
-from engine.synth_crm import DEFAULT_SCENARIO, synth_crm
+from engine.data.crm import read_crm
+from engine.data.fit import median
+from engine.data.synthetic import DEFAULT_SCENARIO, synth_crm
+from engine.scenario.load import load_scenario
 
 NAMES = ("leads", "opportunities", "stage_history", "activities")
 

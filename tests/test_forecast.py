@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from engine.forecast import forecast_demand
-from engine.loader import load_scenario
+from engine.plan.demand import forecast_demand
+from engine.scenario.load import load_scenario
 
 SEASON = [1.10, 1.05, 1.05, 1.00, 1.00, 0.95, 0.90, 0.75, 1.10, 1.10, 1.05, 0.95]
 

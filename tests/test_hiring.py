@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solvers.common import Status
 from solvers.hiring import HiringProblem, RatioRule, monthly_attrition, solve_hiring
+from solvers.solve import Status
 
 
 def months(n: int) -> tuple[str, ...]:
@@ -186,7 +186,7 @@ def test_warm_start_hands_the_solver_a_feasible_incumbent() -> None:
     # an incumbent, unless it is given one: x3 = 3, x0 = 1, worth 3 x 14 + 10 = 52 (weight 85 <= 301).
     import pyomo.environ as pyo
 
-    from solvers.common import solve
+    from solvers.solve import solve
 
     def knapsack() -> pyo.ConcreteModel:
         m = pyo.ConcreteModel()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.crm import read_crm
-from engine.kpis import kpi_tables
+from engine.data.crm import read_crm
+from engine.data.kpis import kpi_tables
 
 FILES = {
     "leads.csv": ["id,created_at,segment,region,owner",

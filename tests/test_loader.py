@@ -9,7 +9,7 @@ import yaml
 from minimal_scenario import BASE
 
 from engine.errors import InputError
-from engine.loader import load_scenario, resolved_yaml
+from engine.scenario.load import load_scenario, resolved_yaml
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Radii chosen from the LP (`solvers.pmedian_radius._lp_radii`): after the extension, the LP
+"""Radii chosen from the LP (`solvers.territory.milp_radius._lp_radii`): after the extension, the LP
 relaxation of the truncated radius model must equal the classic p-median LP (x_ij <= y_j,
 sum_j x_ij = 1, sum_j y_j = p) solved independently by scipy; before it, the truncated model
 undercharges (its LP is lower), so the test fails if the extension does nothing."""
@@ -11,9 +11,9 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, hstack, vstack
 from scipy.sparse.csgraph import shortest_path
 
-import solvers.pmedian_radius as radius
-from solvers.common import Status, solve
-from solvers.territory_heuristic import solve_heuristic
+import solvers.territory.milp_radius as radius
+from solvers.solve import Status, solve
+from solvers.territory.start_greedy import solve_heuristic
 
 
 def _graph(n: int, seed: int) -> np.ndarray:
@@ -70,7 +70,7 @@ def test_lp_radii_reach_the_full_lp(n: int, p: int, seed: int, monkeypatch: pyte
 def test_lagrangian_multipliers_give_the_reported_bound() -> None:
     """The multipliers returned as unit prices are those of the best bound: L(lambda) evaluated
     by hand over every candidate equals it, and it is below the heuristic's cost."""
-    from solvers.pmedian_lagrange import lagrangian_bound
+    from solvers.territory.bound_pmedian import lagrangian_bound
 
     dist = _graph(70, 4)
     p = 4

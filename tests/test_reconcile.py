@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from report_fixtures import MONTHS, territory_outputs, tiny_outputs, tiny_scenario
 
+from engine.reconcile.stage import COLUMNS, GAP_RULES, reconcile
 from engine.stage import StageOutput
-from reports.reconcile import COLUMNS, GAP_RULES, reconcile
 
 ABS = 0.011  # the table is rounded to 2 decimals for deals/hours-shares at most
 
@@ -156,7 +156,7 @@ def test_hiring_stage_numbers_win_over_fluid_recompute(tiny) -> None:
 
 
 def test_cube_counts_missing_flows_as_zero_and_levels_as_unknown() -> None:
-    from reports import simstats
+    from engine.reconcile import quantiles as simstats
 
     reps, months = np.array([0, 1, 2]), ["2027-01", "2027-02"]
     # replication 2 never won anything in 2027-02: its flow is 0, its level unknown

@@ -13,8 +13,8 @@ import pytest
 from report_browser import chromium_path, inspect_page
 from report_fixtures import REPO, example_run, tiny_outputs, tiny_scenario
 
+from engine.reconcile.stage import reconcile
 from engine.run import RunResult
-from reports.reconcile import reconcile
 from reports.render import write_reports
 
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -63,7 +63,7 @@ def test_hostile_names_render_as_text(tmp_path) -> None:
 def test_territory_map_drawn(tmp_path) -> None:
     from report_fixtures import territory_outputs
 
-    from engine.loader import load_scenario
+    from engine.scenario.load import load_scenario
 
     stage, units = territory_outputs()
     units.to_csv(tmp_path / "units.csv", index=False)

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from report_fixtures import territory_outputs, tiny_outputs, tiny_scenario
 
-from engine.outputs import write_table
+from engine.reconcile.stage import COLUMNS, reconcile
 from engine.run import RunResult
-from reports.reconcile import COLUMNS, reconcile
+from engine.runfolder.write import write_table
 from reports.render import write_reports
 
 HOSTILE_NAME = '<script>alert("name")</script> & \'Co\' "quoted"'

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from engine.crm import CrmData
-from engine.schema.data import ScoreRule, Scoring
-from engine.scoring import expected_demand, score_leads
+from engine.data.crm import CrmData
+from engine.data.scoring import expected_demand, score_leads
+from engine.scenario.schema.data import ScoreRule, Scoring
 
 T0 = pd.Timestamp("2025-01-01")
 

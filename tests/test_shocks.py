@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from engine.schema.shocks import Shock
-from engine.shocks import (
+from engine.scenario.schema.shocks import Shock
+from engine.scenario.shocks import (
     apply_demand_shocks,
     attrition_factor,
     check_shocks,
@@ -118,7 +118,7 @@ def test_first_hiring_month_skips_a_freeze() -> None:
 
 
 def _wired() -> bool:
-    from engine.scenario import Scenario
+    from engine.scenario.model import Scenario
 
     return "shocks" in Scenario.model_fields
 
@@ -127,8 +127,8 @@ def _wired() -> bool:
 def test_a_demand_shock_reaches_the_forecast(tmp_path) -> None:
     from sweep_fixtures import DEMAND, write
 
-    from engine.forecast import forecast_demand
-    from engine.loader import load_scenario
+    from engine.plan.demand import forecast_demand
+    from engine.scenario.load import load_scenario
 
     plain = write(tmp_path, "plain.yaml", DEMAND)
     shocked = write(tmp_path, "shocked.yaml", DEMAND + "shocks:\n  - {kind: demand_drop, from_month: 2027-07, "

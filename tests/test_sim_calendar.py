@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.sim_calendar import WorkCalendar
+from engine.simulation.worktime import WorkCalendar
 
 FRIDAY = 4  # 2027-01-01 is a Friday
 

@@ -14,10 +14,10 @@ import pytest
 from scipy import stats
 
 from engine.calendar import month_start_hours
-from engine.sim_calendar import WorkCalendar
-from engine.sim_config import RoleSpec, SimConfig, StageSpec
-from engine.sim_dists import Dist
-from engine.sim_runner import leads_frame, run_replications
+from engine.simulation.config import RoleSpec, SimConfig, StageSpec
+from engine.simulation.dists import Dist
+from engine.simulation.replications import leads_frame, run_replications
+from engine.simulation.worktime import WorkCalendar
 
 MONTHS = 12
 BOUNDS = np.array(month_start_hours("2027-01", MONTHS))

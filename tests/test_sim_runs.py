@@ -12,11 +12,11 @@ import pytest
 from scipy import stats
 
 from engine.calendar import month_range, month_start_hours
-from engine.loader import load_scenario
-from engine.sim_calendar import WorkCalendar
-from engine.sim_config import SimConfig, SupportSpec, TierSpec, config_from_scenario
-from engine.sim_support import serve_tickets
-from engine.simulation import simulate
+from engine.scenario.load import load_scenario
+from engine.simulation.config import SimConfig, SupportSpec, TierSpec, config_from_scenario
+from engine.simulation.stage import simulate
+from engine.simulation.tickets import serve_tickets
+from engine.simulation.worktime import WorkCalendar
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALEUP = ROOT / "scenarios" / "scaleup.yaml"
@@ -108,13 +108,13 @@ def test_allocation_routes_leads_to_the_planned_team(loaded) -> None:
     """Leads the allocation gives to a second SDR team are contacted by that team's reps."""
     data = loaded.resolved | {}
     data = {**data, "roles": data["roles"] + [{**data["roles"][0], "name": "SDR-NA", "headcount_start": 4}]}
-    from engine.scenario import Scenario
+    from engine.scenario.model import Scenario
 
     scenario = Scenario.model_validate(data)
     fc = forecast(loaded)
     alloc = fc[fc["case"] == "base"].assign(team=lambda f: np.where(f["region"] == "NA", "SDR-NA", "SDR"))
     cfg = config_from_scenario(scenario, fc, allocation=alloc[["month", "segment", "region", "team", "leads"]])
-    from engine.sim_runner import leads_frame, run_replications
+    from engine.simulation.replications import leads_frame, run_replications
 
     leads = leads_frame(cfg, run_replications(cfg, 1, seed=2))
     contact_only = leads[leads["stage_reached"].isin(["contact", "qualify"]) & leads["rep_id"].notna()]
@@ -130,7 +130,7 @@ def test_speed_to_lead_discount(loaded) -> None:
     cfg = config_from_scenario(s, fc)
     from dataclasses import replace
 
-    from engine.sim_runner import leads_frame, run_replications
+    from engine.simulation.replications import leads_frame, run_replications
 
     cfg = replace(cfg, logit_per_score=0.0, attrition=False)
     leads = leads_frame(cfg, run_replications(cfg, 2, seed=4))
@@ -178,7 +178,7 @@ def test_support_queue_matches_erlang_c() -> None:
 def test_allocation_team_that_slices_a_role_routes_to_that_role(loaded) -> None:
     """A team named in `allocation.teams` (e.g. `SDR North`, a regional slice of SDR) sends its
     leads to its role: the routing shares equal those of an allocation that names the role."""
-    from engine.scenario import Scenario
+    from engine.scenario.model import Scenario
 
     teams = [{"name": "SDR North", "role": "SDR", "regions": ["NA"]},
              {"name": "SDR South", "role": "SDR", "regions": ["EMEA"]}]

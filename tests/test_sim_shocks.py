@@ -13,8 +13,8 @@ import numpy as np
 from scipy import stats
 from test_sim_queueing import BOUNDS, MONTHS, make_config
 
-from engine.sim_dists import Dist
-from engine.sim_runner import leads_frame, run_replications
+from engine.simulation.dists import Dist
+from engine.simulation.replications import leads_frame, run_replications
 
 ONE_STAGE = [(0.0, 1.0, Dist("fixed", 0.0))]
 

@@ -14,9 +14,9 @@ import numpy as np
 from scipy import stats
 
 from engine.calendar import month_range, month_start_hours
-from engine.sim_calendar import WorkCalendar
-from engine.sim_config import SimConfig, SupportSpec, TierSpec
-from engine.sim_support import draw_tickets, roster, serve_tickets
+from engine.simulation.config import SimConfig, SupportSpec, TierSpec
+from engine.simulation.tickets import draw_tickets, roster, serve_tickets
+from engine.simulation.worktime import WorkCalendar
 from solvers.staffing import SupportLoad, achieved, hourly_on_phone, required_agents
 
 MONTHS = 3
@@ -124,9 +124,9 @@ def test_pipeline_hands_the_hour_of_week_roster_to_the_simulation() -> None:
 
     import pandas as pd
 
-    from engine.loader import load_scenario
-    from engine.sim_config import config_from_scenario
-    from engine.supply import plan_supply
+    from engine.plan.supply import plan_supply
+    from engine.scenario.load import load_scenario
+    from engine.simulation.config import config_from_scenario
 
     pattern = [0.0] * 168
     for day in range(5):

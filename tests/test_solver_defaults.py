@@ -1,4 +1,4 @@
-"""Scoped HiGHS options (`solvers.common.solver_defaults`) and the territory node limit.
+"""Scoped HiGHS options (`solvers.solve.solver_defaults`) and the territory node limit.
 
 A node limit makes a plan that is cut short reproducible; it only does so if it reaches every
 MILP solve of the stage. These tests record the options each HiGHS solve receives.
@@ -11,10 +11,10 @@ from pathlib import Path
 import pyomo.environ as pyo
 import pytest
 
-import solvers.common as common
-from engine.schema.territory import TerritorySection
-from engine.territory_stage import run_territory
-from solvers.common import solve, solver_defaults
+import solvers.solve as common
+from engine.plan.territory import run_territory
+from engine.scenario.schema.territory import TerritorySection
+from solvers.solve import solve, solver_defaults
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from scipy import optimize, stats
 from sweep_fixtures import MMC, write
 
+from engine.batch.stress import parse_until, replication_seeds, stress_search, summarise_probe
 from engine.errors import InputError
-from engine.stress import parse_until, replication_seeds, stress_search, summarise_probe
 
 
 def test_parse_until() -> None:

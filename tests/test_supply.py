@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from engine.calendar import month_range
-from engine.loader import load_scenario
-from engine.supply import DAYS_PER_MONTH, funnel_demand, lead_array, plan_supply
+from engine.plan.supply import DAYS_PER_MONTH, funnel_demand, lead_array, plan_supply
+from engine.scenario.load import load_scenario
 from solvers.erlang import agents_for_target
 
 MONTHS = 12

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from sweep_fixtures import MMC, write
 
-from engine.sweep import run_sweep
+from engine.batch.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 SWEEP = """\
@@ -33,7 +33,7 @@ def _scenario(folder: Path) -> Path:
 
 
 def _start(sweep: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "engine.sweep", str(sweep), "--out", str(out), *extra],
+    return subprocess.Popen([sys.executable, "-m", "engine.batch.sweep", str(sweep), "--out", str(out), *extra],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 

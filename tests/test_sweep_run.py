@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sweep_fixtures import DEMAND, MMC, UNITS, write
 
-from engine.sweep import execute_sweep, run_sweep
-from engine.sweep_plan import plan_sweep
+from engine.batch.points import plan_sweep
+from engine.batch.sweep import execute_sweep, run_sweep
 
 GRID = """\
 name: demand <grid> "test"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from sweep_fixtures import DEMAND, write
 
+from engine.batch.points import generate_values, plan_sweep, point_id, point_seed
+from engine.batch.spec import read_sweep
 from engine.errors import InputError
-from engine.sweep_plan import generate_values, plan_sweep, point_id, point_seed
-from engine.sweep_spec import read_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,7 +80,7 @@ def test_cli_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", DEMAND)
     sweep = write(tmp_path, "s.yaml", "base: base.yaml\nvary:\n  demand.annual_growth: [-5]\n"
                                       "metrics: [demand.totals.base]\n")
-    done = subprocess.run([sys.executable, "-m", "engine.sweep", str(sweep), "--out", str(tmp_path / "o")],
+    done = subprocess.run([sys.executable, "-m", "engine.batch.sweep", str(sweep), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

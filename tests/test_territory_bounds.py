@@ -13,16 +13,16 @@ import pytest
 from scipy.optimize import linprog
 from scipy.spatial.distance import cdist
 
-from solvers import territory_lagrange
-from solvers.territory_heuristic import solve_heuristic
-from solvers.territory_lagrange import (
+from solvers.territory import bound_balanced as territory_lagrange
+from solvers.territory.bound_balanced import (
     _all_subproblems,
     _subproblems,
     balanced_lagrangian_bound,
     instance_of,
 )
-from solvers.territory_problem import Balance, TerritoryProblem
-from solvers.territory_start import _relabelled, location_allocation_start
+from solvers.territory.problem import Balance, TerritoryProblem
+from solvers.territory.start_greedy import solve_heuristic
+from solvers.territory.start_locate import _relabelled, location_allocation_start
 
 
 def _instance(n: int, p: int, seed: int, tol: float, **kw) -> TerritoryProblem:
@@ -179,7 +179,7 @@ def test_large_free_centre_instances_locate_before_balancing(monkeypatch: pytest
     """Through the public entry point, with the large-instance threshold lowered to this
     instance: the centres come from the priced location-allocation, the final MILP starts from
     its plan (never worse), the plan is balanced and the bound is a valid one below it."""
-    import solvers.territory as territory
+    import solvers.territory.design as territory
 
     monkeypatch.setattr(territory, "LARGE_N", 200)
     prob = _clustered(240, 7, 1)
@@ -209,7 +209,7 @@ def test_located_plan_stands_when_the_last_solve_finds_nothing(monkeypatch: pyte
     """When the solve around the located centres gives no plan (e.g. no time left for its LP),
     the location-allocation plan is the answer, with a valid bound, not a fallback around the
     heuristic's centres."""
-    import solvers.territory as territory
+    import solvers.territory.design as territory
 
     monkeypatch.setattr(territory, "LARGE_N", 200)
     monkeypatch.setattr(territory, "solve_priced", lambda *args, **kwargs: None)

@@ -1,4 +1,4 @@
-"""The capacitated p-median Lagrangian (`solvers.capacitated_lagrange`) against independent
+"""The capacitated p-median Lagrangian (`solvers.territory.bound_capacitated`) against independent
 references: brute-force enumeration of every plan of tiny instances (the bound, and the bound of
 every pair and centre that fixing relies on, never exceed the cost of a plan that uses them),
 scipy's LP solver (the bound is at least the LP bound), and a generated 100-node instance solved
@@ -13,10 +13,10 @@ import pytest
 from scipy.optimize import linprog
 from scipy.spatial.distance import cdist
 
-from solvers.capacitated_lagrange import applies, capacitated_bound, reduce_pairs
-from solvers.territory import SolveOptions, design_territories
-from solvers.territory_problem import Balance, TerritoryProblem
-from solvers.territory_start import location_allocation_start
+from solvers.territory.bound_capacitated import applies, capacitated_bound, reduce_pairs
+from solvers.territory.design import SolveOptions, design_territories
+from solvers.territory.problem import Balance, TerritoryProblem
+from solvers.territory.start_locate import location_allocation_start
 
 
 def _instance(n: int, p: int, seed: int, whole: bool = True) -> TerritoryProblem:

@@ -14,12 +14,12 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, vstack
 from scipy.spatial.distance import cdist
 
-from solvers.common import Status, solve
-from solvers.territory import SolveOptions, design_territories
-from solvers.territory_assign import solve_assignment
-from solvers.territory_colgen import column_generation
-from solvers.territory_priced import solve_priced
-from solvers.territory_problem import Balance, TerritoryProblem
+from solvers.solve import Status, solve
+from solvers.territory.bound_colgen import column_generation
+from solvers.territory.design import SolveOptions, design_territories
+from solvers.territory.milp_assign import solve_assignment
+from solvers.territory.milp_priced import solve_priced
+from solvers.territory.problem import Balance, TerritoryProblem
 
 
 def _instance(n: int, p: int, seed: int, *, fixed: bool, tol: float = 0.1, disruption: float | None = None,

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from engine.errors import InputError
-from engine.schema.territory import TerritorySection
-from engine.territory_data import complete_distances, load_pairs, load_units
-from engine.territory_stage import run_territory
+from engine.plan.territory import run_territory
+from engine.plan.territory_files import complete_distances, load_pairs, load_units
+from engine.scenario.schema.territory import TerritorySection
 
 
 def test_units_problems_name_line_and_column(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-import solvers.territory_heuristic as heuristic
+import solvers.territory.start_greedy as heuristic
 
 LINE = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 100.0, 101.0, 102.0, 103.0, 104.0])
 

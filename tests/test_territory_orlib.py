@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.schema.territory import TerritorySection
-from engine.territory_stage import run_territory
+from engine.plan.territory import run_territory
+from engine.scenario.schema.territory import TerritorySection
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def _floyd_warshall(n: int, edges: dict[tuple[int, int], int]) -> np.ndarray:

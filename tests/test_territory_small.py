@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.schema.territory import TerritorySection
-from engine.territory_stage import run_territory
+from engine.plan.territory import run_territory
+from engine.scenario.schema.territory import TerritorySection
 
 XS = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 10, "f": 11}
 
@@ -176,7 +176,7 @@ def test_solve_seconds_cover_the_start_plan(tmp_path: Path, monkeypatch: pytest.
     0.5 s (here made slow on purpose) shows up in it."""
     import time
 
-    import solvers.territory as territory
+    import solvers.territory.design as territory
 
     real = territory.location_allocation_start
 

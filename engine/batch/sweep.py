@@ -1,0 +1,228 @@
+"""Batch scenario sweeps: every point of a SWEEP.yaml through the `salesops run` pipeline.
+
+    run_sweep(sweep_file, out, workers=1, dask=None, resume=False, keep_runs=False)
+
+writes into `out`:
+
+```
+sweep.json            the plan: sweep file, base scenario, every point's id, seed and values
+points/<id>.parquet   one row per finished point, written atomically as it finishes
+runs/<id>/            with keep_runs: the point's run folder (as `salesops run` writes it)
+results.parquet       all rows, sorted by point id: point_id, seed, <varied paths>, status,
+                      error, run_s (seconds), <metrics>
+report.html           tornado chart, Pareto frontier, sortable table of points
+```
+
+Results do not depend on the backend or the worker count: a point's id hashes its varied values
+and its simulation seed hashes the sweep seed with that id. Run as a module for scripts:
+`python -m engine.batch.sweep SWEEP.yaml --out DIR [--workers N] [--dask ADDRESS] [--resume] [--keep-runs]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.batch.points import SweepPlan, plan_sweep
+from engine.batch.progress import SweepProgress, progress_bar
+from engine.batch.store import (
+    RESULTS_FILE,
+    clear_partial,
+    consolidate,
+    finished_ids,
+    write_point,
+    write_text,
+)
+from engine.batch.worker import PointTask
+from engine.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep did. Times in seconds."""
+
+    out: str
+    total: int
+    """Points in the sweep."""
+    skipped: int
+    """Points found finished already (resume)."""
+    ran: int
+    """Points run now."""
+    ok: int
+    """Points with status ok (all of them, incl. skipped)."""
+    failed: int
+    """Points with status failed (all of them, incl. skipped)."""
+    wall_s: float
+    """Wall time of this call: validation, runs, consolidation and report."""
+    run_s: float
+    """Sum of the pipeline time of the points run now (inside the workers)."""
+    backend: str
+    results: str
+    report: str | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        resumed = f"{self.skipped} resumed, " if self.skipped else ""
+        return (f"sweep: {self.total} points ({resumed}{self.ran} run): {self.ok} ok, {self.failed} failed "
+                f"in {self.wall_s:.1f} s ({self.backend}) -> {self.results}"
+                + (f", {self.report}" if self.report else ""))
+
+
+def _tasks(plan: SweepPlan, ids: list[str], runs_dir: Path | None) -> Iterator[PointTask]:
+    by_id = {p.point_id: p for p in plan.points}
+    scenario_path = str(plan.sweep.base.resolve())
+    for pid in ids:
+        point = by_id[pid]
+        yield PointTask(pid, point.seed, point.values, scenario_path, plan.resolved[pid],
+                        point.overrides, tuple(plan.metrics),
+                        str(runs_dir) if runs_dir is not None else None)
+
+
+def _write_plan(plan: SweepPlan, out: Path) -> None:
+    import json
+
+    spec = plan.sweep.spec
+    doc = {"name": spec.name, "description": spec.description,
+           "sweep_file": str(plan.sweep.path), "base": str(plan.sweep.base), "method": spec.method,
+           "seed": spec.seed, "replications": spec.replications, "vary": plan.vary,
+           "metrics": plan.metrics,
+           "points": [{"point_id": p.point_id, "seed": p.seed, "values": p.values} for p in plan.points]}
+    write_text(out / "sweep.json", json.dumps(doc, indent=1, default=str) + "\n")
+
+
+def columns_of(plan: SweepPlan) -> list[str]:
+    """Column order of the results store."""
+    return ["point_id", "seed", *plan.vary, "status", "error", "run_s", *plan.metrics]
+
+
+def _backend(workers: int, dask: str | None) -> str:
+    if dask:
+        return f"dask:{dask}"
+    return "in-process" if workers <= 1 else f"process-pool:{workers}"
+
+
+def _rows(tasks: Iterator[PointTask], workers: int, dask: str | None) -> Iterator[dict]:
+    from engine.batch import backends
+
+    if dask:
+        return backends.run_dask(tasks, dask, workers)
+    if workers <= 1:
+        return backends.run_in_process(tasks)
+    return backends.run_process_pool(tasks, workers)
+
+
+def execute_sweep(plan: SweepPlan, out: str | Path, workers: int = 1, dask: str | None = None,
+                  resume: bool = False, keep_runs: bool = False,
+                  progress: SweepProgress | bool | None = None) -> SweepSummary:
+    """Run the points of a validated plan and write the results store, then the report.
+
+    Without `resume`, results already in `out` are discarded first. `progress`: a callback
+    (done, failed, total), False for none, None for a rich bar when stderr is a terminal.
+    """
+    start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = [p.point_id for p in plan.points]
+    if not resume:
+        _clear(out)
+    clear_partial(out)
+    _write_plan(plan, out)
+    finished = finished_ids(out) & set(ids)
+    todo = [pid for pid in ids if pid not in finished]
+    runs_dir = out / "runs" if keep_runs else None
+    done, failed, run_s = len(finished), _failed_count(out, finished), 0.0
+    enabled = None if progress is None else bool(progress)
+    with progress_bar(len(ids), done, failed, enabled) as bar:
+        notify = progress if callable(progress) else bar
+        notify(done, failed, len(ids))
+        for row in _rows(_tasks(plan, todo, runs_dir), workers, dask):
+            write_point(out, row)
+            done += 1
+            failed += row["status"] != "ok"
+            run_s += row["run_s"] or 0.0
+            notify(done, failed, len(ids))
+    frame = consolidate(out, ids, columns_of(plan))
+    report = _report(plan, frame, out)
+    ok = int((frame["status"] == "ok").sum()) if len(frame) else 0
+    return SweepSummary(str(out), len(ids), len(finished), len(todo), ok, len(frame) - ok,
+                        time.perf_counter() - start, run_s, _backend(workers, dask),
+                        str(out / RESULTS_FILE), report)
+
+
+def _clear(out: Path) -> None:
+    import shutil
+
+    for name in ("points", "runs"):
+        shutil.rmtree(out / name, ignore_errors=True)
+    for name in (RESULTS_FILE, "report.html"):
+        (out / name).unlink(missing_ok=True)
+
+
+def _failed_count(out: Path, ids: set[str]) -> int:
+    if not ids:
+        return 0
+    import pandas as pd
+
+    from engine.batch.store import point_file
+
+    return sum(str(pd.read_parquet(point_file(out, pid), columns=["status"])["status"].iloc[0]) != "ok"
+               for pid in ids)
+
+
+def _report(plan: SweepPlan, frame: pd.DataFrame, out: Path) -> str:
+    from reports.sweep_report import write_sweep_report
+
+    target = out / "report.html"
+    write_sweep_report(frame, plan.vary, plan.metrics, target, title=plan.sweep.spec.name,
+                       description=plan.sweep.spec.description)
+    return str(target)
+
+
+def run_sweep(sweep_file: str | Path, out: str | Path, workers: int = 1, dask: str | None = None,
+              resume: bool = False, keep_runs: bool = False,
+              progress: SweepProgress | bool | None = None) -> SweepSummary:
+    """Validate every point of `sweep_file` (InputError before anything runs), then run them.
+
+    `workers`: local processes (1 = in this process), or Dask workers with `dask="local"`;
+    `dask`: "local" or a scheduler address such as tcp://host:8786. `resume` runs only the
+    points without a result file in `out`; `keep_runs` also writes each run folder.
+    """
+    plan = plan_sweep(sweep_file)
+    return execute_sweep(plan, out, workers, dask, resume, keep_runs, progress)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m engine.batch.sweep`: the same arguments as `salesops sweep`; exit 0, 2 or 1."""
+    parser = argparse.ArgumentParser(prog="python -m engine.batch.sweep", description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_file", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--dask", default=None)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--keep-runs", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        summary = run_sweep(args.sweep_file, args.out, args.workers, args.dask, args.resume,
+                            args.keep_runs, False if args.quiet else None)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(problem.format(), file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

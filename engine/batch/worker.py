@@ -1,0 +1,105 @@
+"""Run one sweep point: the same pipeline as `salesops run`, in whatever process the backend picks.
+
+A task carries the resolved scenario data (no file is re-read for the scenario itself; data
+files it names are read by their stages). Every error is caught and recorded, so a failing
+point never stops the sweep.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MISSING = "metric(s) not in summary.json"
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """What a worker needs to run one point; plain data, cheap to pickle."""
+
+    point_id: str
+    seed: int | None
+    values: dict[str, Any]
+    scenario_path: str
+    """The base scenario file: data-file paths in the scenario are relative to its folder."""
+    resolved: dict
+    overrides: tuple[str, ...]
+    metrics: tuple[str, ...]
+    runs_dir: str | None = None
+    """With `--keep-runs`: write the run folder to runs_dir/<point_id>."""
+
+
+WARM_MODULES = ("engine.run", "engine.scenario.model", "engine.scenario.load", "engine.plan.demand", "engine.data.stage",
+                "engine.plan.territory", "engine.plan.supply", "engine.simulation.stage", "engine.reconcile.stage",
+                "reports.render", "statsmodels.tsa.exponential_smoothing.ets")
+"""The pipeline's modules (the orchestrator imports stages lazily): imported once per worker."""
+
+
+def warm_up() -> None:
+    """Import the pipeline once per worker process, so no point pays the import time."""
+    import contextlib
+    import importlib
+
+    for name in WARM_MODULES:
+        with contextlib.suppress(ImportError):  # a stage not built yet: nothing to warm
+            importlib.import_module(name)
+
+
+def metric_value(summary: dict, dotted: str) -> Any:
+    """The value at `dotted` in summary.json data, or None if a key is absent."""
+    node: Any = summary
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _describe(exc: BaseException) -> str:
+    where = traceback.extract_tb(exc.__traceback__)
+    last = f" [{Path(where[-1].filename).name}:{where[-1].lineno}]" if where else ""
+    text = str(exc).strip().replace("\n", "; ")
+    return f"{type(exc).__name__}: {text}{last}"
+
+
+def failed_row(task: PointTask, error: str) -> dict[str, Any]:
+    """The results row of a point whose worker died (the process, not the run, failed)."""
+    return {"point_id": task.point_id, "seed": task.seed, **task.values, "status": "failed",
+            "error": error, "run_s": None, **dict.fromkeys(task.metrics)}
+
+
+def run_task(task: PointTask) -> dict[str, Any]:
+    """Run `task` and return its results row: point_id, seed, varied values, status, error,
+    run_s (seconds), then one value per metric (None when failed or absent)."""
+    from engine.run import RunOptions, execute, summary_of, write_run_folder
+    from engine.runfolder.write import jsonable
+    from engine.scenario.load import LoadedScenario
+    from engine.scenario.model import Scenario
+
+    start = time.perf_counter()
+    row: dict[str, Any] = {"point_id": task.point_id, "seed": task.seed, **task.values,
+                           "status": "ok", "error": None}
+    metrics: dict[str, Any] = dict.fromkeys(task.metrics)
+    try:
+        scenario = Scenario.model_validate(task.resolved)
+        loaded = LoadedScenario(scenario, Path(task.scenario_path), task.resolved, list(task.overrides))
+        options = RunOptions(workers=1, overrides=task.overrides)
+        result = execute(loaded, options)
+        summary = jsonable(summary_of(result))
+        if task.runs_dir is not None:
+            write_run_folder(result, Path(task.runs_dir) / task.point_id, options)
+        metrics = {m: metric_value(summary, m) for m in task.metrics}
+        absent = [m for m, v in metrics.items() if v is None]
+        if absent:
+            row["error"] = f"{MISSING}: {', '.join(absent)}"
+    except Exception as exc:  # a failing point is recorded, the sweep goes on
+        row["status"], row["error"] = "failed", _describe(exc)
+    row["run_s"] = time.perf_counter() - start
+    row.update(metrics)
+    return row

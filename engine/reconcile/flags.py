@@ -1,0 +1,256 @@
+"""Headline figures per demand case, and flags where the plan and the simulation disagree.
+
+A flag is a dict: kind, scope, metric, months (the `YYYY-MM` months concerned), planned,
+simulated, gap, share (gap relative to the planned value), severity (`high` above 20 % or in more
+than half the months, else `medium`) and message (one sentence with the figures).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from engine import numbers as tables
+from engine.reconcile.context import Context
+from engine.reconcile.quantiles import ALL
+
+REL_TOLERANCE = 0.05
+"""Plan and simulation disagree when they differ by more than 5 % of the plan..."""
+UTILISATION_TOLERANCE = 0.10
+"""...or, for utilisation and SLA, by more than 10 percentage points."""
+
+
+def _row(table: pd.DataFrame, scope: str, metric: str, month: str = ALL) -> pd.Series | None:
+    hit = table[(table["scope"] == scope) & (table["metric"] == metric) & (table["month"] == month)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _monthly(table: pd.DataFrame, scope: str, metric: str) -> pd.DataFrame:
+    return table[(table["scope"] == scope) & (table["metric"] == metric) & (table["month"] != ALL)]
+
+
+def _num(value: object) -> float | None:
+    if value is None:
+        return None
+    v = float(value)
+    return None if math.isnan(v) else v
+
+
+def speed_to_lead_multiplier(ctx: Context, delay_h: float) -> float:
+    """First-stage conversion multiplier at a first-response delay (hours), from the scenario curve."""
+    funnel = ctx.scenario.funnel
+    if funnel is None or funnel.speed_to_lead.kind == "flat":
+        return 1.0
+    stl = funnel.speed_to_lead
+    return stl.floor + (1 - stl.floor) * 0.5 ** (max(delay_h, 0.0) / stl.half_life_hours)
+
+
+def headline(ctx: Context, table: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Per demand case: revenue, cost, margin (currency), sla (share), hires, shortfall (hours).
+
+    revenue is the fluid plan's revenue within the horizon (without a capacity plan: every lead
+    worked). Only the cases the plan covers are listed when there is a plan. cost, margin and shortfall are the
+    hiring MILP's own figures when it reports them per case (margin = gross margin of full
+    coverage - margin lost to uncovered hours - people cost incl. variable pay); otherwise margin =
+    revenue x segment gross margin - people cost and shortfall = hours needed minus capacity. The
+    simulated case also carries the simulation's p10 / p50 / p90 revenue and p50 SLA.
+    """
+    out: dict[str, dict[str, float | None]] = {}
+    for case in ctx.cases:
+        outcome = ctx.outcomes(case)
+        plan = ctx.hiring(case)
+        staffing = ctx.staffing(case)
+        if outcome is None or (ctx.hiring_all is not None and plan is None):
+            continue  # a case the plan did not cover has no plan figures to show
+        margin_share = ctx.rates.gross_margin.reindex(outcome["segment"]).fillna(0.0).to_numpy()
+        revenue = float(outcome["revenue"].sum())
+        gross = float((outcome["revenue"].to_numpy() * margin_share).sum())
+        cost = float(plan["cost"].sum()) if plan is not None and "cost" in plan else None
+        req, cap = ctx.required(case), ctx.capacity(case)
+        shortfall = None
+        if req is not None and cap is not None:
+            both = req.merge(cap.groupby(["month", "role"], as_index=False)["capacity_hours"].sum(),
+                             on=["month", "role"], how="left").fillna({"capacity_hours": 0.0})
+            shortfall = float(np.maximum(both["hours"] - both["capacity_hours"], 0).sum())
+        solved = ctx.stage_summaries.get("hiring", {}).get("cases", {}).get(case)
+        if solved:
+            cost, shortfall = solved.get("cost", cost), solved.get("shortfall_hours", shortfall)
+            margin = solved.get("margin")
+        else:
+            margin = gross - cost if cost is not None else None
+        out[case] = {
+            "revenue": revenue, "cost": cost, "margin": margin,
+            "sla": float(staffing["service_level"].mean()) if staffing is not None
+            and "service_level" in staffing else None,
+            "hires": float(plan["hires"].sum()) if plan is not None and "hires" in plan else None,
+            "shortfall": shortfall,
+            "uncovered_leads": float((outcome["leads"] - outcome["worked"]).sum()),
+        }
+        if case == ctx.case:
+            rev = _row(table, "company", "revenue")
+            sla = _row(table, "company", "sla_attainment")
+            if rev is not None and not math.isnan(rev["sim_p50"]):
+                out[case]["sim_revenue_p10"] = float(rev["sim_p10"])
+                out[case]["sim_revenue_p50"] = float(rev["sim_p50"])
+                out[case]["sim_revenue_p90"] = float(rev["sim_p90"])
+            if sla is not None and not math.isnan(sla["sim_p50"]):
+                out[case]["sim_sla_p50"] = float(sla["sim_p50"])
+    return out
+
+
+def _severity(share: float, months: int, total: int) -> str:
+    return "high" if abs(share) > 0.2 or (total and months > total / 2) else "medium"
+
+
+def _flag(kind: str, scope: str, metric: str, months: list[str], planned: float | None,
+          simulated: float | None, gap: float | None, message: str, total_months: int) -> dict:
+    share = gap / planned if gap is not None and planned else 0.0
+    return {"kind": kind, "scope": scope, "metric": metric, "months": months,
+            "planned": planned, "simulated": simulated, "gap": gap, "share": share,
+            "severity": _severity(share, len(months), total_months), "message": message}
+
+
+def _causes(ctx: Context, table: pd.DataFrame) -> str:
+    """Why the simulation wins less than the fluid plan: response delay, drops, saturated roles."""
+    parts = []
+    cur = ctx.scenario.currency
+    revenue = _row(table, "company", "revenue")
+    demand = _row(table, "company", "demand")
+    sim_rev = _num(revenue["sim_p50"]) if revenue is not None else None
+    resp = _row(table, "company", "response_time")
+    if resp is not None and _num(resp["sim_p50"]) is not None:
+        mult = speed_to_lead_multiplier(ctx, float(resp["sim_p50"]))
+        cost = f", about {tables.money(sim_rev * (1 / mult - 1), cur)} of revenue" \
+            if sim_rev and mult > 0 else ""
+        parts.append(f"mean first response {tables.fmt(resp['sim_p50'], 1)} h (the plan assumed none), "
+                     f"which keeps {tables.pct(mult)} of first-stage conversion{cost}")
+    dropped = _sim_total(ctx, "dropped")
+    if dropped:
+        leads = _num(demand["sim_p50"]) if demand is not None else None
+        cost = f", about {tables.money(dropped * sim_rev / leads, cur)} of revenue" \
+            if sim_rev and leads else ""
+        parts.append(f"{tables.fmt(dropped, 0)} leads dropped unworked (p50){cost}")
+    busy = table[(table["metric"] == "utilisation") & (table["month"] == ALL)
+                 & (table["sim_p50"] > 0.9)]
+    for r in busy.itertuples():
+        parts.append(f"{r.scope.split(':', 1)[1]} busy {tables.pct(r.sim_p50)} of the time")
+    return "; ".join(parts)
+
+
+def _sim_total(ctx: Context, metric: str) -> float | None:
+    m = ctx.sim_monthly
+    if m is None:
+        return None
+    rows = m[m["metric"] == metric]
+    if rows.empty:
+        return None
+    return float(rows.groupby("replication")["value"].sum().median())
+
+
+def _plan_vs_sim(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    out = []
+    cur = ctx.scenario.currency
+    for metric in ("throughput", "revenue"):
+        row = _row(table, "company", metric)
+        if row is None or _num(row["sim_p50"]) is None or not _num(row["planned"]):
+            continue
+        planned, sim, gap = float(row["planned"]), float(row["sim_p50"]), float(row["gap"])
+        monthly = _monthly(table, "company", metric)
+        outside = monthly[(monthly["planned"] > monthly["sim_p90"]) | (monthly["planned"] < monthly["sim_p10"])]
+        if abs(gap) <= REL_TOLERANCE * abs(planned) and planned <= row["sim_p90"]:
+            continue
+        what = tables.money(abs(gap), cur) if metric == "revenue" else f"{tables.fmt(abs(gap), 1)} deals"
+        direction = "below" if gap < 0 else "above"
+        if gap < 0:
+            causes = _causes(ctx, table)
+            why = f" Causes: {causes}." if causes else ""
+        else:
+            why = (" The simulation wins more than the funnel arithmetic the plan rests on (product of "
+                   "stage conversions x worked leads): check how lead scores shift conversion, and "
+                   "deals closing inside the horizon.")
+        msg = (f"Simulated {metric} is {what} ({tables.pct(abs(gap) / planned, 1)}) {direction} the "
+               f"plan over the horizon; the plan lies outside the simulated p10-p90 band in "
+               f"{len(outside)} of {len(monthly)} months." + why)
+        out.append(_flag("plan_vs_simulation", "company", metric, list(outside["month"]), planned, sim,
+                         gap, msg, len(monthly)))
+    return out
+
+
+def _capacity_shortfalls(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    out = []
+    cap = table[(table["metric"] == "capacity") & (table["month"] != ALL)
+                & table["scope"].str.startswith("role:")]
+    for scope, part in cap.groupby("scope", sort=True):
+        short = part[part["gap"] < 0]
+        if short.empty:
+            continue
+        hours = float(-short["gap"].sum())
+        need = float(part["forecast"].sum())
+        msg = (f"{scope.split(':', 1)[1]} is short of {tables.fmt(hours, 0)} hours in {len(short)} of "
+               f"{len(part)} months (first {short['month'].iloc[0]}), "
+               f"{tables.pct(hours / need if need else 0, 1)} of the hours the forecast needs.")
+        out.append(_flag("capacity_shortfall", scope, "capacity", list(short["month"]),
+                         float(part["planned"].sum()), None, -hours, msg, len(part)))
+    return out
+
+
+def _share_disagreements(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    out = []
+    rows = table[table["metric"].isin(["utilisation", "sla_attainment"]) & (table["month"] == ALL)]
+    for r in rows.itertuples():
+        if _num(r.sim_p50) is None or _num(r.planned) is None:
+            continue
+        if abs(r.sim_p50 - r.planned) <= UTILISATION_TOLERANCE:
+            continue
+        monthly = _monthly(table, r.scope, r.metric)
+        off = monthly[(monthly["sim_p50"] - monthly["planned"]).abs() > UTILISATION_TOLERANCE]
+        msg = (f"{r.metric.replace('_', ' ')} of {r.scope}: plan {tables.pct(r.planned, 1)}, simulation "
+               f"{tables.pct(r.sim_p50, 1)} (p50), more than {tables.pct(UTILISATION_TOLERANCE)} points "
+               f"apart in {len(off)} of {len(monthly)} months.")
+        out.append(_flag("plan_vs_simulation", r.scope, r.metric, list(off["month"]), float(r.planned),
+                         float(r.sim_p50), float(r.sim_p50 - r.planned), msg, len(monthly)))
+    return out
+
+
+def _sla_misses(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    monthly = _monthly(table, "company", "sla_attainment")
+    if monthly.empty:
+        return []
+    value = monthly["sim_p50"].where(monthly["sim_p50"].notna(), monthly["planned"])
+    miss = monthly[value < monthly["forecast"] - 1e-9]
+    if miss.empty:
+        return []
+    target = float(monthly["forecast"].iloc[0])
+    worst = float(value.min())
+    msg = (f"Support misses its {tables.pct(target)} service-level target in {len(miss)} of "
+           f"{len(monthly)} months (worst {tables.pct(worst, 1)}, first {miss['month'].iloc[0]}).")
+    return [_flag("sla_miss", "company", "sla_attainment", list(miss["month"]), target, worst,
+                  worst - target, msg, len(monthly))]
+
+
+def _territory_imbalance(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    rows = table[(table["metric"] == "workload") & table["scope"].str.startswith("territory:")]
+    if rows.empty:
+        return []
+    mean = float(rows["forecast"].iloc[0])
+    tol = ctx.scenario.territory.balance if ctx.scenario.territory and ctx.scenario.territory.balance \
+        else 0.10
+    worst = rows.loc[rows["gap"].abs().idxmax()]
+    share = float(worst["gap"]) / mean if mean else 0.0
+    if abs(share) <= tol:
+        return []
+    msg = (f"{worst['scope']} carries {tables.fmt(worst['planned'], 1)} workload, "
+           f"{tables.pct(abs(share), 1)} {'above' if share > 0 else 'below'} the mean "
+           f"{tables.fmt(mean, 1)} (tolerance {tables.pct(tol)}).")
+    return [_flag("territory_imbalance", str(worst["scope"]), "workload", [], float(worst["planned"]),
+                  None, float(worst["gap"]), msg, 0)]
+
+
+def find_flags(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    """Every disagreement worth a director's attention, most severe first."""
+    flags = [*_plan_vs_sim(ctx, table), *_capacity_shortfalls(ctx, table),
+             *_share_disagreements(ctx, table), *_sla_misses(ctx, table),
+             *_territory_imbalance(ctx, table)]
+    return sorted(flags, key=lambda f: (f["severity"] != "high", -abs(f["share"] or 0)))

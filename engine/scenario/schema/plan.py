@@ -1,0 +1,80 @@
+"""The `plan:` section: what the supply MILPs optimise and the limits they respect."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from engine.scenario.schema.base import (
+    Model,
+    Month,
+    NonNegFloat,
+    NonNegInt,
+    PosFloat,
+    PosInt,
+    Share,
+)
+
+
+class FixedHire(Model):
+    month: Month
+    """Start month of the hires (`YYYY-MM`)."""
+    role: str
+    """A `roles` name."""
+    hires: NonNegInt
+    """People who start in that month."""
+
+
+class Ratio(Model):
+    """At most `max_per` people of the `over` roles per person of role `role` (e.g. 8 reps per manager)."""
+
+    role: str
+    """The role that must keep pace (e.g. Manager)."""
+    over: list[str] = Field(min_length=1)
+    """Roles it is a ratio over (e.g. [AE, SDR])."""
+    max_per: PosFloat
+    """Maximum people of `over` per person of `role`."""
+
+
+class CaseWeights(Model):
+    low: Share = 0.25
+    base: Share = 0.5
+    high: Share = 0.25
+
+
+class Plan(Model):
+    objective: Literal["margin", "cost"] = "margin"
+    """`margin`: maximise contribution margin; `cost`: minimise cost with full coverage."""
+    budget_per_month: NonNegFloat | None = None
+    """Upper bound on total people cost per month (currency per month; None = no budget)."""
+    fixed_hires: list[FixedHire] | None = None
+    """A hand-made hiring plan to evaluate instead of optimising (None = optimise)."""
+    ratios: list[Ratio] = Field(default_factory=list)
+    """Span-of-control and mix ratios to respect."""
+    cases: list[Literal["low", "base", "high"]] = Field(default_factory=lambda: ["base"])
+    """Demand cases planned against; more than one makes a two-stage stochastic plan."""
+    case_weights: CaseWeights = CaseWeights()
+    """Probability weights of the demand cases (expected objective)."""
+    risk: Literal["expected", "worst"] = "expected"
+    """Expected value over cases, or the worst case."""
+    shared_months: NonNegInt = 3
+    """Hires decided in the first K months are the same in every case (here-and-now decisions)."""
+    time_limit_s: PosFloat = 60.0
+    """Solver time limit (seconds)."""
+    mip_gap: Share = 0.001
+    """Relative MIP gap at which the solver may stop."""
+    max_nodes: PosInt | None = None
+    """Branch-and-bound node limit per solve (None = none). A node limit stops at the same point on
+    any machine, so a plan cut short by it is reproducible; a time limit is not."""
+    value_of_stochastic_solution: bool = True
+    """With several cases, also plan on the base case alone and re-solve with its first-stage hires
+    fixed, to report the value of the stochastic solution (two extra solves, each up to
+    `time_limit_s`)."""
+    backfill: Literal["optimise", "replace"] = "optimise"
+    """`optimise`: hire only when demand needs it; `replace`: every expected leaver is replaced
+    (to within one person), starting `hiring_lead_time_months` after the month they leave."""
+    arr_ops_rule: bool = True
+    """Keep the ops roles ARR calls for along the company's ARR path (engine/defaults.ARR_OPS_ROLES):
+    the `ops` roles together hold at least one person below 10M ARR a year and two from 10M
+    (a shortfall is allowed at three times the role's monthly cost and reported)."""

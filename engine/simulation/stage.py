@@ -1,0 +1,82 @@
+"""The simulation stage: a plan meets queues, delays and randomness, over R seeded replications.
+
+Public API: `simulate(...)` (the pipeline stage) and, for tests and tools, `config_from_scenario`,
+`SimConfig` and `run_replications` (plain data in, per-replication results out). The model itself
+is in `engine/sim_model.py` (funnel, reps, ramp, attrition), `sim_support.py` (tickets) and
+`sim_arrivals.py` (arrivals, scores and every per-lead random draw).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from engine.scenario.load import LoadedScenario
+from engine.simulation.arrivals import ScoreFn
+from engine.simulation.config import SimConfig, config_from_scenario
+from engine.simulation.replications import leads_frame, monthly_frame, run_replications
+from engine.stage import StageOutput
+
+__all__ = ["SimConfig", "config_from_scenario", "run_replications", "simulate", "summarise"]
+
+HEADLINE = ("won", "revenue", "dropped", "tickets")
+
+
+def _quantiles(values: pd.Series | np.ndarray) -> dict[str, float | None]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return {"p10": None, "p50": None, "p90": None}
+    p = np.percentile(v, [10, 50, 90])
+    return {"p10": float(p[0]), "p50": float(p[1]), "p90": float(p[2])}
+
+
+def _sla_totals(monthly: pd.DataFrame) -> pd.Series | None:
+    """Horizon SLA attainment per replication, weighting months by their tickets."""
+    wide = monthly[monthly["metric"].isin(["tickets", "sla_attainment"])].pivot_table(
+        index=["replication", "month"], columns="metric", values="value")
+    if "tickets" not in wide or "sla_attainment" not in wide:
+        return None
+    met = (wide["tickets"] * wide["sla_attainment"].fillna(0.0)).groupby(level=0).sum()
+    total = wide["tickets"].groupby(level=0).sum()
+    return met / total.where(total > 0)
+
+
+def summarise(monthly: pd.DataFrame, replications: int) -> dict:
+    """summary.json object: headline totals over the horizon and p10/p50/p90 per month and metric."""
+    totals = monthly[monthly["metric"].isin(HEADLINE)].groupby(["metric", "replication"])["value"].sum()
+    headline = {m: _quantiles(totals[m]) for m in HEADLINE if m in totals.index.get_level_values(0)}
+    sla = _sla_totals(monthly)
+    if sla is not None:
+        headline["sla_attainment"] = _quantiles(sla)
+    by_month: dict[str, dict[str, dict]] = {}
+    grouped = monthly.groupby(["metric", "month"], sort=False)["value"]
+    for (metric, month), values in grouped:
+        by_month.setdefault(str(metric), {})[str(month)] = _quantiles(values)
+    return {"replications": replications, "totals": headline, "monthly": by_month}
+
+
+def simulate(loaded: LoadedScenario, forecast: pd.DataFrame, hiring: pd.DataFrame | None,
+             staffing: pd.DataFrame | None, allocation: pd.DataFrame | None,
+             territories: pd.DataFrame | None, replications: int, seed: int, workers: int = 1,
+             progress: Callable[[float], None] | None = None,
+             score_fn: ScoreFn | None = None, staffing_hourly: pd.DataFrame | None = None) -> StageOutput:
+    """Run R replications of the lead flow and support queue; write sim/leads.parquet and sim/monthly.csv.
+
+    Frames as in DESIGN.md (forecast: month, segment, region, case, leads; hiring: month, role,
+    hires, headcount; staffing: month, role, planned_agents; allocation: month, segment, region,
+    team, leads; territories: unit_id, territory, workload). `progress` receives the fraction of
+    replications done; `score_fn` replaces the Beta scoring rule (see `sim_arrivals.ScoreFn`);
+    `staffing_hourly` (month, week_hour, planned_agents) is the roster when support tickets follow
+    an hour-of-week arrival pattern.
+    """
+    cfg = config_from_scenario(loaded.scenario, forecast, hiring, staffing, allocation, territories,
+                               staffing_hourly)
+    results = run_replications(cfg, replications, seed, workers, progress, score_fn)
+    leads, monthly = leads_frame(cfg, results), monthly_frame(results)
+    summary = {"seed": seed, **summarise(monthly, replications)}
+    return StageOutput(name="simulation",
+                       tables={"sim/leads.parquet": leads, "sim/monthly.csv": monthly},
+                       summary=summary, extra={"monthly": monthly, "leads": leads})

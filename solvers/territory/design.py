@@ -1,0 +1,480 @@
+"""Territory design: choose p centre units and assign every unit to one territory.
+
+Entry point `design_territories(problem, options) -> TerritoryResult`. The plain p-median (no
+side constraints) goes to the truncated radius formulation (`solvers.territory.milp_radius`), warmed by
+the greedy + interchange heuristic (HiGHS starting solution and cutoff); anything with capacity, balance, names (fixed centres,
+disruption, locks), together/apart pairs or contiguity goes to the assignment MILP
+(`solvers.territory.milp_assign`); with fixed centres (reps' home bases, or the heuristic's on large
+free-centre instances) and more pairs than the full model takes, that MILP runs over priced
+pairs with a bound certified over every pair by column generation (`solvers.territory.milp_priced`).
+`alternatives` re-solves with the objective capped at
+(1 + tolerance) x best and minimises overlap with the alignments found so far.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from solvers.solve import SolveResult, Status, relative_gap, solver_defaults
+from solvers.territory import bound_capacitated as capacitated_lagrange
+from solvers.territory.bound_balanced import balanced_lagrangian_bound, instance_of
+from solvers.territory.bound_colgen import supported
+from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
+from solvers.territory.milp_assign import AssignSolution, centre_positions, solve_assignment
+from solvers.territory.milp_priced import solve_priced
+from solvers.territory.milp_radius import is_integral, solve_radius
+from solvers.territory.problem import (
+    Alternative,
+    Balance,
+    SolveOptions,
+    TerritoryProblem,
+    TerritoryResult,
+)
+from solvers.territory.start_greedy import HeuristicSolution, solve_heuristic
+from solvers.territory.start_locate import location_allocation_start
+
+AUTO_PAIRS = 15_000
+"""Above this many unit-centre pairs the assignment model keeps each unit's nearest candidates."""
+MIN_CANDIDATES = 20
+FIXED_CENTRE_CANDIDATES = 8
+"""With centres fixed (large instances) the priced MILP chooses its own pairs; this many nearest
+centres per unit remain for alternatives and for the fallback when pricing gives no plan."""
+FULL_PAIRS = 60_000
+"""Up to this many unit-centre pairs, a solve over reduced candidates is followed by the model
+over every pair, warm-started from (and cut off at) the reduced plan: that model's own bound is
+then certified for the whole problem, no relaxation needed."""
+REDUCED_SHARE = 0.3
+"""Share of the time limit given to the reduced model when the full one follows."""
+BALANCED_BOUND_PAIRS = 100_000_000
+"""Up to this many unit-centre pairs the certified bound also tries the balanced Lagrangian."""
+BOUND_NEAREST = "nearest fixed centre"
+BOUND_FREE = "p-median Lagrangian (balance-free)"
+BOUND_BALANCED = "balanced Lagrangian"
+"""summary.json's `bound_method` when the bound is one of these relaxations (runs over reduced pairs
+or fixed centres chosen by the engine)."""
+START_SHARE = 0.5
+"""Share of the (first) time limit the location-allocation start may use."""
+LARGE_N = 1000
+"""From this many units (free centres, no names) the side-constrained model fixes the centres."""
+LOCATE_ROUNDS = 25
+"""Most priced location-allocation rounds (a round that only tightens its gap counts)."""
+PRICED_START = "location-allocation (priced MILP rounds)"
+"""`start_plan.method` in summary.json when the start came from the priced rounds."""
+LOCATE_SHARE = 0.8
+"""Share of the time limit the location-allocation rounds may use."""
+
+__all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "design_territories"]
+
+
+def design_territories(prob: TerritoryProblem, options: SolveOptions | None = None) -> TerritoryResult:
+    """Solve a territory-design instance; never raises on infeasible or unfinished solves."""
+    opts = options or SolveOptions()
+    notes: dict = {}
+    t0 = time.perf_counter()
+    with solver_defaults(mip_max_nodes=opts.max_nodes):
+        if prob.side_constrained:
+            centres, result, extra = _solve_assign(prob, opts, notes)
+        else:
+            centres, result, extra = _solve_pmedian(prob, opts)
+    # the record's solve_s covers the whole search (start plan, heuristics, every MILP and LP,
+    # bounds, alternatives), not only the last MILP: the stage's seconds less the model builds
+    elapsed = time.perf_counter() - t0
+    result = replace(result, solve_s=max(result.solve_s, elapsed - result.build_s))
+    out = _result(prob, centres, result, extra, opts)
+    out.summary.update(notes)
+    return out
+
+
+def _candidates(prob: TerritoryProblem) -> np.ndarray:
+    return np.arange(prob.n) if prob.candidate_centres is None else np.asarray(prob.candidate_centres)
+
+
+def _solve_pmedian(prob: TerritoryProblem, opts: SolveOptions
+                   ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
+    """Radius formulation; returns the centre unit of every unit, the record, alternatives."""
+    cand = _candidates(prob)
+    dist = prob.distance[:, cand]
+    t0 = time.perf_counter()
+    heur = solve_heuristic(dist, prob.weight, prob.p)
+    cost = prob.weight[:, None] * dist
+    positive = prob.weight > 0
+    kept, floor, lagrange = reduce_candidates(cost[positive], prob.p, heur.cost, heur.centres,
+                                       is_integral(cost[positive]))
+    prep_s = time.perf_counter() - t0
+    prices = np.zeros(prob.n)
+    if lagrange.multipliers is not None:
+        prices[positive] = lagrange.multipliers  # what the relaxation charges each unit
+    sol = solve_radius(dist[:, kept], prob.weight, prob.p, np.searchsorted(kept, heur.centres),
+                       time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap, prices=prices)
+    res = sol.result
+    # dropped candidates cannot beat the heuristic, so the reduced bound holds up to `floor`
+    bound = lagrange.bound if res.bound is None else max(lagrange.bound, min(res.bound, floor))
+    if res.has_solution:
+        res = SolveResult(res.status, res.termination, res.objective, bound,
+                          relative_gap(res.objective, bound), res.build_s + prep_s, res.solve_s)
+    else:
+        res = SolveResult(Status.FEASIBLE, f"heuristic only ({res.termination})", heur.cost, bound,
+                          relative_gap(heur.cost, bound), res.build_s + prep_s, res.solve_s)
+    centres = kept[sol.centres]
+    if res.objective is not None and heur.cost < res.objective - 1e-9:
+        # stopped early on a truncated model whose incumbent is worse than the heuristic's
+        centres = heur.centres
+        res = SolveResult(res.status, res.termination, heur.cost, bound, relative_gap(heur.cost, bound),
+                          res.build_s, res.solve_s)
+    best = _nearest(prob.distance, cand[centres])
+    alts: list[np.ndarray] = []
+    if opts.alternatives and res.objective is not None:
+        limit = res.objective * (1 + opts.alternative_tolerance)
+        used = [centres]
+        for _ in range(opts.alternatives):
+            avoid = np.zeros(len(cand), dtype=bool)
+            for c in used:
+                avoid[c] = True
+            alt = solve_radius(dist, prob.weight, prob.p, heur.centres, time_limit_s=opts.time_limit_s,
+                               mip_gap=opts.mip_gap, cost_limit=limit, avoid=avoid)
+            if not alt.result.has_solution or alt.true_cost > limit + 1e-6:
+                break
+            used.append(alt.centres)
+            alts.append(_nearest(prob.distance, cand[alt.centres]))
+    return best, res, alts
+
+
+def _nearest(dist: np.ndarray, centre_units: np.ndarray) -> np.ndarray:
+    """Centre unit of the territory each unit joins: its nearest open centre."""
+    centre_units = np.asarray(centre_units)
+    return centre_units[np.argmin(dist[:, centre_units], axis=1)]
+
+
+def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
+                  ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
+    """Assignment MILP, warm-started from a location-allocation plan (cost = cutoff). Over
+    reduced candidate pairs it is followed by the model over every pair when that has at most
+    FULL_PAIRS pairs (whose bound is then exact); otherwise the bound comes from relaxations
+    (`_certify_reduced`)."""
+    t0 = time.perf_counter()
+    work, heur, located = _restrict_centres(prob, opts, notes)
+    cap = opts.max_candidates
+    if cap is None and work is not prob:
+        cap = FIXED_CENTRE_CANDIDATES
+    elif cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
+        cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
+    if work.fixed_centres is not None and supported(work) and cap is not None:
+        priced = _solve_priced(prob, work, heur, replace(opts, time_limit_s=_left(opts, t0)), notes, located)
+        if priced is not None:
+            return priced[0], priced[1], _alternatives(work, opts, cap, priced[0], priced[1])
+        if located is not None:  # the last solve ran out of time: the located plan stands
+            res = SolveResult(Status.FEASIBLE, "location-allocation plan (time limit)", prob.plan_cost(located),
+                              None, None, 0.0, 0.0)
+            return located, _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes), []
+    pairs_all = work.n * len(_candidates(work) if work.fixed_centres is None else work.fixed_centres)
+    follow = work is prob and cap is not None and cap < pairs_all / work.n and pairs_all <= FULL_PAIRS
+    first = opts.time_limit_s
+    if follow and first is not None:
+        first *= REDUCED_SHARE
+    start, feasible = None, False
+    if heur is not None:
+        start = _nearest(work.distance, work.fixed_centres)  # HiGHS drops it if unbalanced
+    elif work.fixed_centres is None:
+        # rounds of the priced MILP where it applies (every rule column-wise, not the plain
+        # capacitated p-median, whose own Lagrangian path restarts from this plan)
+        priced = supported(work) and not capacitated_lagrange.applies(work)
+        found = location_allocation_start(work, mip_gap=opts.mip_gap,
+                                          time_limit_s=None if first is None else START_SHARE * first,
+                                          rounds=LOCATE_ROUNDS if priced else 4, priced=priced)
+        if found is not None:
+            start, feasible = found[0], True
+            notes["start_plan"] = {"objective": found[1],
+                                   "method": PRICED_START if priced else "location-allocation"}
+    reduction = None
+    if feasible and cap is None and capacitated_lagrange.applies(work):
+        # plain capacitated p-median: knapsack Lagrangian bound, better start, pair fixing
+        reduction = capacitated_lagrange.reduce_pairs(work, start, mip_gap=opts.mip_gap,
+                                                      time_limit_s=None if first is None else START_SHARE * first)
+        if reduction.upper < notes["start_plan"]["objective"]:
+            notes["start_plan"] = {"objective": reduction.upper, "method": "Lagrangian heuristic"}
+        start = reduction.start
+        notes["capacitated_lagrange"] = reduction.summary()
+    if reduction is not None and reduction.proven:
+        cpos = centre_positions(reduction.pairs.centres, work.n)
+        done = SolveResult(Status.FEASIBLE, "capacitated Lagrangian bound meets the start plan", reduction.upper,
+                           None, None, 0.0, 0.0)
+        sol = AssignSolution(cpos[start], reduction.pairs, done, 0)
+    else:
+        sol = solve_assignment(work, max_candidates=cap, time_limit_s=_left(opts, t0, first), mip_gap=opts.mip_gap,
+                               start=start, start_feasible=feasible,
+                               pairs=None if reduction is None else reduction.pairs,
+                               highs_options=None if reduction is None else capacitated_lagrange.MILP_OPTIONS)
+    if not sol.pairs.complete and sol.result.status == Status.INFEASIBLE:
+        # infeasible with reduced candidates proves nothing: try again with every pair
+        sol = solve_assignment(work, max_candidates=None, time_limit_s=_left(opts, t0), mip_gap=opts.mip_gap)
+    elif follow and sol.result.has_solution:
+        reduced = sol
+        full = solve_assignment(work, max_candidates=None, time_limit_s=_left(opts, t0), mip_gap=opts.mip_gap,
+                                start=reduced.pairs.centres[reduced.assign], start_feasible=True)
+        if full.result.has_solution and full.result.objective <= reduced.result.objective + 1e-9:
+            notes["reduced_model"] = {"bound": reduced.result.bound, "gap": reduced.result.gap,
+                                      "fixed_centres": False, "candidates_per_unit": cap,
+                                      "then": "model over every unit-centre pair, warm-started"}
+            r = full.result
+            sol = replace(full, result=SolveResult(r.status, r.termination, r.objective, r.bound, r.gap,
+                                                   r.build_s + reduced.result.build_s,
+                                                   r.solve_s + reduced.result.solve_s))
+    res = sol.result
+    if feasible and start is not None:
+        start_cost = notes["start_plan"]["objective"]
+        if not res.has_solution or res.objective > start_cost + 1e-9 * max(1.0, abs(start_cost)):
+            # the MILP stopped without beating its own start (e.g. time limit): keep the start
+            gap = relative_gap(start_cost, res.bound)
+            done = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
+            res = SolveResult(Status.OPTIMAL if done else Status.FEASIBLE, f"start plan kept ({res.termination})", start_cost,
+                              res.bound, gap, res.build_s, res.solve_s)
+            cpos = centre_positions(sol.pairs.centres, work.n)
+            sol = replace(sol, assign=cpos[start], result=res)
+    if not res.has_solution:
+        return None, res, []
+    centre_of = sol.pairs.centres[sol.assign]
+    if reduction is not None:
+        # the MILP's bound covers the kept pairs; a plan using a dropped one costs >= floor
+        res = reduction.certify(res, opts.mip_gap)
+    elif not sol.pairs.complete or work is not prob:
+        # the MILP's own bound holds for the reduced candidate pairs / fixed centres only
+        notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
+                                  "candidates_per_unit": None if sol.pairs.complete else cap}
+        res = _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
+    alts: list[np.ndarray] = []
+    if opts.alternatives:
+        limit = res.objective * (1 + opts.alternative_tolerance)
+        seen = [sol.assign]
+        for _ in range(opts.alternatives):
+            alt = solve_assignment(work, max_candidates=cap,
+                                   time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
+                                   cost_limit=limit, avoid=seen)
+            if not alt.result.has_solution:
+                break
+            seen.append(alt.assign)
+            alts.append(alt.pairs.centres[alt.assign])
+    return centre_of, res, alts
+
+
+def _solve_priced(prob: TerritoryProblem, work: TerritoryProblem, heur: HeuristicSolution | None,
+                  opts: SolveOptions, notes: dict, start: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray | None, SolveResult] | None:
+    """Fixed centres: column-generation LP bound over every pair, MILP over priced pairs
+    (`solvers.territory.milp_priced`), from `start` (a feasible plan) when given. When the centres
+    were fixed here (large free-centre instance) that bound covers those centres only: it goes
+    to the notes, and the reported bound is the relaxation over all centres (`_certify_reduced`)."""
+    t0 = time.perf_counter()
+    priced = solve_priced(work, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap, start=start)
+    if priced is None:
+        return None
+    notes.update(priced.notes)
+    res = priced.result
+    if priced.centre_of is None or work is prob:
+        return priced.centre_of, res
+    how = "location-allocation's" if start is not None else "p-median heuristic's"
+    notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap, "centres": how,
+                                   "note": "valid only with these centres fixed"}
+    return priced.centre_of, _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
+
+
+def _alternatives(work: TerritoryProblem, opts: SolveOptions, cap: int, centre_of: np.ndarray | None,
+                  res: SolveResult) -> list[np.ndarray]:
+    """Near-optimal alternatives of a fixed-centre plan (each unit among its `cap` nearest)."""
+    if not opts.alternatives or centre_of is None or not res.has_solution:
+        return []
+    cpos = centre_positions(work.fixed_centres, work.n)
+    seen, alts = [cpos[centre_of]], []
+    for _ in range(opts.alternatives):
+        alt = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
+                               cost_limit=res.objective * (1 + opts.alternative_tolerance), avoid=seen)
+        if not alt.result.has_solution:
+            break
+        seen.append(alt.assign)
+        alts.append(alt.pairs.centres[alt.assign])
+    return alts
+
+
+def _left(opts: SolveOptions, t0: float, limit: float | None = None) -> float | None:
+    """Seconds left of `limit` (default the time limit) counted from `t0`, at least 1 s; None
+    without a limit."""
+    limit = opts.time_limit_s if limit is None else limit
+    if limit is None:
+        return None
+    return max(1.0, limit - (time.perf_counter() - t0))
+
+
+def _deadline(opts: SolveOptions, t0: float) -> float | None:
+    """The `time.perf_counter()` instant the time limit counted from `t0` ends (None: no limit)."""
+    return None if opts.time_limit_s is None else t0 + opts.time_limit_s
+
+
+def _restrict_centres(prob: TerritoryProblem, opts: SolveOptions, notes: dict
+                      ) -> tuple[TerritoryProblem, HeuristicSolution | None, np.ndarray | None]:
+    """Large free-centre instances (n >= LARGE_N, no names): location-allocation. From the
+    p-median heuristic's centres, rounds of the priced fixed-centre MILP (from a loose gap down
+    to a tight one) re-centre every territory on its weighted 1-median while the cost falls
+    (`location_allocation_start`). Returns the problem with the best plan's centres fixed, the
+    heuristic and that plan (None when no round found one: the heuristic's centres are fixed).
+    The MILP then balances the assignment around those centres at the requested gap, and the
+    bound comes from `_certify_reduced` (a relaxation over all centres)."""
+    if prob.n < LARGE_N or prob.fixed_centres is not None or prob.labelled:
+        return prob, None, None
+    t0 = time.perf_counter()
+    cand = _candidates(prob)
+    heur = solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
+    centres = cand[heur.centres]
+    limit = None if opts.time_limit_s is None else LOCATE_SHARE * opts.time_limit_s - (time.perf_counter() - t0)
+    found = None
+    if supported(prob):
+        found = location_allocation_start(prob, time_limit_s=limit, mip_gap=opts.mip_gap,
+                                          rounds=LOCATE_ROUNDS, centres=centres, priced=True)
+    if found is not None:
+        centres = np.unique(found[0])
+        notes["start_plan"] = {"objective": found[1], "method": PRICED_START}
+    work = replace(prob, fixed_centres=centres, labels=tuple(f"T{k + 1}" for k in range(prob.p)))
+    return work, heur, None if found is None else found[0]
+
+
+def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOptions,
+                     heur: HeuristicSolution | None, deadline: float | None, notes: dict) -> SolveResult:
+    """Bound for a plan (`res`) from a solve over reduced candidate pairs. Its own MILP bound
+    covers only the reduced problem, so the reported bound is a relaxation of the full one:
+    nearest fixed centre for every unit, or the Lagrangian bound of the uncapacitated p-median
+    (valid for every side-constrained variant), raised by the balanced Lagrangian until its steps
+    stop or `deadline` (a `time.perf_counter()` instant; None: no limit) comes. Optimal only if
+    that closes the gap; otherwise feasible. `notes` gets `bound_method` (the relaxation that gave
+    the bound) and `bound_relaxations` (each one's value, and why the balanced one did not run)."""
+    values: dict[str, float] = {}
+    skipped = None
+    if prob.fixed_centres is not None:
+        values[BOUND_NEAREST] = float(prob.weight @ prob.distance[:, prob.fixed_centres].min(axis=1))
+    else:
+        cand = _candidates(prob)
+        positive = prob.weight > 0
+        cost = prob.weight[positive, None] * prob.distance[np.ix_(positive, cand)]
+        heur = heur or solve_heuristic(prob.distance[:, cand], prob.weight, prob.p)
+        start = cost[:, heur.centres].min(axis=1)
+        groups = None
+        if prob.labelled and prob.current is not None and (prob.current[cand] >= 0).all():
+            groups = prob.current[cand]
+        upper = res.objective if groups is not None else heur.cost
+        free = lagrangian_bound(cost, prob.p, upper, start, groups=groups)
+        values[BOUND_FREE] = float(free.bound)
+        # the bound is what is still open, so it gets all the time left (its steps stop themselves)
+        left = np.inf if deadline is None else deadline - time.perf_counter()
+        skipped = _balanced_skipped(prob, left)
+        inst = instance_of(prob) if skipped is None else None
+        if inst is None:
+            skipped = skipped or "no balance or capacity bounds a territory"
+        else:
+            # from the balance-free prices: the balanced relaxation is at least as high there
+            prices = np.zeros(prob.n)
+            prices[positive] = free.multipliers
+            values[BOUND_BALANCED] = float(balanced_lagrangian_bound(inst, res.objective, prices, time_limit_s=left))
+    method = max(values, key=values.get)
+    notes["bound_method"] = method
+    notes["bound_relaxations"] = {**values, **({"balanced_lagrangian_skipped": skipped} if skipped else {})}
+    bound = values[method]
+    gap = relative_gap(res.objective, bound)
+    ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
+    status = Status.OPTIMAL if ok else Status.FEASIBLE
+    return SolveResult(status, res.termination, res.objective, bound, gap, res.build_s, res.solve_s)
+
+
+def _balanced_skipped(prob: TerritoryProblem, left: float) -> str | None:
+    """Why `_certify_reduced` does not run the balanced Lagrangian (None: it does)."""
+    if prob.n * prob.n > BALANCED_BOUND_PAIRS:
+        return f"{prob.n * prob.n:,} unit-centre pairs, over BALANCED_BOUND_PAIRS ({BALANCED_BOUND_PAIRS:,})"
+    if left < 1.0:
+        return "less than 1 s left of the time limit"
+    return None
+
+
+def _territory_names(prob: TerritoryProblem, centre_of: np.ndarray) -> dict[int, str]:
+    """Name of each territory (keyed by centre unit): its label, or the current territory it
+    overlaps most (best one-to-one match), or T1..Tp in order of centre unit id."""
+    centres = np.unique(centre_of)
+    if prob.fixed_centres is not None:
+        return {int(c): prob.labels[k] for k, c in enumerate(prob.fixed_centres)}
+    if prob.labelled:
+        return {int(c): prob.labels[int(prob.current[c])] for c in centres}
+    names = {int(c): f"T{k + 1}" for k, c in enumerate(sorted(centres, key=lambda c: str(prob.unit_ids[c])))}
+    if prob.current is not None and prob.labels:
+        has = prob.current >= 0
+        overlap = np.zeros((len(centres), len(prob.labels)))
+        np.add.at(overlap, (np.searchsorted(centres, centre_of[has]), prob.current[has]), 1.0)
+        rows, cols = linear_sum_assignment(-overlap)
+        taken = set()
+        for r, c in zip(rows, cols, strict=True):
+            names[int(centres[r])] = prob.labels[c]
+            taken.add(prob.labels[c])
+        spare = (f"T{k}" for k in range(1, 10 * len(centres)) if f"T{k}" not in taken)
+        for r in set(range(len(centres))) - set(rows.tolist()):
+            names[int(centres[r])] = next(spare)
+    return names
+
+
+def _assignments(prob: TerritoryProblem, centre_of: np.ndarray) -> pd.DataFrame:
+    names = _territory_names(prob, centre_of)
+    return pd.DataFrame({
+        "unit_id": prob.unit_ids.astype(str),
+        "territory": [names[int(c)] for c in centre_of],
+        "center_unit_id": prob.unit_ids[centre_of].astype(str),
+        "workload": prob.workload,
+        "potential": prob.potential,
+    })
+
+
+def _per_territory(prob: TerritoryProblem, assignments: pd.DataFrame) -> pd.DataFrame:
+    frame = assignments.assign(units=1, **{b.measure: prob.measure(b.measure) for b in prob.balance
+                                           if b.measure not in ("workload", "potential", "units")})
+    cols = ["units", "workload", "potential"] + [b.measure for b in prob.balance
+                                                 if b.measure not in ("workload", "potential", "units")]
+    out = frame.groupby(["territory", "center_unit_id"], as_index=False)[cols].sum()
+    return out.sort_values("territory").reset_index(drop=True)
+
+
+def _moved(prob: TerritoryProblem, assignments: pd.DataFrame) -> dict:
+    if prob.current is None or not prob.labels:
+        return {}
+    has = prob.current >= 0
+    before = np.array([prob.labels[c] if c >= 0 else "" for c in prob.current], dtype=object)
+    moved = has & (assignments["territory"].to_numpy(dtype=object) != before)
+    pot = prob.potential
+    return {"moved_units": int(moved.sum()),
+            "moved_share": float(moved.sum() / max(has.sum(), 1)),
+            "moved_potential_share": float(pot[moved].sum() / pot[has].sum()) if pot[has].sum() > 0 else 0.0}
+
+
+def _ratio(values: pd.Series) -> float | None:
+    return float(values.max() / values.min()) if len(values) and values.min() > 0 else None
+
+
+def _result(prob: TerritoryProblem, centre_of: np.ndarray | None, res: SolveResult,
+            alts: list[np.ndarray], opts: SolveOptions) -> TerritoryResult:
+    summary: dict = res.as_dict()
+    if centre_of is None:
+        empty = pd.DataFrame(columns=["unit_id", "territory", "center_unit_id", "workload", "potential"])
+        return TerritoryResult(empty, res, pd.DataFrame(), summary)
+    assignments = _assignments(prob, centre_of)
+    per = _per_territory(prob, assignments)
+    summary.update({
+        "territories": per.to_dict(orient="records"),
+        "workload_max_min_ratio": _ratio(per["workload"]),
+        "potential_max_min_ratio": _ratio(per["potential"]),
+        **_moved(prob, assignments),
+    })
+    alternatives = []
+    for alt in alts:
+        frame = _assignments(prob, alt)
+        cost = prob.plan_cost(alt)
+        alternatives.append(Alternative(frame, cost, float(np.mean(alt != centre_of))))
+    if alternatives:
+        summary["alternatives"] = [{"objective": a.objective, "differs_from_best": a.differs_from_best,
+                                    "within": opts.alternative_tolerance} for a in alternatives]
+    return TerritoryResult(assignments, res, per, summary, alternatives)
