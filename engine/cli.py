@@ -51,13 +51,14 @@ def run(
     """Run the whole pipeline and write a run folder."""
     from engine.progress import stage_progress, wants_progress
     from engine.run import RunOptions, run_scenario
+    from reports.render import write_reports
 
     if workers < 1:
         raise InputError.single("--workers", "workers", f"got {workers}", "a whole number >= 1")
     options = RunOptions(seed=seed, replications=replications, workers=workers,
                          overrides=tuple(set_ or ()), excel=excel)
     with stage_progress(wants_progress(quiet)) as progress:
-        folder = run_scenario(file, out, options, progress)
+        folder = run_scenario(file, out, options, progress, render=write_reports)
     typer.echo(f"wrote {folder}")
 
 
@@ -74,9 +75,11 @@ def sweep(
     """Run a batch of scenario variants, locally or on a Dask cluster."""
     from engine.batch.sweep import run_sweep
     from engine.progress import wants_progress
+    from reports.render import write_reports
+    from reports.sweep_report import sweep_report_html
 
     summary = run_sweep(sweep_file, out, workers=workers, dask=dask, resume=resume, keep_runs=keep_runs,
-                        progress=wants_progress(quiet))
+                        progress=wants_progress(quiet), render=write_reports, render_sweep=sweep_report_html)
     typer.echo(str(summary))
 
 

@@ -20,6 +20,12 @@ from engine.stage import StageOutput
 
 Progress = Callable[[str, float], None]
 """Callback (stage name, fraction of that stage done in [0, 1])."""
+Render = Callable[[Path, "RunResult", bool], None]
+"""Callback (folder, result, excel) that writes the report files into a run folder being written.
+
+engine/ never imports reports/: the CLI passes `reports.render.write_reports` in. Without a
+render callback the run folder holds every data file but no report.
+"""
 
 
 @dataclass(frozen=True)
@@ -139,10 +145,9 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
     return result
 
 
-def write_run_folder(result: RunResult, out: Path, options: RunOptions) -> Path:
-    """Write the run folder of DESIGN.md atomically (temporary sibling, then rename)."""
-    from reports.render import write_reports
-
+def write_run_folder(result: RunResult, out: Path, options: RunOptions, render: Render | None = None) -> Path:
+    """Write the run folder of DESIGN.md atomically (temporary sibling, then rename); `render`
+    writes the report files (none without it)."""
     resolved = resolved_yaml(result.loaded)
     with atomic_folder(out) as tmp:
         (tmp / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
@@ -156,7 +161,8 @@ def write_run_folder(result: RunResult, out: Path, options: RunOptions) -> Path:
             solves={f"{stage.name}.{name}": solve.as_dict()
                     for stage in result.outputs.values() for name, solve in stage.solves.items()},
             scenario_file=str(result.loaded.path)))
-        write_reports(tmp, result, excel=options.excel)
+        if render is not None:
+            render(tmp, result, options.excel)
     return out
 
 
@@ -185,8 +191,9 @@ def summary_of(result: RunResult) -> dict:
 
 
 def run_scenario(path: str | Path, out: str | Path, options: RunOptions,
-                 progress: Progress | None = None) -> Path:
-    """Load, execute and write one scenario. Raises InputError on bad input (nothing written)."""
+                 progress: Progress | None = None, render: Render | None = None) -> Path:
+    """Load, execute and write one scenario (with its report when `render` is given, as the CLI
+    does). Raises InputError on bad input (nothing written)."""
     loaded = load_for_run(path, options)
     result = execute(loaded, options, progress)
-    return write_run_folder(result, Path(out), options)
+    return write_run_folder(result, Path(out), options, render)

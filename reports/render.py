@@ -13,13 +13,26 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from engine.stage import StageOutput
 from reports import plots, tables
 from reports.document import Bullets, Chart, Document, Table, Text
 
-if TYPE_CHECKING:
-    from engine.run import RunResult
+
+class _Located(Protocol):
+    directory: Path
+    """Folder of the scenario file (data-file paths are relative to it)."""
+
+
+class RunResult(Protocol):
+    """What the report reads of a run (engine.run.RunResult has it; reports/ does not import engine.run)."""
+
+    @property
+    def loaded(self) -> _Located: ...
+
+    @property
+    def outputs(self) -> dict[str, StageOutput]: ...
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -134,13 +147,10 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def build(result: RunResult) -> Document:
-    """The report document of a run (reconciles first if the run has no reconciliation yet)."""
-    from engine.reconcile.stage import reconcile
+    """The report document of a run; the run's outputs include its reconciliation stage."""
     from reports.content import build_document
 
-    recon = result.outputs.get("reconciliation")
-    if recon is None or "context" not in recon.extra:
-        recon = reconcile(result.loaded, result.outputs)
+    recon = result.outputs["reconciliation"]
     ctx, table = recon.extra["context"], recon.extra["table"]
     return build_document(ctx, result.outputs, table, recon.summary, result.loaded.directory)
 

@@ -149,9 +149,9 @@ th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}th{cursor:pointer;b
 tr.failed td{background:#fdecea}.chart{max-width:1000px}.scroll{overflow-x:auto}"""
 
 
-def write_sweep_report(frame: pd.DataFrame, vary: list[str], metrics: list[str], target: Path,
-                       title: str = "sweep", description: str = "") -> Path:
-    """Write the sweep report for the results `frame` (one row per point) to `target`."""
+def sweep_report_html(frame: pd.DataFrame, vary: list[str], metrics: list[str], title: str = "sweep",
+                      description: str = "") -> str:
+    """The sweep report page for the results `frame` (one row per point), self-contained HTML."""
     from plotly.offline import get_plotlyjs
 
     ok = int((frame["status"] == "ok").sum()) if len(frame) else 0
@@ -166,7 +166,14 @@ def write_sweep_report(frame: pd.DataFrame, vary: list[str], metrics: list[str],
 <h2>Pareto frontier</h2>{pareto_html(frame, metrics, "pareto")}
 <h2>Points</h2><p>Click a column header to sort.</p>{table_html(frame)}
 </body></html>"""
-    from engine.batch.store import write_text
+    return page
 
-    write_text(Path(target), page)
-    return Path(target)
+
+def write_sweep_report(frame: pd.DataFrame, vary: list[str], metrics: list[str], target: Path,
+                       title: str = "sweep", description: str = "") -> Path:
+    """Write the sweep report for the results `frame` to `target` (`salesops sweep` writes it
+    through `sweep_report_html` and the results store's atomic writer)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(sweep_report_html(frame, vary, metrics, title, description), encoding="utf-8")
+    return target

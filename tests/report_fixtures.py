@@ -159,6 +159,7 @@ def example_run(scenario: str, *overrides: str, replications: int = 2) -> Path:
 
     from engine.run import RunOptions, run_scenario
     from engine.scenario.load import load_scenario
+    from reports.render import write_reports
 
     key = (scenario, overrides)
     if key not in _RUNS:
@@ -169,6 +170,6 @@ def example_run(scenario: str, *overrides: str, replications: int = 2) -> Path:
         has_plan = load_scenario(path, []).scenario.plan is not None  # an override would add one
         options = RunOptions(replications=replications,
                              overrides=(*(EXAMPLE_OVERRIDES if has_plan else ()), *overrides))
-        run_scenario(path, out, options)
+        run_scenario(path, out, options, render=write_reports)
         _RUNS[key] = out
     return _RUNS[key]

@@ -13,6 +13,7 @@ from minimal_scenario import BASE
 from engine.cli import main
 from engine.errors import InputError
 from engine.run import RunOptions, run_scenario
+from reports.render import write_reports
 
 TIMINGS = {"build_s", "solve_s", "wall_s"}
 
@@ -41,8 +42,8 @@ def _without_timings(value):
 def two_runs(tmp_path_factory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("runs")
     scenario = _scenario(tmp)
-    first = run_scenario(scenario, tmp / "a", RunOptions(seed=5, replications=2))
-    second = run_scenario(scenario, tmp / "b", RunOptions(seed=5, replications=2))
+    first = run_scenario(scenario, tmp / "a", RunOptions(seed=5, replications=2), render=write_reports)
+    second = run_scenario(scenario, tmp / "b", RunOptions(seed=5, replications=2), render=write_reports)
     return first, second
 
 
@@ -82,28 +83,23 @@ def test_manifest_records_seed_hash_versions_and_solver_status(two_runs) -> None
     assert yaml.safe_load(resolved)["simulation"]["seed"] == 5
 
 
-def test_failure_leaves_no_folder(tmp_path: Path, monkeypatch) -> None:
-    import reports.render
-
+def test_failure_leaves_no_folder(tmp_path: Path) -> None:
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(reports.render, "write_reports", boom)
     with pytest.raises(RuntimeError):
-        run_scenario(_scenario(tmp_path), tmp_path / "out", RunOptions(replications=1))
+        run_scenario(_scenario(tmp_path), tmp_path / "out", RunOptions(replications=1), render=boom)
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["s.yaml"]
 
 
-def test_failure_keeps_the_previous_complete_folder(tmp_path: Path, monkeypatch) -> None:
+def test_failure_keeps_the_previous_complete_folder(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "marker").write_text("previous run")
-    import reports.render
-
-    monkeypatch.setattr(reports.render, "write_reports", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
+    render = lambda *a, **k: (_ for _ in ()).throw(OSError("x"))  # noqa: E731
     with pytest.raises(OSError):
-        run_scenario(_scenario(tmp_path), out, RunOptions(replications=1))
+        run_scenario(_scenario(tmp_path), out, RunOptions(replications=1), render=render)
     assert (out / "marker").read_text() == "previous run"
 
 

@@ -11,6 +11,7 @@ from sweep_fixtures import DEMAND, MMC, UNITS, write
 
 from engine.batch.points import plan_sweep
 from engine.batch.sweep import execute_sweep, run_sweep
+from reports.sweep_report import sweep_report_html
 
 GRID = """\
 name: demand <grid> "test"
@@ -30,7 +31,7 @@ def _demand_total(leads: float, growth: float) -> float:
 def test_grid_results_match_the_closed_form(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", DEMAND)
     sweep = write(tmp_path, "s.yaml", GRID)
-    summary = run_sweep(sweep, tmp_path / "out", progress=False)
+    summary = run_sweep(sweep, tmp_path / "out", progress=False, render_sweep=sweep_report_html)
     assert (summary.total, summary.ok, summary.failed, summary.ran) == (9, 9, 0, 9)
     frame = pd.read_parquet(tmp_path / "out" / "results.parquet")
     assert list(frame["point_id"]) == sorted(frame["point_id"])

@@ -1,6 +1,7 @@
 """Batch scenario sweeps: every point of a SWEEP.yaml through the `salesops run` pipeline.
 
-    run_sweep(sweep_file, out, workers=1, dask=None, resume=False, keep_runs=False)
+    run_sweep(sweep_file, out, workers=1, dask=None, resume=False, keep_runs=False,
+              render=None, render_sweep=None)
 
 writes into `out`:
 
@@ -10,12 +11,16 @@ points/<id>.parquet   one row per finished point, written atomically as it finis
 runs/<id>/            with keep_runs: the point's run folder (as `salesops run` writes it)
 results.parquet       all rows, sorted by point id: point_id, seed, <varied paths>, status,
                       error, run_s (seconds), <metrics>
-report.html           tornado chart, Pareto frontier, sortable table of points
+report.html           with render_sweep: tornado chart, Pareto frontier, sortable table of points
 ```
+
+engine/ never imports reports/: `salesops sweep` passes the renderers in (`render` writes each
+kept run folder's report, `render_sweep` makes the sweep report's HTML).
 
 Results do not depend on the backend or the worker count: a point's id hashes its varied values
 and its simulation seed hashes the sweep seed with that id. Run as a module for scripts:
-`python -m engine.batch.sweep SWEEP.yaml --out DIR [--workers N] [--dask ADDRESS] [--resume] [--keep-runs]`.
+`python -m engine.batch.sweep SWEEP.yaml --out DIR [--workers N] [--dask ADDRESS] [--resume] [--keep-runs]`
+(the results store only, no report.html).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +48,11 @@ from engine.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from engine.run import Render
+
+SweepRender = Callable[..., str]
+"""Callback (frame, vary, metrics, title=..., description=...) -> the sweep report's HTML page."""
 
 
 @dataclass(frozen=True)
@@ -78,14 +88,15 @@ class SweepSummary:
                 + (f", {self.report}" if self.report else ""))
 
 
-def _tasks(plan: SweepPlan, ids: list[str], runs_dir: Path | None) -> Iterator[PointTask]:
+def _tasks(plan: SweepPlan, ids: list[str], runs_dir: Path | None,
+           render: Render | None = None) -> Iterator[PointTask]:
     by_id = {p.point_id: p for p in plan.points}
     scenario_path = str(plan.sweep.base.resolve())
     for pid in ids:
         point = by_id[pid]
         yield PointTask(pid, point.seed, point.values, scenario_path, plan.resolved[pid],
                         point.overrides, tuple(plan.metrics),
-                        str(runs_dir) if runs_dir is not None else None)
+                        str(runs_dir) if runs_dir is not None else None, render)
 
 
 def _write_plan(plan: SweepPlan, out: Path) -> None:
@@ -123,11 +134,14 @@ def _rows(tasks: Iterator[PointTask], workers: int, dask: str | None) -> Iterato
 
 def execute_sweep(plan: SweepPlan, out: str | Path, workers: int = 1, dask: str | None = None,
                   resume: bool = False, keep_runs: bool = False,
-                  progress: SweepProgress | bool | None = None) -> SweepSummary:
+                  progress: SweepProgress | bool | None = None, render: Render | None = None,
+                  render_sweep: SweepRender | None = None) -> SweepSummary:
     """Run the points of a validated plan and write the results store, then the report.
 
     Without `resume`, results already in `out` are discarded first. `progress`: a callback
     (done, failed, total), False for none, None for a rich bar when stderr is a terminal.
+    `render` writes the report of each kept run folder, `render_sweep` the sweep's report.html
+    (no report without them).
     """
     start = time.perf_counter()
     out = Path(out)
@@ -145,14 +159,14 @@ def execute_sweep(plan: SweepPlan, out: str | Path, workers: int = 1, dask: str 
     with progress_bar(len(ids), done, failed, enabled) as bar:
         notify = progress if callable(progress) else bar
         notify(done, failed, len(ids))
-        for row in _rows(_tasks(plan, todo, runs_dir), workers, dask):
+        for row in _rows(_tasks(plan, todo, runs_dir, render), workers, dask):
             write_point(out, row)
             done += 1
             failed += row["status"] != "ok"
             run_s += row["run_s"] or 0.0
             notify(done, failed, len(ids))
     frame = consolidate(out, ids, columns_of(plan))
-    report = _report(plan, frame, out)
+    report = _report(plan, frame, out, render_sweep) if render_sweep is not None else None
     ok = int((frame["status"] == "ok").sum()) if len(frame) else 0
     return SweepSummary(str(out), len(ids), len(finished), len(todo), ok, len(frame) - ok,
                         time.perf_counter() - start, run_s, _backend(workers, dask),
@@ -179,26 +193,26 @@ def _failed_count(out: Path, ids: set[str]) -> int:
                for pid in ids)
 
 
-def _report(plan: SweepPlan, frame: pd.DataFrame, out: Path) -> str:
-    from reports.sweep_report import write_sweep_report
-
+def _report(plan: SweepPlan, frame: pd.DataFrame, out: Path, render_sweep: SweepRender) -> str:
     target = out / "report.html"
-    write_sweep_report(frame, plan.vary, plan.metrics, target, title=plan.sweep.spec.name,
-                       description=plan.sweep.spec.description)
+    write_text(target, render_sweep(frame, plan.vary, plan.metrics, title=plan.sweep.spec.name,
+                                    description=plan.sweep.spec.description))
     return str(target)
 
 
 def run_sweep(sweep_file: str | Path, out: str | Path, workers: int = 1, dask: str | None = None,
               resume: bool = False, keep_runs: bool = False,
-              progress: SweepProgress | bool | None = None) -> SweepSummary:
+              progress: SweepProgress | bool | None = None, render: Render | None = None,
+              render_sweep: SweepRender | None = None) -> SweepSummary:
     """Validate every point of `sweep_file` (InputError before anything runs), then run them.
 
     `workers`: local processes (1 = in this process), or Dask workers with `dask="local"`;
     `dask`: "local" or a scheduler address such as tcp://host:8786. `resume` runs only the
-    points without a result file in `out`; `keep_runs` also writes each run folder.
+    points without a result file in `out`; `keep_runs` also writes each run folder. `render` and
+    `render_sweep` write the reports (see execute_sweep).
     """
     plan = plan_sweep(sweep_file)
-    return execute_sweep(plan, out, workers, dask, resume, keep_runs, progress)
+    return execute_sweep(plan, out, workers, dask, resume, keep_runs, progress, render, render_sweep)
 
 
 def main(argv: list[str] | None = None) -> int:

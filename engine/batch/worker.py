@@ -11,7 +11,10 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.run import Render
 
 MISSING = "metric(s) not in summary.json"
 
@@ -30,6 +33,8 @@ class PointTask:
     metrics: tuple[str, ...]
     runs_dir: str | None = None
     """With `--keep-runs`: write the run folder to runs_dir/<point_id>."""
+    render: Render | None = None
+    """Writes a kept run folder's report (a module-level function, so the task still pickles)."""
 
 
 WARM_MODULES = ("engine.run", "engine.scenario.model", "engine.scenario.load", "engine.plan.demand", "engine.data.stage",
@@ -93,7 +98,7 @@ def run_task(task: PointTask) -> dict[str, Any]:
         result = execute(loaded, options)
         summary = jsonable(summary_of(result))
         if task.runs_dir is not None:
-            write_run_folder(result, Path(task.runs_dir) / task.point_id, options)
+            write_run_folder(result, Path(task.runs_dir) / task.point_id, options, task.render)
         metrics = {m: metric_value(summary, m) for m in task.metrics}
         absent = [m for m, v in metrics.items() if v is None]
         if absent:

@@ -6,17 +6,13 @@ offending item and what was expected; `check_scenario` collects them all into on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from engine.errors import Problem
+from engine.scenario.loaded import LoadedScenario
 from engine.scenario.model import Scenario
-from engine.scenario.origins import Origin, PathKey, origin_of
-
-if TYPE_CHECKING:
-    from engine.scenario.load import LoadedScenario
-
-At = Callable[[PathKey, str, str | None], Problem]
+from engine.scenario.origins import At, Origin, PathKey, origin_of
+from engine.scenario.shocks import check_shocks
 
 
 def _at_factory(origins: dict[PathKey, Origin], file: str) -> At:
@@ -232,7 +228,5 @@ def check_scenario(loaded: LoadedScenario, origins: dict[PathKey, Origin]) -> li
     for check in SCENARIO_CHECKS:
         problems += check(loaded.scenario, at)
     problems += check_data_files(loaded, at)
-    from engine.scenario.shocks import check_shocks
-
     problems += check_shocks(loaded.scenario, at)
     return problems

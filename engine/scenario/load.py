@@ -17,26 +17,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from engine.errors import InputError, Problem
+from engine.scenario.checks import check_scenario
+from engine.scenario.loaded import (
+    LoadedScenario,  # defined apart so the checks need not import the loader
+)
 from engine.scenario.model import Scenario
 from engine.scenario.origins import LocatedDoc, Origin, PathKey, origin_of, read_yaml
 
 log = logging.getLogger(__name__)
-
-
-class LoadedScenario:
-    """A validated scenario with where it came from."""
-
-    def __init__(self, scenario: Scenario, path: Path, resolved: dict, overrides: list[str]):
-        self.scenario = scenario
-        self.path = path
-        self.directory = path.parent
-        self.resolved = resolved
-        self.overrides = overrides
-
-    def resolve_path(self, relative: str) -> Path:
-        """A data-file path from the scenario, relative to the scenario file's folder."""
-        p = Path(relative)
-        return p if p.is_absolute() else (self.directory / p)
 
 
 def _merge(base: Any, over: Any, base_origins: dict, over_origins: dict, path: PathKey) -> Any:
@@ -278,8 +266,6 @@ def _describe(err: dict, model: type[BaseModel], data: Any, loc: tuple) -> tuple
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> LoadedScenario:
     """Read, merge, override, validate and check a scenario file. Raises InputError."""
-    from engine.scenario.checks import check_scenario
-
     path = Path(path)
     doc = _read_with_extends(path)
     data = copy.deepcopy(doc.data)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from engine.errors import InputError
+from engine.errors import InputError, Problem
 
 Origin = tuple[str, int]
 """(file, 1-based line) of a YAML node."""
 PathKey = tuple[str | int, ...]
+At = Callable[[PathKey, str, str | None], Problem]
+"""Builds a Problem located at a scenario path: (path, what is wrong, what was expected)."""
 
 
 @dataclass

@@ -18,8 +18,8 @@ from engine.errors import Problem
 from engine.scenario.schema.shocks import AttritionSpike, DemandShock, HiringFreeze, PriceChange
 
 if TYPE_CHECKING:
-    from engine.scenario.checks import At
     from engine.scenario.model import Scenario
+    from engine.scenario.origins import At
 
 
 def _shocks(scenario: Scenario, kind: type) -> list[Any]:
