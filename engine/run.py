@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.runfolder.atomic import atomic_folder
-from engine.runfolder.manifest import build_manifest
+from engine.runfolder.manifest import build_manifest, split_timings
 from engine.runfolder.write import write_json, write_table
 from engine.scenario.load import LoadedScenario, load_scenario, resolved_yaml
 from engine.stage import StageOutput
@@ -154,20 +154,27 @@ def write_run_folder(result: RunResult, out: Path, options: RunOptions, render: 
         for stage in result.outputs.values():
             for rel, frame in stage.tables.items():
                 write_table(tmp / rel, frame)
-        write_json(tmp / "summary.json", summary_of(result))
+        summary, timings = split_timings(raw_summary(result))
+        write_json(tmp / "summary.json", summary)
         write_json(tmp / "manifest.json", build_manifest(
             resolved_yaml=resolved, seed=result.seed, replications=result.replications,
             overrides=list(result.loaded.overrides), stage_wall_s=result.wall_s,
             solves={f"{stage.name}.{name}": solve.as_dict()
                     for stage in result.outputs.values() for name, solve in stage.solves.items()},
-            scenario_file=str(result.loaded.path)))
+            scenario_file=str(result.loaded.path), timings=timings))
         if render is not None:
             render(tmp, result, options.excel)
     return out
 
 
 def summary_of(result: RunResult) -> dict:
-    """summary.json: headline figures, then one object per stage that ran."""
+    """summary.json: headline figures, then one object per stage that ran; no measured times
+    (they go to manifest.json), so reruns of the same scenario and seed give the same bytes."""
+    return split_timings(raw_summary(result))[0]
+
+
+def raw_summary(result: RunResult) -> dict:
+    """The stages' summary objects as they hold them, measured times included."""
     scenario = result.loaded.scenario
     summary: dict = {"scenario": scenario.name, "currency": scenario.currency}
     recon = result.outputs.get("reconciliation")

@@ -1,10 +1,11 @@
-"""CLI contracts: validate, schema, exit codes, and the README's generated reference."""
+"""CLI contracts: validate, schema, exit codes, and the generated references in docs/."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 from conftest import REPO, SCENARIOS
 
 from engine.cli import main
@@ -40,6 +41,9 @@ def test_unknown_command_is_a_usage_error(capsys) -> None:
     assert main(["frobnicate"]) == 2
 
 
-def test_readme_scenario_reference_is_up_to_date() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert readme == with_reference(readme), "README reference is stale: run `make docs`"
+@pytest.mark.parametrize(("page", "label"), [("docs/scenario-reference.md", "SCENARIO REFERENCE"),
+                                             ("docs/sweeps.md", "SWEEP REFERENCE")])
+def test_generated_references_are_up_to_date(page: str, label: str) -> None:
+    text = (REPO / page).read_text(encoding="utf-8")
+    assert f"<!-- BEGIN {label} -->" in text and f"<!-- END {label} -->" in text
+    assert text == with_reference(text), f"{page} reference is stale: run `make docs`"

@@ -1,4 +1,8 @@
-"""The scenario reference in Markdown, generated from the pydantic schema (README section)."""
+"""The scenario and SWEEP.yaml references in Markdown, generated from the pydantic schema.
+
+`make docs` (`python -m engine.scenario.reference`) regenerates the text between the reference
+markers in docs/scenario-reference.md and docs/sweeps.md.
+"""
 
 from __future__ import annotations
 
@@ -91,6 +95,10 @@ def sweep_reference() -> str:
 BLOCKS = {"SCENARIO REFERENCE": scenario_reference, "SWEEP REFERENCE": sweep_reference}
 
 
+DOC_FILES = ("docs/scenario-reference.md", "docs/sweeps.md")
+"""The pages holding generated references, relative to the repository root."""
+
+
 def with_reference(readme: str) -> str:
     """`readme` with the text between each pair of reference markers regenerated from the schema."""
     for label, generate in BLOCKS.items():
@@ -107,5 +115,5 @@ if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
-    target.write_text(with_reference(target.read_text(encoding="utf-8")), encoding="utf-8")
+    for target in map(Path, sys.argv[1:] or DOC_FILES):
+        target.write_text(with_reference(target.read_text(encoding="utf-8")), encoding="utf-8")
