@@ -55,7 +55,7 @@ def main() -> None:
             pickle.dump(result, fh)
     upstream = time.perf_counter() - t0
     outputs = {k: v for k, v in result.outputs.items() if k != "reconciliation"}
-    leads = outputs["simulation"].extra["leads"]
+    leads = outputs["simulation"].result.leads
     rows: list[tuple[str, float, float]] = []
     for excel in (False, True):
         walls, cpus = [], []

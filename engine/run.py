@@ -16,7 +16,7 @@ from engine.runfolder.atomic import atomic_folder
 from engine.runfolder.manifest import build_manifest, split_timings
 from engine.runfolder.write import write_json, write_table
 from engine.scenario.load import LoadedScenario, load_scenario, resolved_yaml
-from engine.stage import StageOutput
+from engine.stage import StageOutput, SupplyOut
 
 Progress = Callable[[str, float], None]
 """Callback (stage name, fraction of that stage done in [0, 1])."""
@@ -100,20 +100,20 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
         result.loaded = loaded
         result.outputs[data_out.name] = data_out
         result.wall_s["data"] = time.perf_counter() - start
-        history = data_out.extra.get("history")
+        history = data_out.result.history
         scenario = loaded.scenario
 
     forecast = None
     if scenario.demand is not None or scenario.data is not None:
         from engine.plan.demand import forecast_demand
 
-        forecast = timed("demand", lambda: forecast_demand(loaded, history)).extra["forecast"]
+        forecast = timed("demand", lambda: forecast_demand(loaded, history)).result.forecast
 
     territories = None
     if scenario.territory is not None:
         from engine.plan.territory import territory_stage
 
-        territories = timed("territory", lambda: territory_stage(loaded)).extra.get("territories")
+        territories = timed("territory", lambda: territory_stage(loaded)).result.territories
 
     supply = None
     if scenario.plan is not None and forecast is not None:
@@ -125,19 +125,18 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
     if getattr(scenario, "allocation", None) is not None and forecast is not None:
         from engine.plan.allocation import allocation_stage
 
-        allocation = timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).extra.get(
-            "allocation")
+        allocation = timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).result.allocation
 
     if scenario.simulation is not None and forecast is not None:
         from engine.simulation.stage import simulate
 
         sim = scenario.simulation
-        supply_extra = supply.extra if supply else {}
+        plan = supply.result if supply is not None else SupplyOut()
         timed("simulation", lambda: simulate(
-            loaded, forecast, supply_extra.get("hiring"), supply_extra.get("staffing"), allocation,
+            loaded, forecast, plan.hiring, plan.staffing, allocation,
             territories, replications=sim.replications, seed=sim.seed, workers=options.workers,
             progress=lambda done: report("simulation", done),
-            staffing_hourly=supply_extra.get("staffing_hourly")))
+            staffing_hourly=plan.staffing_hourly))
 
     from engine.reconcile.stage import reconcile
 

@@ -151,7 +151,7 @@ def build(result: RunResult) -> Document:
     from reports.content import build_document
 
     recon = result.outputs["reconciliation"]
-    ctx, table = recon.extra["context"], recon.extra["table"]
+    ctx, table = recon.result.context, recon.result.table
     return build_document(ctx, result.outputs, table, recon.summary, result.loaded.directory)
 
 

@@ -85,27 +85,32 @@ def read_run(path: Path | str) -> RunFolder:
 
 def stage_outputs(run: RunFolder) -> dict:
     """StageOutputs rebuilt from a run folder's files (to re-reconcile or re-render a past run)."""
-    from engine.stage import StageOutput
+    from engine.stage import (
+        AllocationOut,
+        DemandOut,
+        SimulationOut,
+        StageOutput,
+        SupplyOut,
+        TerritoryOut,
+    )
 
     t, s = run.tables, run.summary
     out: dict[str, StageOutput] = {}
     if "forecast" in t:
         out["demand"] = StageOutput("demand", summary=s.get("demand", {}),
-                                    extra={"forecast": t["forecast"]})
+                                    result=DemandOut(t["forecast"]))
     if "territories" in t:
         out["territory"] = StageOutput("territory", summary=s.get("territory", {}),
-                                       extra={"territories": t["territories"]})
+                                       result=TerritoryOut(t["territories"]))
     if "hiring" in t or "hiring_cases" in t:
-        extra = {k: t[k] for k in ("hiring", "staffing") if k in t}
+        plan = SupplyOut(hiring=t.get("hiring"), staffing=t.get("staffing"))
         tables = {"plan/hiring_cases.csv": t["hiring_cases"]} if "hiring_cases" in t else {}
-        out["hiring"] = StageOutput("hiring", tables=tables, summary=s.get("hiring", {}), extra=extra)
+        out["hiring"] = StageOutput("hiring", tables=tables, summary=s.get("hiring", {}), result=plan)
     if "allocation" in t:
         out["allocation"] = StageOutput("allocation", summary=s.get("allocation", {}),
-                                        extra={"allocation": t["allocation"]})
+                                        result=AllocationOut(t["allocation"]))
     if "monthly" in t:
-        extra = {"monthly": t["monthly"]}
         leads = run.path / "sim" / "leads.parquet"
-        if leads.is_file():
-            extra["leads"] = pd.read_parquet(leads)
-        out["simulation"] = StageOutput("simulation", summary=s.get("simulation", {}), extra=extra)
+        out["simulation"] = StageOutput("simulation", summary=s.get("simulation", {}), result=SimulationOut(
+            t["monthly"], pd.read_parquet(leads) if leads.is_file() else None))
     return out

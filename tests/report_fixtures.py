@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.scenario.load import LoadedScenario, load_scenario
-from engine.stage import StageOutput
+from engine.stage import DemandOut, SimulationOut, StageOutput, SupplyOut, TerritoryOut
 
 MONTHS = ["2027-01", "2027-02", "2027-03", "2027-04"]
 LEADS = [100.0, 100.0, 200.0, 100.0]
@@ -122,15 +122,15 @@ def tiny_outputs(segment: str = "SMB", with_sim: bool = True) -> dict[str, Stage
     all_cases, base = hiring_frames()
     outs = {
         "demand": StageOutput("demand", tables={"demand/forecast.csv": forecast},
-                              extra={"forecast": forecast}),
+                              result=DemandOut(forecast)),
         "hiring": StageOutput("hiring", tables={"plan/hiring.csv": base,
                                                 "plan/hiring_cases.csv": all_cases},
-                              extra={"hiring": base}),
+                              result=SupplyOut(hiring=base)),
     }
     if with_sim:
         monthly = sim_monthly()
-        outs["simulation"] = StageOutput("simulation", extra={"monthly": monthly,
-                                                              "leads": sim_leads(monthly, segment)})
+        outs["simulation"] = StageOutput("simulation", result=SimulationOut(monthly,
+                                                                            sim_leads(monthly, segment)))
     return outs
 
 
@@ -143,7 +143,7 @@ def territory_outputs() -> tuple[StageOutput, pd.DataFrame]:
                          "center_unit_id": ["u1"] * 3 + ["u4"] * 3 + ["u7"] * 3,
                          "workload": units["workload"], "potential": units["potential"]})
     return StageOutput("territory", tables={"plan/territories.csv": terr},
-                       extra={"territories": terr}), units
+                       result=TerritoryOut(terr)), units
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ from engine.reconcile.stage import reconcile
 @pytest.fixture
 def actions(tmp_path):
     out = reconcile(tiny_scenario(tmp_path), tiny_outputs())
-    return out.summary["adjustments"], out.extra["table"]
+    return out.summary["adjustments"], out.result.table
 
 
 def test_every_action_is_quantified(actions) -> None:

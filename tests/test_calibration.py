@@ -136,7 +136,7 @@ def test_example_crm_scenario_is_calibrated_end_to_end():
     assert total == pytest.approx(expected, rel=0.15)
     assert out.name == "data" and "data/quality.csv" in out.tables
     assert {"data/kpi_rep_month.csv", "data/kpi_outcomes_month.csv", "data/conversions.csv"} <= set(out.tables)
-    history = out.extra["history"]
+    history = out.result.history
     assert list(history.columns) == ["month", "segment", "region", "leads"]
     assert history["month"].nunique() == 24
     fc = forecast_demand(new, history)

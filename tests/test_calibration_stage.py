@@ -49,7 +49,7 @@ def test_lenient_stage_skips_and_reports(tmp_path: Path):
     q = out.tables["data/quality.csv"]
     row = q[(q.file == "leads") & (q.problem == "unparsable date")]
     assert row["rows"].tolist() == [1] and row["action"].tolist() == ["skipped"]
-    assert out.extra["history"] is None  # forecast from the calibrated parameters
+    assert out.result.history is None  # forecast from the calibrated parameters
     assert out.summary["forecast_from_history"] is False
 
 

@@ -69,7 +69,7 @@ def test_plan_rows_match_hand_arithmetic(tiny) -> None:
 def test_sim_quantiles_are_quantiles_of_replication_totals(tiny) -> None:
     outs = tiny_outputs()
     table = reconcile(tiny, outs).tables["reconciliation.csv"]
-    monthly = outs["simulation"].extra["monthly"]
+    monthly = outs["simulation"].result.monthly
     won = monthly[monthly["metric"] == "won"]
     per_rep = won.groupby("replication")["value"].sum().to_numpy()
     row = _row(table, "all", "company", "throughput")
@@ -86,7 +86,7 @@ def test_sim_quantiles_are_quantiles_of_replication_totals(tiny) -> None:
 def test_segment_rows_from_simulated_leads(tiny) -> None:
     outs = tiny_outputs()
     table = reconcile(tiny, outs).tables["reconciliation.csv"]
-    leads = outs["simulation"].extra["leads"]
+    leads = outs["simulation"].result.leads
     per_rep = leads.groupby("replication").size().to_numpy()
     row = _row(table, "all", "segment:SMB", "demand")
     assert row["sim_p50"] == pytest.approx(np.median(per_rep))
@@ -148,7 +148,7 @@ def test_demand_only_has_forecast_without_plan(tiny) -> None:
 
 def test_hiring_stage_numbers_win_over_fluid_recompute(tiny) -> None:
     outs = tiny_outputs(with_sim=False)
-    outs["hiring"] = StageOutput("hiring", tables=outs["hiring"].tables, extra=outs["hiring"].extra,
+    outs["hiring"] = StageOutput("hiring", tables=outs["hiring"].tables, result=outs["hiring"].result,
                                  summary={"cases": {"base": {"cost": 12345.0, "margin": 678.0,
                                                              "shortfall_hours": 9.0}}})
     head = reconcile(tiny, outs).summary["headline"]["base"]

@@ -133,8 +133,8 @@ def test_a_demand_shock_reaches_the_forecast(tmp_path) -> None:
     plain = write(tmp_path, "plain.yaml", DEMAND)
     shocked = write(tmp_path, "shocked.yaml", DEMAND + "shocks:\n  - {kind: demand_drop, from_month: 2027-07, "
                                                        "factor: 0.5, name: Q3 slump}\n")
-    a = forecast_demand(load_scenario(plain)).extra["forecast"]
-    b = forecast_demand(load_scenario(shocked)).extra["forecast"]
+    a = forecast_demand(load_scenario(plain)).result.forecast
+    b = forecast_demand(load_scenario(shocked)).result.forecast
     ratio = (b["leads"] / a["leads"]).to_numpy()
     expected = np.where(a["month"].astype(str) >= "2027-07", 0.5, 1.0)
     np.testing.assert_allclose(ratio, expected)

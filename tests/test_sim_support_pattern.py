@@ -149,7 +149,7 @@ def test_pipeline_hands_the_hour_of_week_roster_to_the_simulation() -> None:
     assert (table["planned_agents"] <= table["required_agents"]).all()
     assert (table.loc[~closed, "required_agents"] > 0).all()
     assert table.loc[table["week_hour"] == 10, "weekday"].eq("Mon").all()
-    cfg = config_from_scenario(s, forecast, supply.extra["hiring"], supply.extra["staffing"],
-                               staffing_hourly=supply.extra["staffing_hourly"])
+    cfg = config_from_scenario(s, forecast, supply.result.hiring, supply.result.staffing,
+                               staffing_hourly=supply.result.staffing_hourly)
     assert cfg.support.week_offset_h == JAN_1_2027_OFFSET_H
     np.testing.assert_array_equal(cfg.support.hourly_agents.ravel(), table["planned_agents"].to_numpy())

@@ -78,7 +78,7 @@ def test_plan_covers_the_hours_with_the_arithmetic_headcount(tmp_path: Path) -> 
     assert sdr["headcount"].to_numpy() == pytest.approx([1.0] * MONTHS)
     assert out.summary["status"] == "optimal"
     assert out.summary["shortfall_hours"] == pytest.approx(0.0, abs=1e-6)
-    cap = out.extra["capacity_hours"]
+    cap = out.result.capacity_hours
     eff = hiring.set_index(["month", "role"])["effective_capacity"]
     assert cap.set_index(["month", "role"])["capacity_hours"].to_numpy() == pytest.approx(eff.to_numpy() * 100.0)
 
@@ -100,7 +100,7 @@ def test_support_staffing_by_erlang_and_hiring_to_it(tmp_path: Path) -> None:
     staffing = out.tables["plan/staffing.csv"]
     assert list(staffing.columns) == ["month", "role", "required_agents", "planned_agents",
                                       "service_level", "asa_seconds"]
-    customers = out.extra["customers"].set_index("month")["customers"]
+    customers = out.result.customers.set_index("month")["customers"]
     # month 1: 16 000 customers x 2 tickets / 160 open hours = 200 tickets an hour -> 14 agents
     # (REFERENCES.md example); 14 on the phone need 14 / 0.7 = 20 people at 160 h.
     assert customers.iloc[0] == pytest.approx(16000.0)

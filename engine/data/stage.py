@@ -16,15 +16,17 @@
 
 The merged dict is re-validated with `Scenario.model_validate` and the meaning checks; the
 file path stays the original's. The StageOutput "data" holds the calibration report, the data-
-quality report, the KPI tables and the lead-scoring tables under `data/`, and in `extra`:
-`history` (monthly lead counts: month, segment, region, leads; None when `data.forecast` is
-`parameters` or there are fewer than 6 months in `auto`), `calibration`, `scoring`, `crm`.
+quality report, the KPI tables and the lead-scoring tables under `data/`, and as its result a
+`DataOut`: `history` (monthly lead counts: month, segment, region, leads; None when
+`data.forecast` is `parameters` or there are fewer than 6 months in `auto`), `calibration`,
+`scoring`, `crm`.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -38,9 +40,21 @@ from engine.errors import InputError
 from engine.plan.demand import SHORT_MIN_MONTHS
 from engine.scenario.load import LoadedScenario, problems_from_validation
 from engine.scenario.model import Scenario
-from engine.stage import StageOutput
+from engine.stage import StageOutput, StageResult
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DataOut(StageResult):
+    """What the data stage hands on: the lead history the forecast reads and the calibration."""
+
+    history: pd.DataFrame | None
+    """month, segment, region, leads; None when the forecast uses the calibrated parameters."""
+    calibration: Calibration
+    scoring: ScoringResult | None
+    """None when lead scoring was skipped (too few labelled leads)."""
+    crm: CrmData
 
 
 def _stage_roles(loaded: LoadedScenario) -> dict[str, str]:
@@ -125,7 +139,7 @@ def _num(x: object) -> float | None:
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
 
 
-def calibrate_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput]:
+def calibrate_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput[DataOut]]:
     """Calibrate the scenario from its CRM export; see the module docstring."""
     s = loaded.scenario
     if s.data is None:
@@ -146,6 +160,5 @@ def calibrate_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput
     use_history = d.forecast == "history" or (d.forecast == "auto" and months >= SHORT_MIN_MONTHS)
     out = StageOutput(name="data", tables=_tables(cal, sc, crm),
                       summary=_summary(crm, cal, sc, use_history),
-                      extra={"history": cal.history if use_history else None, "calibration": cal,
-                             "scoring": sc, "crm": crm})
+                      result=DataOut(cal.history if use_history else None, cal, sc, crm))
     return new, out

@@ -12,7 +12,7 @@ import pandas as pd
 
 from engine.errors import InputError, Problem
 from engine.scenario.schema.allocation import AllocationSection, Team
-from engine.stage import StageOutput
+from engine.stage import AllocationOut, StageOutput, SupplyOut
 from solvers.allocation import AllocationProblem, AllocationResult, DelayBand, allocate_leads
 
 SECTION = "allocation"
@@ -102,13 +102,12 @@ def _team_capacity(team: Team, months: list[str], capacity_hours: pd.DataFrame |
     return pd.DataFrame({"month": months, "team": team.name, "capacity_hours": hours})
 
 
-def allocation_stage(loaded, forecast: pd.DataFrame, supply: StageOutput | None) -> StageOutput:  # noqa: ANN001
+def allocation_stage(loaded, forecast: pd.DataFrame, supply: StageOutput[SupplyOut] | None) -> StageOutput:  # noqa: ANN001
     """Stage wrapper for the run orchestrator: plan/allocation.csv and the summary object."""
     s = loaded.scenario
-    capacity = supply.extra.get("capacity_hours") if supply is not None else None
+    capacity = supply.result.capacity_hours if supply is not None and supply.result is not None else None
     result = run_allocation(s.allocation, s, forecast, capacity)
     tables = {"plan/allocation.csv": result.allocation} if result.solve.has_solution else {}
     return StageOutput(name="allocation", tables=tables, summary=result.summary,
                        solves={"allocation": result.solve},
-                       extra={"allocation": result.allocation if result.solve.has_solution else None,
-                              "allocation_result": result})
+                       result=AllocationOut(result.allocation if result.solve.has_solution else None, result))

@@ -44,7 +44,7 @@ from engine.calendar import month_range
 from engine.errors import InputError
 from engine.scenario.load import LoadedScenario
 from engine.scenario.shocks import apply_demand_shocks
-from engine.stage import StageOutput
+from engine.stage import DemandOut, StageOutput
 
 log = logging.getLogger(__name__)
 
@@ -265,4 +265,4 @@ def forecast_demand(loaded: LoadedScenario, history: pd.DataFrame | None = None)
     totals = frame.groupby("case")["leads"].sum()
     summary = {"totals": {c: float(totals.get(c, 0.0)) for c in CASES}, **summary}
     return StageOutput(name="demand", tables={"demand/forecast.csv": frame}, summary=summary,
-                       extra={"forecast": frame})
+                       result=DemandOut(frame))

@@ -31,7 +31,7 @@ from engine.scenario.model import Scenario
 from engine.scenario.schema.core import Role
 from engine.scenario.schema.plan import Plan
 from engine.scenario.shocks import attrition_factor, hiring_cap_factor, price_factor
-from engine.stage import StageOutput
+from engine.stage import StageOutput, SupplyOut
 from solvers.hiring import (
     HiringProblem,
     HiringResult,
@@ -335,25 +335,25 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
     staffing = _staffing_table(s, months, loads, reqs, result) if s.support is not None else None
     out = StageOutput(name="hiring", summary=_summary(s, plan, result, case, staffing, months),
                       solves={"hiring": result.solve, **result.extra_solves})
+    hiring = capacity = staffed = hourly = customer_frame = None
     if not result.plan.empty:
         mine = result.plan[result.plan["case"] == case].reset_index(drop=True)
         out.tables["plan/hiring.csv"] = mine[HIRING_COLUMNS]
         out.tables["plan/hiring_cases.csv"] = result.plan[["case", "decided_month", *HIRING_COLUMNS,
                                                             "capacity_hours", "required_hours",
                                                             "shortfall_hours", "base_cost", "variable_pay"]]
-        out.extra["hiring"] = mine
-        out.extra["capacity_hours"] = mine[["month", "role", "capacity_hours"]]
+        hiring, capacity = mine, mine[["month", "role", "capacity_hours"]]
     if staffing is not None:
         mine_st = staffing[staffing["case"] == case].reset_index(drop=True)
         out.tables["plan/staffing.csv"] = mine_st[STAFFING_COLUMNS]
-        out.extra["staffing"] = mine_st[STAFFING_COLUMNS]
         k = cases.index(case)
         if reqs[case].hourly is not None:
             hourly = staffing_by_week_hour(months, reqs[case], mine_st["planned_agents"].to_numpy())
             out.tables["plan/staffing_hourly.csv"] = hourly
-            out.extra["staffing_hourly"] = hourly
-        out.extra["customers"] = pd.DataFrame({
+        staffed = mine_st[STAFFING_COLUMNS]
+        customer_frame = pd.DataFrame({
             "month": np.tile(months, len(s.support.tiers)),
             "tier": np.repeat([t.name for t in s.support.tiers], len(months)),
             "customers": customers[k].ravel()})
+    out.result = SupplyOut(hiring, capacity, staffed, hourly, customer_frame)
     return out

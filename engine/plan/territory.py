@@ -10,7 +10,7 @@ import pandas as pd
 from engine.errors import InputError, Problem
 from engine.plan.territory_files import Units, complete_distances, euclidean, load_pairs, load_units
 from engine.scenario.schema.territory import LOCK_WORDS, TerritorySection
-from engine.stage import StageOutput
+from engine.stage import StageOutput, TerritoryOut
 from solvers.territory.design import (
     Balance,
     SolveOptions,
@@ -159,5 +159,4 @@ def territory_stage(loaded) -> StageOutput:  # noqa: ANN001 - engine.scenario.lo
             tables[f"plan/territories_alternative_{k}.csv"] = alt.assignments
     return StageOutput(name="territory", tables=tables, summary=result.summary,
                        solves={"territory": result.solve},
-                       extra={"territories": result.assignments if result.solve.has_solution else None,
-                              "territory_result": result})
+                       result=TerritoryOut(result.assignments if result.solve.has_solution else None, result))

@@ -24,7 +24,7 @@ from engine.stage import StageOutput
 def _frame(stage: StageOutput | None, key: str, table: str | None = None) -> pd.DataFrame | None:
     if stage is None:
         return None
-    value = stage.extra.get(key)
+    value = getattr(stage.result, key, None)
     if isinstance(value, pd.DataFrame):
         return value
     if table is not None and isinstance(stage.tables.get(table), pd.DataFrame):

@@ -35,6 +35,8 @@ reconciles (e.g. `name` only) writes the header and no rows, a valid empty table
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -43,7 +45,7 @@ from engine.reconcile import quantiles as simstats
 from engine.reconcile.context import Context, build_context
 from engine.reconcile.quantiles import ALL
 from engine.scenario.load import LoadedScenario
-from engine.stage import StageOutput
+from engine.stage import StageOutput, StageResult
 
 COLUMNS = ["month", "scope", "metric", "planned", "forecast", "sim_p10", "sim_p50", "sim_p90", "gap"]
 FLOW_METRICS = {"demand", "capacity", "throughput", "revenue", "revenue_at_risk", "cost"}
@@ -68,6 +70,17 @@ UNITS = {"demand": "leads", "capacity": "hours", "throughput": "won deals", "rev
          "ticket_wait": "seconds", "sla_attainment": "share", "cost": "currency",
          "headcount": "people", "workload": "units", "potential": "units"}
 METRIC_ORDER = list(GAP_RULES)
+
+
+@dataclass(frozen=True)
+class ReconciliationOut(StageResult):
+    """What reconciliation hands the report: the table (COLUMNS), the context it was computed
+    from, and the flags and adjustments of summary.json's reconciliation object."""
+
+    table: pd.DataFrame
+    context: Context
+    flags: list[dict]
+    adjustments: list[dict]
 
 
 def _series_rows(scope: str, metric: str, planned: pd.Series | None = None,
@@ -374,5 +387,4 @@ def reconcile(loaded: LoadedScenario, outputs: dict[str, StageOutput]) -> StageO
     summary = {"headline": headline(ctx, table), "case": ctx.case, "rows": int(len(table)),
                "flags": flags, "adjustments": actions}
     return StageOutput(name="reconciliation", tables={"reconciliation.csv": table},
-                       summary=summary, extra={"table": table, "context": ctx, "flags": flags,
-                                               "adjustments": actions})
+                       summary=summary, result=ReconciliationOut(table, ctx, flags, actions))

@@ -17,7 +17,7 @@ from engine.scenario.load import LoadedScenario
 from engine.simulation.arrivals import ScoreFn
 from engine.simulation.config import SimConfig, config_from_scenario
 from engine.simulation.replications import leads_frame, monthly_frame, run_replications
-from engine.stage import StageOutput
+from engine.stage import SimulationOut, StageOutput
 
 __all__ = ["SimConfig", "config_from_scenario", "run_replications", "simulate", "summarise"]
 
@@ -79,4 +79,4 @@ def simulate(loaded: LoadedScenario, forecast: pd.DataFrame, hiring: pd.DataFram
     summary = {"seed": seed, **summarise(monthly, replications)}
     return StageOutput(name="simulation",
                        tables={"sim/leads.parquet": leads, "sim/monthly.csv": monthly},
-                       summary=summary, extra={"monthly": monthly, "leads": leads})
+                       summary=summary, result=SimulationOut(monthly, leads))
