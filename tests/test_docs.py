@@ -69,3 +69,18 @@ def test_docs_pages_exist_and_are_linked(page: str) -> None:
     text = (REPO / "docs" / f"{page}.md").read_text(encoding="utf-8")
     assert text.startswith("# ")
     assert f"(docs/{page}.md)" in README
+
+
+FOLDERS = ("engine", "engine/scenario", "engine/data", "engine/plan", "engine/simulation",
+           "engine/reconcile", "engine/batch", "engine/runfolder", "solvers", "solvers/territory",
+           "reports")
+
+
+def test_every_code_folder_has_a_short_readme() -> None:
+    packages = {str(p.parent.relative_to(REPO)) for top in ("engine", "solvers", "reports")
+                for p in (REPO / top).rglob("__init__.py")}
+    assert packages == set(FOLDERS)
+    for folder in FOLDERS:
+        lines = (REPO / folder / "README.md").read_text(encoding="utf-8").strip().splitlines()
+        assert lines[0] == f"# {folder}/" and 5 <= len(lines) <= 12, folder
+        assert "import" in " ".join(lines), f"{folder}/README.md says what it may import"
