@@ -122,7 +122,7 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
         supply = timed("hiring", lambda: plan_supply(loaded, forecast))
 
     allocation = None
-    if getattr(scenario, "allocation", None) is not None and forecast is not None:
+    if scenario.allocation is not None and forecast is not None:
         from engine.plan.allocation import allocation_stage
 
         allocation = timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).result.allocation

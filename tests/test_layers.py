@@ -162,6 +162,18 @@ def test_the_walk_sees_the_repository_imports() -> None:
     assert len(module_files(REPO)) > 100
 
 
+def test_modules_named_in_strings_exist_and_keep_the_layers() -> None:
+    """Module names held as strings (the sweep workers' warm-up list) escape the ast walk: each
+    must import, and none may name reports/ from engine/."""
+    import importlib
+
+    from engine.batch.worker import WARM_MODULES
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+        assert not _under(name, "reports"), name
+
+
 # A small module tree in tmp_path, so the test shows that a forbidden import or a cycle fails.
 CLEAN_TREE = {
     "engine/__init__.py": "",

@@ -117,13 +117,6 @@ def test_first_hiring_month_skips_a_freeze() -> None:
     assert first_hiring_month(frozen, "AE", MONTHS, 10) is None
 
 
-def _wired() -> bool:
-    from engine.scenario.model import Scenario
-
-    return "shocks" in Scenario.model_fields
-
-
-@pytest.mark.skipif(not _wired(), reason="the Scenario model has no `shocks` section yet")
 def test_a_demand_shock_reaches_the_forecast(tmp_path) -> None:
     from sweep_fixtures import DEMAND, write
 

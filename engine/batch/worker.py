@@ -38,19 +38,19 @@ class PointTask:
 
 
 WARM_MODULES = ("engine.run", "engine.scenario.model", "engine.scenario.load", "engine.plan.demand", "engine.data.stage",
-                "engine.plan.territory", "engine.plan.supply", "engine.simulation.stage", "engine.reconcile.stage",
-                "reports.render", "statsmodels.tsa.exponential_smoothing.ets")
-"""The pipeline's modules (the orchestrator imports stages lazily): imported once per worker."""
+                "engine.plan.territory", "engine.plan.supply", "engine.plan.allocation", "engine.simulation.stage",
+                "engine.reconcile.stage", "statsmodels.tsa.exponential_smoothing.ets")
+"""The pipeline's modules (the orchestrator imports stages lazily): imported once per worker.
+Names, because the forkserver preloads by name; `warm_up` imports them without catching errors,
+so a renamed module fails the sweep (and tests/test_layers.py) instead of silently warming nothing."""
 
 
 def warm_up() -> None:
     """Import the pipeline once per worker process, so no point pays the import time."""
-    import contextlib
     import importlib
 
     for name in WARM_MODULES:
-        with contextlib.suppress(ImportError):  # a stage not built yet: nothing to warm
-            importlib.import_module(name)
+        importlib.import_module(name)
 
 
 def metric_value(summary: dict, dotted: str) -> Any:

@@ -258,7 +258,7 @@ def forecast_demand(loaded: LoadedScenario, history: pd.DataFrame | None = None)
         frame, summary = history_forecast(loaded, history)
     frame = frame[["month", "segment", "region", "case", "leads"]].reset_index(drop=True)
     frame = apply_demand_shocks(frame, loaded.scenario)
-    shocks = [getattr(sh, "name", None) or sh.kind for sh in getattr(loaded.scenario, "shocks", None) or []
+    shocks = [sh.name or sh.kind for sh in loaded.scenario.shocks
               if sh.kind in ("demand_surge", "demand_drop")]
     if shocks:
         summary["shocks"] = shocks

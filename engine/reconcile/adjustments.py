@@ -32,7 +32,7 @@ import pandas as pd
 from engine import numbers as tables
 from engine.reconcile import fluid
 from engine.reconcile.context import Context
-from engine.reconcile.flags import speed_to_lead_multiplier
+from engine.reconcile.flags import sim_total, speed_to_lead_multiplier
 from engine.reconcile.quantiles import ALL
 
 HIRING = "hiring, onboarding and training"
@@ -222,7 +222,7 @@ def _routing_actions(ctx: Context, table: pd.DataFrame) -> list[dict]:
                     f"first-stage conversion x"
                     f"{tables.fmt(then / now, 2)}, +{tables.money(gain, cur)} revenue.")
             out.append(_action(ROUTING, text, gain, ctx.scenario.currency, revenue=gain))
-    dropped = _sim_total(ctx, "dropped")
+    dropped = sim_total(ctx, "dropped")
     leads = _value(table, "company", "demand", "sim_p50")
     if dropped and leads and revenue:
         per_lead = revenue / leads
@@ -253,14 +253,6 @@ def _territory_action(ctx: Context, table: pd.DataFrame) -> list[dict]:
             f"{light['scope'][10:]}: heaviest-to-lightest ratio from {tables.fmt(before, 2)} to "
             f"{tables.fmt(after, 2)}.")
     return [_action(ROUTING, text, move, "workload")]
-
-
-def _sim_total(ctx: Context, metric: str) -> float | None:
-    m = ctx.sim_monthly
-    if m is None:
-        return None
-    rows = m[m["metric"] == metric]
-    return float(rows.groupby("replication")["value"].sum().median()) if not rows.empty else None
 
 
 def _technology_actions(ctx: Context, table: pd.DataFrame) -> list[dict]:

@@ -126,7 +126,7 @@ def _causes(ctx: Context, table: pd.DataFrame) -> str:
             if sim_rev and mult > 0 else ""
         parts.append(f"mean first response {tables.fmt(resp['sim_p50'], 1)} h (the plan assumed none), "
                      f"which keeps {tables.pct(mult)} of first-stage conversion{cost}")
-    dropped = _sim_total(ctx, "dropped")
+    dropped = sim_total(ctx, "dropped")
     if dropped:
         leads = _num(demand["sim_p50"]) if demand is not None else None
         cost = f", about {tables.money(dropped * sim_rev / leads, cur)} of revenue" \
@@ -139,7 +139,8 @@ def _causes(ctx: Context, table: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def _sim_total(ctx: Context, metric: str) -> float | None:
+def sim_total(ctx: Context, metric: str) -> float | None:
+    """Median over replications of a simulated metric's horizon total; None when not simulated."""
     m = ctx.sim_monthly
     if m is None:
         return None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _shocks(scenario: Scenario, kind: type) -> list[Any]:
-    return [s for s in (getattr(scenario, "shocks", None) or []) if isinstance(s, kind)]
+    return [s for s in scenario.shocks if isinstance(s, kind)]
 
 
 def active(shock: Any, months: Sequence[str]) -> np.ndarray:
@@ -134,7 +134,7 @@ def check_shocks(s: Scenario, at: At) -> list[Problem]:
     known = {"role": [r.name for r in s.roles], "segment": [g.name for g in s.segments],
              "region": [r.name for r in s.regions]}
     out = []
-    for i, shock in enumerate(getattr(s, "shocks", None) or []):
+    for i, shock in enumerate(s.shocks):
         for field, names in known.items():
             value = getattr(shock, field, None)
             if value is not None and value not in names:
@@ -145,5 +145,5 @@ def check_shocks(s: Scenario, at: At) -> list[Problem]:
 
 def shock_summary(scenario: Scenario) -> list[dict[str, Any]]:
     """The scenario's shocks as plain dicts, for summary.json and reports."""
-    return [s.model_dump(mode="json", exclude_none=True) for s in (getattr(scenario, "shocks", None) or [])]
+    return [s.model_dump(mode="json", exclude_none=True) for s in scenario.shocks]
 
