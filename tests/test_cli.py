@@ -42,7 +42,8 @@ def test_unknown_command_is_a_usage_error(capsys) -> None:
 
 
 @pytest.mark.parametrize(("page", "label"), [("docs/scenario-reference.md", "SCENARIO REFERENCE"),
-                                             ("docs/sweeps.md", "SWEEP REFERENCE")])
+                                             ("docs/sweeps.md", "SWEEP REFERENCE"),
+                                             ("docs/reconciliation.md", "RECONCILIATION METRICS")])
 def test_generated_references_are_up_to_date(page: str, label: str) -> None:
     text = (REPO / page).read_text(encoding="utf-8")
     assert f"<!-- BEGIN {label} -->" in text and f"<!-- END {label} -->" in text

@@ -1,7 +1,8 @@
 """The scenario and SWEEP.yaml references in Markdown, generated from the pydantic schema.
 
 `make docs` (`python -m engine.scenario.reference`) regenerates the text between the reference
-markers in docs/scenario-reference.md and docs/sweeps.md.
+markers in docs/scenario-reference.md, docs/sweeps.md and docs/reconciliation.md (the metric
+table of the reconciliation, from engine.reconcile.stage).
 """
 
 from __future__ import annotations
@@ -92,10 +93,25 @@ def sweep_reference() -> str:
     return scenario_reference(SweepSpec)
 
 
-BLOCKS = {"SCENARIO REFERENCE": scenario_reference, "SWEEP REFERENCE": sweep_reference}
+def reconciliation_reference() -> str:
+    """The reconciliation metrics as the code computes them (engine.reconcile.stage: UNITS,
+    FLOW_METRICS, GAP_RULES): unit, how the `all` row combines months, and the gap rule."""
+    from engine.reconcile.stage import FLOW_METRICS, GAP_RULES, UNITS
+
+    rows = ["| metric | unit | `all` row | gap (the first rule whose two values are present) |",
+            "| --- | --- | --- | --- |"]
+    for metric, rules in GAP_RULES.items():
+        gap = "; else ".join(f"{a} - {b}" for a, b in rules) or "none"
+        combine = "sum over months" if metric in FLOW_METRICS else "mean over months"
+        rows.append(f"| {metric} | {UNITS[metric]} | {combine} | {gap} |")
+    return "\n".join(rows) + "\n"
 
 
-DOC_FILES = ("docs/scenario-reference.md", "docs/sweeps.md")
+BLOCKS = {"SCENARIO REFERENCE": scenario_reference, "SWEEP REFERENCE": sweep_reference,
+          "RECONCILIATION METRICS": reconciliation_reference}
+
+
+DOC_FILES = ("docs/scenario-reference.md", "docs/sweeps.md", "docs/reconciliation.md")
 """The pages holding generated references, relative to the repository root."""
 
 
