@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.runfolder.atomic import atomic_folder
+from engine.runfolder.atomic import atomic_folder, check_out_folder
 from engine.runfolder.manifest import build_manifest
 from engine.runfolder.write import write_json, write_table
 from engine.scenario.load import LoadedScenario, load_scenario, resolved_yaml
@@ -144,7 +144,7 @@ def write_run_folder(result: RunResult, out: Path, options: RunOptions) -> Path:
     from reports.render import write_reports
 
     resolved = resolved_yaml(result.loaded)
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, protect=(result.loaded.path,)) as tmp:
         (tmp / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
         for stage in result.outputs.values():
             for rel, frame in stage.tables.items():
@@ -186,7 +186,9 @@ def summary_of(result: RunResult) -> dict:
 
 def run_scenario(path: str | Path, out: str | Path, options: RunOptions,
                  progress: Progress | None = None) -> Path:
-    """Load, execute and write one scenario. Raises InputError on bad input (nothing written)."""
+    """Load, execute and write one scenario. Raises InputError on bad input (nothing written),
+    including an `out` that is not safe to replace (checked before any work)."""
+    check_out_folder(out, protect=(path,))
     loaded = load_for_run(path, options)
     result = execute(loaded, options, progress)
     return write_run_folder(result, Path(out), options)

@@ -98,6 +98,7 @@ def test_failure_leaves_no_folder(tmp_path: Path, monkeypatch) -> None:
 def test_failure_keeps_the_previous_complete_folder(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "out"
     out.mkdir()
+    (out / "manifest.json").write_text('{"scenario_sha256": "0"}')  # a run folder: may be replaced
     (out / "marker").write_text("previous run")
     import reports.render
 
