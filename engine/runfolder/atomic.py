@@ -26,6 +26,8 @@ RUN_MARK = ("manifest.json", "scenario_sha256")
 """A run folder: this file, a JSON object with this key."""
 SWEEP_MARK = ("sweep.json", "points")
 """A sweep folder: this file, a JSON object with this key."""
+SWEEP_LOCK = "sweep.lock"
+"""Lock file of a sweep folder; a folder holding only it counts as empty (a sweep killed at start)."""
 STALE_AFTER_S = 24 * 3600.0
 """A temporary sibling without a live owner process id is stale after this many seconds."""
 
@@ -82,7 +84,8 @@ def check_out_folder(out: str | Path, mark: tuple[str, str] = RUN_MARK,
     if not stat.S_ISDIR(info.st_mode):
         what = "a file" if stat.S_ISREG(info.st_mode) else "a device or special file"
         raise _refuse(text, f"exists and is {what}", expected)
-    if any(path.iterdir()) and not _marked(path, mark):
+    ignorable = {SWEEP_LOCK} if mark == SWEEP_MARK else set()
+    if any(p.name not in ignorable for p in path.iterdir()) and not _marked(path, mark):
         raise _refuse(text, f"exists and is not a {kind} folder (no {mark[0]} from salesops); "
                             "its files are left alone", expected)
     return path
