@@ -129,7 +129,7 @@ def _split_path(dotted: str) -> list[str]:
     return [p for p in dotted.split(".") if p != ""]
 
 
-_PATH_EXPECTED = "a dotted path such as plan.budget_per_month (no empty steps)"
+_PATH_EXPECTED = "a dotted path such as plan.budget_per_month, without empty steps"
 
 
 def _path_steps(dotted: str, source: str) -> list[str]:
@@ -244,9 +244,10 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
             out.append(part)
             node = node[part]
         elif isinstance(node, dict | list):
-            if not _looks_like_branch(part):
+            tag = node.get("kind") if isinstance(node, dict) else None
+            if not _looks_like_branch(part) and part != tag:  # a discriminated union's tag
                 out.append(part)
-            node = None
+            node = node if part == tag else None
     return tuple(out)
 
 
@@ -258,7 +259,7 @@ def _has_child(node: Any, part: Any) -> bool:
 
 def _looks_like_branch(part: Any) -> bool:
     return isinstance(part, str) and (part in {"float", "int", "str", "bool"} or "[" in part
-                                      or part.startswith("function-"))
+                                      or part.startswith(("function-", "constrained-")))
 
 
 def _dotted(loc: tuple) -> str:
@@ -305,6 +306,8 @@ def _describe(err: dict, model: type[BaseModel], data: Any, loc: tuple) -> tuple
     msg = err["msg"].removeprefix("Value error, ")
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
         return f"out of range{given_text}", msg.lower()
+    if kind == "finite_number":
+        return f"not a finite number{given_text}", "a finite number, not .inf or .nan"
     if kind in {"too_short", "too_long"}:
         return f"wrong length{given_text if not isinstance(given, list) else f' (got {len(given)} items)'}", msg.lower()
     if kind == "literal_error":
