@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.runfolder.atomic import atomic_folder
+from engine.runfolder.atomic import atomic_folder, check_out_folder
 from engine.runfolder.manifest import build_manifest, split_timings
 from engine.runfolder.write import write_json, write_table
 from engine.scenario.load import LoadedScenario, load_scenario, resolved_yaml
@@ -148,7 +148,7 @@ def write_run_folder(result: RunResult, out: Path, options: RunOptions, render: 
     """Write the run folder of DESIGN.md atomically (temporary sibling, then rename); `render`
     writes the report files (none without it)."""
     resolved = resolved_yaml(result.loaded)
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, protect=(result.loaded.path,)) as tmp:
         (tmp / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
         for stage in result.outputs.values():
             for rel, frame in stage.tables.items():
@@ -199,7 +199,9 @@ def raw_summary(result: RunResult) -> dict:
 def run_scenario(path: str | Path, out: str | Path, options: RunOptions,
                  progress: Progress | None = None, render: Render | None = None) -> Path:
     """Load, execute and write one scenario (with its report when `render` is given, as the CLI
-    does). Raises InputError on bad input (nothing written)."""
+    does). Raises InputError on bad input (nothing written), including an `out` that is not safe
+    to replace (checked before any work)."""
+    check_out_folder(out, protect=(path,))
     loaded = load_for_run(path, options)
     result = execute(loaded, options, progress)
     return write_run_folder(result, Path(out), options, render)

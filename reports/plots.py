@@ -53,8 +53,11 @@ def _trace(kind: str, x: Any, y: Any, name: str, **extra: Any) -> dict:
 
 
 def label(text: object) -> str:
-    """A user-provided string made safe for plotly's HTML-subset text rendering."""
-    return html.escape(str(text), quote=True)
+    """A user-provided string made safe for plotly's HTML-subset text rendering.
+
+    Only `&`, `<` and `>` are escaped: no tag can form without `<`, and plotly decodes those
+    three entities but not `&quot;` or `&#x27;`, which a legend would show literally."""
+    return html.escape(str(text), quote=False)
 
 
 def new_figure(title: str, ytitle: str) -> Figure:

@@ -122,17 +122,31 @@ def _cell(text: str) -> object:
         return text
 
 
+def _text_cell(sheet: object, value: object) -> object:
+    """A cell that holds `value` as text even when it starts like a formula (`=`, `+`, `-`, `@`,
+    tab, CR): openpyxl would otherwise store `=...` as a live formula."""
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def write_excel(path: Path, doc: Document) -> None:
-    """One sheet per table of the document (openpyxl, write-only for speed)."""
+    """One sheet per table of the document (openpyxl, write-only for speed); every text cell is
+    stored as text, never as a formula; numbers stay numbers."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     used: set[str] = set()
     for block in doc.tables():
         sheet = book.create_sheet(_sheet_name(block.sheet, used))
-        sheet.append(list(block.header))
+        sheet.append([_text_cell(sheet, h) for h in block.header])
         for row in block.rows:
-            sheet.append([_cell(c) if j >= block.numeric_from else c for j, c in enumerate(row)])
+            sheet.append([_text_cell(sheet, _cell(c) if j >= block.numeric_from else c)
+                          for j, c in enumerate(row)])
     book.save(path)
 
 

@@ -11,8 +11,9 @@ Erlang A adds customers who abandon after an exponential patience with mean 1/th
 birth-death chain (birth lambda, death min(n, c) mu + max(n - c, 0) theta) is solved in log space
 and truncated where the queue-length probabilities fall below e^-45 of the mode. A customer who
 arrives with k people queued ahead passes k + 1 phases (rates c mu + i theta, i = k..0) before a
-server frees, and abandons at rate theta in each phase; answered-within-T shares come from that
-phase chain's transient distribution (scipy `expm_multiply`). Service level there is the share
+server frees, and abandons at rate theta in each phase; the time through those phases has a
+closed-form law (a Beta law after the map x -> exp(-theta x)), so answered-within-T shares are
+regularised incomplete beta functions. Service level there is the share
 of *all* offered customers answered within T (an abandoner counts as not answered); ASA is the
 mean wait of answered customers.
 """
@@ -23,12 +24,20 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import expm_multiply
-from scipy.special import gammaln, logsumexp
+from scipy import stats
+from scipy.special import betainc, gammaln, logsumexp
 
 _TAIL_LOG = 45.0  # queue probabilities below exp(-45) of the mode are dropped
-_MAX_QUEUE = 2_000_000
+_MAX_QUEUE = 200_000
+_RECURSION_AGENTS = 5_000  # above this many agents Erlang B comes from scipy's Poisson law
+MAX_LOAD = 100_000.0
+"""Largest offered load accepted (Erlangs): a hundred thousand agents busy at once."""
+MAX_AGENTS = 1_000_000
+"""Largest number of agents accepted."""
+MAX_SECONDS = 86_400.0
+"""Longest handle time, answer-time threshold accepted (seconds: one day)."""
+MIN_PATIENCE_SECONDS = 0.1
+"""Shortest mean patience accepted (seconds)."""
 
 
 @dataclass(frozen=True)
@@ -71,20 +80,26 @@ class ErlangAFigures:
 def _check(arrivals_per_hour: float, aht_seconds: float, within_seconds: float = 0.0,
            target: float | None = None, shrinkage: float = 0.0,
            patience_seconds: float | None = None, agents: int | None = None) -> None:
+    """Refuse arguments outside the ranges every function here answers quickly (ValueError)."""
     if not (math.isfinite(arrivals_per_hour) and arrivals_per_hour >= 0):
         raise ValueError(f"arrivals per hour must be a finite number >= 0 (got {arrivals_per_hour})")
-    if not (math.isfinite(aht_seconds) and aht_seconds > 0):
-        raise ValueError(f"handle time must be > 0 seconds (got {aht_seconds})")
-    if not (math.isfinite(within_seconds) and within_seconds >= 0):
-        raise ValueError(f"answer-time threshold must be >= 0 seconds (got {within_seconds})")
+    if not (math.isfinite(aht_seconds) and 0 < aht_seconds <= MAX_SECONDS):
+        raise ValueError(f"handle time must be > 0 and at most {MAX_SECONDS:,.0f} seconds (got {aht_seconds})")
+    if not (math.isfinite(within_seconds) and 0 <= within_seconds <= MAX_SECONDS):
+        raise ValueError(f"answer-time threshold must be >= 0 and at most {MAX_SECONDS:,.0f} seconds "
+                         f"(got {within_seconds})")
+    if offered_load(arrivals_per_hour, aht_seconds) > MAX_LOAD:
+        raise ValueError(f"offered load {offered_load(arrivals_per_hour, aht_seconds):,.6g} Erlangs "
+                         f"(arrivals per hour x handle time) is above {MAX_LOAD:,.0f}")
     if target is not None and not (0 < target < 1):
         raise ValueError(f"service-level target must be a share strictly between 0 and 1 (got {target})")
     if not (0 <= shrinkage < 1):
         raise ValueError(f"shrinkage must be a share in [0, 1) (got {shrinkage})")
-    if patience_seconds is not None and not (math.isfinite(patience_seconds) and patience_seconds > 0):
-        raise ValueError(f"mean patience must be > 0 seconds (got {patience_seconds})")
-    if agents is not None and agents < 0:
-        raise ValueError(f"agents must be >= 0 (got {agents})")
+    if patience_seconds is not None and not (math.isfinite(patience_seconds)
+                                             and MIN_PATIENCE_SECONDS <= patience_seconds <= 1e9):
+        raise ValueError(f"mean patience must be from {MIN_PATIENCE_SECONDS} to 1e9 seconds (got {patience_seconds})")
+    if agents is not None and not (0 <= agents <= MAX_AGENTS):
+        raise ValueError(f"agents must be from 0 to {MAX_AGENTS:,} (got {agents})")
 
 
 def offered_load(arrivals_per_hour: float, aht_seconds: float) -> float:
@@ -93,7 +108,12 @@ def offered_load(arrivals_per_hour: float, aht_seconds: float) -> float:
 
 
 def erlang_b(agents: int, load: float) -> float:
-    """Blocking probability of an M/M/c/c system with `agents` servers and `load` Erlangs."""
+    """Blocking probability of an M/M/c/c system with `agents` servers and `load` Erlangs.
+
+    Up to _RECURSION_AGENTS by the recursion; above, as Poisson pmf(c) / cdf(c) in log space
+    (the same value, in constant time)."""
+    if agents > _RECURSION_AGENTS and load > 0:
+        return float(math.exp(stats.poisson.logpmf(agents, load) - stats.poisson.logcdf(agents, load)))
     b = 1.0
     for n in range(1, agents + 1):
         b = load * b / (n + load * b)
@@ -144,6 +164,9 @@ def _erlang_a_state(agents: int, load: float, theta_aht: float) -> tuple[np.ndar
     n = np.arange(agents + 1)
     log_low = n * math.log(load) - gammaln(n + 1)
     size = max(64, int((load - agents) / theta_aht) + 64) if load > agents else 64
+    if size > _MAX_QUEUE:
+        raise ValueError("Erlang A queue does not settle within 200,000 waiting customers; "
+                         "patience is too long for this overload")
     while True:
         j = np.arange(1, size + 1)
         log_q = log_low[-1] + np.concatenate([[0.0], np.cumsum(math.log(load) - np.log(agents + j * theta_aht))])
@@ -152,23 +175,23 @@ def _erlang_a_state(agents: int, load: float, theta_aht: float) -> tuple[np.ndar
             break
         size *= 2
     if log_q[-1] >= top - _TAIL_LOG:
-        raise ValueError("Erlang A queue does not settle within 2,000,000 waiting customers; "
+        raise ValueError("Erlang A queue does not settle within 200,000 waiting customers; "
                          "patience is too long for this overload")
     total = logsumexp(np.concatenate([log_low[:-1], log_q]))
     return np.exp(log_low[:-1] - total), np.exp(log_q - total)
 
 
-def _answered_within(agents: int, theta_aht: float, queued: np.ndarray, t_aht: float) -> np.ndarray:
-    """Probability mass answered by time T (in AHT units) for customers starting in each phase."""
-    k = len(queued)
-    forward = agents + np.arange(k) * theta_aht  # phase i -> i-1 (or served from phase 0)
-    served, abandoned = k, k + 1
-    rows = np.concatenate([np.arange(k), np.arange(k), np.arange(k)])
-    cols = np.concatenate([np.r_[served, np.arange(k - 1)], np.full(k, abandoned), np.arange(k)])
-    vals = np.concatenate([forward, np.full(k, theta_aht), -(forward + theta_aht)])
-    gen = sparse.csr_matrix((vals * t_aht, (rows, cols)), shape=(k + 2, k + 2))
-    start = np.concatenate([queued, [0.0, 0.0]])
-    return expm_multiply(gen.T, start)[served]
+def _phase_times_within(agents: int, theta_aht: float, k: np.ndarray, t_aht: float) -> np.ndarray:
+    """P(the k + 1 phases a customer with k queued ahead passes take at most T), T in AHT units.
+
+    Phase i is left at total rate c + (i + 1) theta whether by reaching the next phase or by
+    abandoning, so the time to be answered from phase k is the sum of Exp(theta (m + i)),
+    i = 0..k, with m = c / theta + 1; exp(-theta x that sum) is a product of Beta(m + i, 1)
+    laws, which is Beta(m, k + 1). Hence P(sum <= T) = I_p(k + 1, m), p = 1 - exp(-theta T):
+    the regularised incomplete beta function, in closed form for every k at once.
+    """
+    p = -math.expm1(-theta_aht * t_aht)
+    return betainc(k + 1.0, agents / theta_aht + 1.0, p)
 
 
 def erlang_a(agents: int, arrivals_per_hour: float, aht_seconds: float, patience_seconds: float,
@@ -193,7 +216,9 @@ def erlang_a(agents: int, arrivals_per_hour: float, aht_seconds: float, patience
     if agents == 0:
         within = 0.0
     else:
-        within = float(_answered_within(agents, theta, queued, within_seconds / aht_seconds))
+        mass = queued * answered_from
+        keep = mass > mass.max() * 1e-20  # the rest adds nothing a float can hold
+        within = float((mass[keep] * _phase_times_within(agents, theta, k[keep], within_seconds / aht_seconds)).sum())
     abandon = theta * mean_queue / load
     return ErlangAFigures(
         p_wait=float(queued.sum()),
@@ -216,16 +241,33 @@ def _erlang_c_search(load: float, aht_seconds: float, target: float, within_seco
 
 def _erlang_a_search(arrivals_per_hour: float, aht_seconds: float, target: float,
                      within_seconds: float, patience_seconds: float) -> int:
-    def ok(c: int) -> bool:
-        return erlang_a(c, arrivals_per_hour, aht_seconds, patience_seconds, within_seconds).service_level >= target
+    """Fewest agents meeting the target under Erlang A: gallop up, then bisect (service level
+    grows with agents). Raises ValueError when the answer lies where the queue is too long to
+    compute (an agent count just below it could not be decided)."""
+    undecided: set[int] = set()
 
-    hi = 1
+    def ok(c: int) -> bool:
+        try:
+            return erlang_a(c, arrivals_per_hour, aht_seconds, patience_seconds, within_seconds).service_level >= target
+        except ValueError:  # the queue at c agents is beyond _MAX_QUEUE
+            undecided.add(c)
+            return False
+
+    # fewer than target x load agents answer less than `target` of the offered customers
+    lo = max(0, math.ceil(target * offered_load(arrivals_per_hour, aht_seconds)) - 1)
+    step = 1
+    hi = lo + step
     while not ok(hi):
-        hi *= 2
-    lo = hi // 2  # ok(lo) is False (or lo == 0)
+        lo, step = hi, step * 2
+        hi = lo + step
+        if hi > MAX_AGENTS:
+            raise ValueError(f"more than {MAX_AGENTS:,} agents would be needed")
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    if lo in undecided:
+        raise ValueError("the Erlang A queue below the answer is longer than 200,000 waiting customers; "
+                         "patience is too long for this load (use Erlang C: no --patience-seconds)")
     return hi
 
 

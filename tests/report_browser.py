@@ -118,6 +118,7 @@ DOM_JS = """JSON.stringify({title: document.title,
   h1: (document.querySelector('h1') || {}).textContent || '',
   scripts_with_src: document.querySelectorAll('script[src]').length,
   body_text: document.body.innerText,
+  svg_text: Array.from(document.querySelectorAll('svg text')).map(t => t.textContent),
   height: document.documentElement.scrollHeight})"""
 
 

@@ -60,6 +60,26 @@ def test_hostile_names_render_as_text(tmp_path) -> None:
 
 
 @needs_chromium
+def test_chart_legends_show_names_as_written(tmp_path) -> None:
+    """Issue 21: a name with quotes showed `&quot;` in legends (plotly decodes only a few entities)."""
+    from reports import plots
+    from reports.document import Chart, Document, Section
+    from reports.render import render_html
+
+    names = ['Seg "A" & \'B\'', "<b>bold</b>", "Team <img src=x onerror=alert(1)>"]
+    fig = plots.new_figure('Leads of "A" & <B>', "leads")
+    for i, name in enumerate(names):
+        plots.add_line(fig, ["2027-01", "2027-02"], [1 + i, 2 + i], plots.label(name), plots.PALETTE[i])
+    doc = Document("t", "", [Section("s", "S", [Chart("chart-legend", "Legend", fig)])])
+    page = tmp_path / "legend.html"
+    page.write_text(render_html(doc), encoding="utf-8")
+    dom = _check_page(page, ARTIFACTS / "legend_names.png")
+    for name in names:
+        assert name in dom["svg_text"], dom["svg_text"]
+    assert 'Leads of "A" & <B>' in dom["svg_text"]
+
+
+@needs_chromium
 def test_territory_map_drawn(tmp_path) -> None:
     from report_fixtures import territory_outputs
 

@@ -88,6 +88,7 @@ def test_failure_leaves_no_folder(tmp_path: Path) -> None:
 def test_failure_keeps_the_previous_complete_folder(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
+    (out / "manifest.json").write_text('{"scenario_sha256": "0"}')  # a run folder: may be replaced
     (out / "marker").write_text("previous run")
     render = lambda *a, **k: (_ for _ in ()).throw(OSError("x"))  # noqa: E731
     with pytest.raises(OSError):

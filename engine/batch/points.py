@@ -11,7 +11,7 @@ import hashlib
 import itertools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import yaml
 from scipy import stats
 from scipy.stats import qmc
 
+from engine.batch.identity import content_key
 from engine.batch.spec import SweepFile, check_metrics, read_sweep
 from engine.errors import InputError, Problem
 from engine.scenario.load import LoadedScenario, apply_override, load_scenario
@@ -55,6 +56,8 @@ class SweepPlan:
     points: list[SweepPoint]
     resolved: dict[str, dict]
     """point id -> scenario data after extends and overrides (what the workers validate and run)."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """point id -> content key: a hash of everything its results depend on (engine.batch.identity)."""
 
     @property
     def vary(self) -> list[str]:
@@ -260,7 +263,8 @@ def plan_sweep(sweep_file: str | Path) -> SweepPlan:
     problems += [sweep.problem(("metrics", i), f"{m!r} is also a varied path or a reserved column",
                                "distinct names")
                  for i, m in enumerate(sweep.spec.metrics) if m in sweep.spec.vary or m in RESERVED_COLUMNS]
-    points, resolved = [], {}
+    points, resolved, keys = [], {}, {}
+    digests: dict[Path, str] = {}
     for values in generate_values(sweep):
         pid = point_id(values)
         seed = _point_seed(sweep, base, pid)
@@ -276,10 +280,11 @@ def plan_sweep(sweep_file: str | Path) -> SweepPlan:
         if loaded is not None:
             points.append(SweepPoint(pid, values, seed, overrides))
             resolved[pid] = loaded.resolved
+            keys[pid] = content_key(loaded.resolved, sweep.spec.metrics, sweep.base.parent, digests)
     unique = _merge_values(list(dict.fromkeys(problems)))
     if unique:
         raise InputError(unique)
-    return SweepPlan(sweep, points, resolved)
+    return SweepPlan(sweep, points, resolved, keys)
 
 
 def _point_seed(sweep: SweepFile, base: LoadedScenario, pid: str) -> int | None:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import InputError, Problem
+from engine.safe_files import MAX_YAML_BYTES, require_regular_file
 from engine.scenario.origins import Origin, PathKey, origin_of, read_yaml
 from engine.scenario.schema.sweep import SweepSpec
 
@@ -115,6 +116,11 @@ def check_base(sweep: SweepFile) -> list[Problem]:
     if not sweep.base.exists():
         return [sweep.problem(("base",), f"base scenario not found: {sweep.spec.base}",
                               "a scenario file path relative to the sweep file")]
+    try:
+        require_regular_file(sweep.base, "base", max_bytes=MAX_YAML_BYTES, source=str(sweep.path),
+                             line=sweep.line("base"), expected="a scenario YAML file")
+    except InputError as exc:
+        return exc.problems
     return []
 
 

@@ -8,17 +8,26 @@ the points still missing.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from engine.errors import InputError
+from engine.runfolder.atomic import SWEEP_LOCK
+
 POINTS_DIR = "points"
 RESULTS_FILE = "results.parquet"
+LOCK_FILE = SWEEP_LOCK
+KEY_COLUMN = "content_key"
+"""Column of a point file holding the content key it was computed for (not in results.parquet)."""
 
 
 def _umask() -> int:
@@ -53,11 +62,12 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def write_point(out: Path, row: dict[str, Any]) -> Path:
-    """Write one results row to DIR/points/<point_id>.parquet atomically."""
+def write_point(out: Path, row: dict[str, Any], key: str | None = None) -> Path:
+    """Write one results row to DIR/points/<point_id>.parquet atomically, with the content key
+    of the inputs it was computed from (`key`)."""
     target = point_file(out, str(row["point_id"]))
     target.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame([{k: _cell(v) for k, v in row.items()}])
+    frame = pd.DataFrame([{**{k: _cell(v) for k, v in row.items()}, KEY_COLUMN: key}])
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -82,6 +92,47 @@ def finished_ids(out: Path) -> set[str]:
     """Ids of the points that have a result file."""
     folder = Path(out) / POINTS_DIR
     return {p.stem for p in folder.glob("*.parquet")} if folder.exists() else set()
+
+
+def stored_keys(out: Path, ids: Iterable[str]) -> dict[str, str | None]:
+    """Content key stored with each finished point of `ids` (None: written without one)."""
+    keys = {}
+    for pid in sorted(set(ids) & finished_ids(out)):
+        frame = pd.read_parquet(point_file(out, pid))
+        keys[pid] = str(frame[KEY_COLUMN].iloc[0]) if KEY_COLUMN in frame.columns and frame[KEY_COLUMN].notna().all() \
+            else None
+    return keys
+
+
+def drop_points(out: Path, ids: Iterable[str]) -> None:
+    """Delete the result files (and kept run folders) of `ids`: points not in the sweep, or
+    computed from other inputs."""
+    for pid in ids:
+        point_file(out, pid).unlink(missing_ok=True)
+        shutil.rmtree(Path(out) / "runs" / pid, ignore_errors=True)
+
+
+@contextmanager
+def sweep_lock(out: Path, spec: str) -> Iterator[None]:
+    """Hold DIR/sweep.lock exclusively while a sweep writes DIR; a second writer gets InputError.
+
+    An advisory `flock`: the kernel releases it when the holder exits, even on SIGKILL, so a
+    killed sweep never leaves the folder locked. The file names the holder's process and spec.
+    """
+    path = Path(out) / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise InputError.single(str(out), "--out", f"another sweep is writing this folder ({holder})",
+                                    "one sweep at a time per folder: wait for it, or use another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, spec {spec}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _uniform(column: pd.Series) -> pd.Series:

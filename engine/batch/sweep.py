@@ -33,18 +33,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.batch.identity import spec_key
 from engine.batch.points import SweepPlan, plan_sweep
 from engine.batch.progress import SweepProgress, progress_bar
 from engine.batch.store import (
     RESULTS_FILE,
     clear_partial,
     consolidate,
+    drop_points,
     finished_ids,
+    stored_keys,
+    sweep_lock,
     write_point,
     write_text,
 )
 from engine.batch.worker import PointTask
 from engine.errors import InputError
+from engine.runfolder.atomic import SWEEP_MARK, check_out_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,12 +82,16 @@ class SweepSummary:
     backend: str
     results: str
     report: str | None
+    changed: int = 0
+    """Points whose stored result was computed from other inputs, so they ran again (resume)."""
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def __str__(self) -> str:
         resumed = f"{self.skipped} resumed, " if self.skipped else ""
+        if self.changed:
+            resumed += f"{self.changed} rerun as their inputs changed, "
         return (f"sweep: {self.total} points ({resumed}{self.ran} run): {self.ok} ok, {self.failed} failed "
                 f"in {self.wall_s:.1f} s ({self.backend}) -> {self.results}"
                 + (f", {self.report}" if self.report else ""))
@@ -106,8 +115,9 @@ def _write_plan(plan: SweepPlan, out: Path) -> None:
     doc = {"name": spec.name, "description": spec.description,
            "sweep_file": str(plan.sweep.path), "base": str(plan.sweep.base), "method": spec.method,
            "seed": spec.seed, "replications": spec.replications, "vary": plan.vary,
-           "metrics": plan.metrics,
-           "points": [{"point_id": p.point_id, "seed": p.seed, "values": p.values} for p in plan.points]}
+           "metrics": plan.metrics, "spec_key": spec_key(plan.keys),
+           "points": [{"point_id": p.point_id, "seed": p.seed, "values": p.values,
+                       "content_key": plan.keys.get(p.point_id)} for p in plan.points]}
     write_text(out / "sweep.json", json.dumps(doc, indent=1, default=str) + "\n")
 
 
@@ -138,20 +148,49 @@ def execute_sweep(plan: SweepPlan, out: str | Path, workers: int = 1, dask: str 
                   render_sweep: SweepRender | None = None) -> SweepSummary:
     """Run the points of a validated plan and write the results store, then the report.
 
-    Without `resume`, results already in `out` are discarded first. `progress`: a callback
-    (done, failed, total), False for none, None for a rich bar when stderr is a terminal.
+    Without `resume`, results already in `out` are discarded first; with it, a stored result is
+    kept only when it was computed from the same inputs (content key). `out` must be new, empty or
+    a sweep folder, and one sweep at a time writes it (InputError otherwise). `progress`: a
+    callback (done, failed, total), False for none, None for a rich bar when stderr is a terminal.
     `render` writes the report of each kept run folder, `render_sweep` the sweep's report.html
     (no report without them).
     """
     start = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ids = [p.point_id for p in plan.points]
+    out = check_out_folder(out, SWEEP_MARK, protect=(plan.sweep.path, plan.sweep.base))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.single(str(out), "--out", f"cannot be written ({exc.strerror})",
+                                "a folder path you can write to") from None
+    with sweep_lock(out, spec_key(plan.keys)):
+        return _execute_locked(plan, out, start, workers, dask, resume, keep_runs, progress,
+                               render, render_sweep)
+
+
+def _reusable(plan: SweepPlan, out: Path, resume: bool) -> tuple[set[str], list[str]]:
+    """Points whose stored result can be kept, and those stored for other inputs (then deleted).
+
+    Without `resume` every stored result goes. A result is kept only when its content key equals
+    the plan's; results of points no longer in the sweep are deleted too (one spec per folder).
+    """
     if not resume:
         _clear(out)
+        return set(), []
+    ids = [p.point_id for p in plan.points]
+    drop_points(out, finished_ids(out) - set(ids))
+    stored = stored_keys(out, ids)
+    changed = sorted(pid for pid, key in stored.items() if key is None or key != plan.keys.get(pid))
+    drop_points(out, changed)
+    return set(stored) - set(changed), changed
+
+
+def _execute_locked(plan: SweepPlan, out: Path, start: float, workers: int, dask: str | None,
+                    resume: bool, keep_runs: bool, progress: SweepProgress | bool | None,
+                    render: Render | None, render_sweep: SweepRender | None) -> SweepSummary:
+    ids = [p.point_id for p in plan.points]
     clear_partial(out)
+    finished, changed = _reusable(plan, out, resume)
     _write_plan(plan, out)
-    finished = finished_ids(out) & set(ids)
     todo = [pid for pid in ids if pid not in finished]
     runs_dir = out / "runs" if keep_runs else None
     done, failed, run_s = len(finished), _failed_count(out, finished), 0.0
@@ -160,7 +199,7 @@ def execute_sweep(plan: SweepPlan, out: str | Path, workers: int = 1, dask: str 
         notify = progress if callable(progress) else bar
         notify(done, failed, len(ids))
         for row in _rows(_tasks(plan, todo, runs_dir, render), workers, dask):
-            write_point(out, row)
+            write_point(out, row, plan.keys.get(str(row["point_id"])))
             done += 1
             failed += row["status"] != "ok"
             run_s += row["run_s"] or 0.0
@@ -170,7 +209,7 @@ def execute_sweep(plan: SweepPlan, out: str | Path, workers: int = 1, dask: str 
     ok = int((frame["status"] == "ok").sum()) if len(frame) else 0
     return SweepSummary(str(out), len(ids), len(finished), len(todo), ok, len(frame) - ok,
                         time.perf_counter() - start, run_s, _backend(workers, dask),
-                        str(out / RESULTS_FILE), report)
+                        str(out / RESULTS_FILE), report, len(changed))
 
 
 def _clear(out: Path) -> None:
@@ -208,9 +247,10 @@ def run_sweep(sweep_file: str | Path, out: str | Path, workers: int = 1, dask: s
 
     `workers`: local processes (1 = in this process), or Dask workers with `dask="local"`;
     `dask`: "local" or a scheduler address such as tcp://host:8786. `resume` runs only the
-    points without a result file in `out`; `keep_runs` also writes each run folder. `render` and
-    `render_sweep` write the reports (see execute_sweep).
+    points without a result computed from the same inputs in `out`; `keep_runs` also writes
+    each run folder. `render` and `render_sweep` write the reports (see execute_sweep).
     """
+    check_out_folder(out, SWEEP_MARK, protect=(sweep_file,))
     plan = plan_sweep(sweep_file)
     return execute_sweep(plan, out, workers, dask, resume, keep_runs, progress, render, render_sweep)
 

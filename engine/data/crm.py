@@ -51,6 +51,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from engine.errors import InputError, Problem
+from engine.safe_files import require_regular_file
 from engine.scenario.schema.base import Model
 
 MAX_LINES_PER_CHECK = 20
@@ -178,7 +179,7 @@ def _read(folder: Path, name: str, fm: FileMapping
             return None, str(path), []
         raise InputError.single(str(path), "<file>", "file not found",
                                 f"{name}.csv in the CRM folder (or a `file` in the mapping)")
-    frame, wide = _read_csv(path)
+    frame, wide = _read_csv(require_regular_file(path, "<file>", expected=f"{name}.csv, a regular CSV file"))
     frame = frame.rename(columns={theirs: ours for ours, theirs in fm.columns.items()})
     for column, renames in fm.values.items():
         if column in frame.columns:

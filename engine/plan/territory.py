@@ -9,6 +9,7 @@ import pandas as pd
 
 from engine.errors import InputError, Problem
 from engine.plan.territory_files import Units, complete_distances, euclidean, load_pairs, load_units
+from engine.safe_files import require_regular_file
 from engine.scenario.schema.territory import LOCK_WORDS, TerritorySection
 from engine.stage import StageOutput, TerritoryOut
 from solvers.territory.design import (
@@ -27,21 +28,29 @@ def _resolve(scenario_dir: Path, rel: str) -> Path:
     return p if p.is_absolute() else scenario_dir / p
 
 
+def _data_file(scenario_dir: Path, rel: str, field: str, source: str) -> Path:
+    """The path of a territory data file, refused unless it is a regular file (a FIFO would block)."""
+    return require_regular_file(_resolve(scenario_dir, rel), f"{SECTION}.{field}", source=source,
+                                expected="a CSV file")
+
+
 def load_territory_problem(section: TerritorySection, scenario_dir: Path,
                            source: str = "scenario") -> TerritoryProblem:
     """Read the data files of `section` and turn them into a solver instance; `source` names
     the scenario file in problems about the section itself."""
-    units = load_units(_resolve(scenario_dir, section.units), need_coords=section.distances is None)
+    units = load_units(_data_file(scenario_dir, section.units, "units", source),
+                       need_coords=section.distances is None)
     ids = units.frame["id"]
     if section.distances is not None:
-        dpath = _resolve(scenario_dir, section.distances)
+        dpath = _data_file(scenario_dir, section.distances, "distances", source)
         a, b, d = load_pairs(dpath, ids, with_distance=True)
         dist = complete_distances(len(ids), a, b, d, str(dpath))
     else:
         dist = euclidean(units.coords)
     adjacency = None
     if section.adjacency is not None and section.contiguity:
-        a, b, _ = load_pairs(_resolve(scenario_dir, section.adjacency), ids, with_distance=False)
+        a, b, _ = load_pairs(_data_file(scenario_dir, section.adjacency, "adjacency", source), ids,
+                             with_distance=False)
         adjacency = np.column_stack([a, b])
     return _problem(section, units, dist, adjacency, source)
 

@@ -22,7 +22,14 @@ from engine.scenario.loaded import (
     LoadedScenario,  # defined apart so the checks need not import the loader
 )
 from engine.scenario.model import Scenario
-from engine.scenario.origins import LocatedDoc, Origin, PathKey, origin_of, read_yaml
+from engine.scenario.origins import (
+    LocatedDoc,
+    Origin,
+    PathKey,
+    origin_of,
+    parse_yaml_text,
+    read_yaml,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +57,19 @@ def _copy_origins(src: dict, dst: dict, prefix: PathKey) -> None:
             dst[key] = origin
 
 
-def _read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> LocatedDoc:
+def _read_with_extends(path: Path, chain: tuple[Path, ...] = (),
+                       named_by: tuple[str, int | None] | None = None) -> LocatedDoc:
+    """Read `path` and its `extends` parents; `named_by` is the (file, line) of the `extends`
+    that named `path` (None for the scenario itself)."""
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise InputError.single(str(path), "extends", f"extends cycle: {cycle}",
                                 "a chain of parents that ends")
-    doc = read_yaml(path)
+    if named_by is None:
+        doc = read_yaml(path)
+    else:
+        doc = read_yaml(path, "extends", source=named_by[0], line=named_by[1])
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):
@@ -73,7 +86,7 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...] = ()) -> LocatedDoc:
     if not parent_path.exists():
         raise InputError.single(str(path), "extends", f"parent file {parent_ref} not found",
                                 "a path relative to this file", line=line)
-    parent = _read_with_extends(parent_path, (*chain, resolved))
+    parent = _read_with_extends(parent_path, (*chain, resolved), (str(path), line))
     _rebase_data_paths(parent, parent_path.parent, path.parent)
     origins = dict(parent.origins)
     merged = _merge(parent.data, doc.data, origins, doc.origins, ())
@@ -104,15 +117,28 @@ def _split_path(dotted: str) -> list[str]:
     return [p for p in dotted.split(".") if p != ""]
 
 
-def apply_override(data: dict, dotted: str, value: Any, source: str = "--set") -> None:
-    """Set `dotted` (e.g. `roles.AE.attrition_per_year`) to `value` in place.
+_PATH_EXPECTED = "a dotted path such as plan.budget_per_month, without empty steps"
 
-    A list step may be an index or the `name` of an item. Raises InputError naming the path.
+
+def _path_steps(dotted: str, source: str) -> list[str]:
+    """The steps of an override path; an empty path or an empty step (`a..b`, `.a`) is an error."""
+    parts = dotted.split(".")
+    if not dotted.strip():
+        raise InputError.single(source, dotted, "empty path", _PATH_EXPECTED)
+    if any(p.strip() == "" for p in parts):
+        raise InputError.single(source, dotted, "empty step in the path", _PATH_EXPECTED)
+    return parts
+
+
+def apply_override(data: dict, dotted: str, value: Any, source: str = "--set") -> PathKey:
+    """Set `dotted` (e.g. `roles.AE.attrition_per_year`) to `value` in place; return the key path
+    it set (list steps as indices).
+
+    A list step may be an index (0 or more) or the `name` of an item. Raises InputError naming the path.
     """
-    parts = _split_path(dotted)
-    if not parts:
-        raise InputError.single(source, dotted, "empty path", "a dotted path such as plan.budget_per_month")
+    parts = _path_steps(dotted, source)
     node: Any = data
+    keys: list[str | int] = []
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         here = ".".join(parts[: depth + 1])
@@ -121,27 +147,32 @@ def apply_override(data: dict, dotted: str, value: Any, source: str = "--set") -
             if index is None:
                 names = [str(i.get("name")) for i in node if isinstance(i, dict) and "name" in i]
                 raise InputError.single(source, here, f"no list item {part!r}",
-                                        f"an index below {len(node)} or one of {names}")
+                                        f"an index from 0 to {len(node) - 1} or one of {names}"
+                                        if node else "a list with items")
+            keys.append(index)
             if last:
                 node[index] = value
-                return
+                return tuple(keys)
             node = node[index]
         elif isinstance(node, dict):
+            keys.append(part)
             if last:
                 node[part] = value
-                return
+                return tuple(keys)
             if part not in node or node[part] is None:
                 node[part] = {}
             node = node[part]
         else:
             raise InputError.single(source, here, "cannot descend into a scalar value",
                                     "a path through mappings and lists")
+    return tuple(keys)
 
 
 def _list_index(items: list, part: str) -> int | None:
-    if part.lstrip("-").isdigit():
+    """Index of the item named `part`, or `part` as an index in range (negative ones are not)."""
+    if part.isdigit():
         index = int(part)
-        return index if -len(items) <= index < len(items) else None
+        return index if index < len(items) else None
     for i, item in enumerate(items):
         if isinstance(item, dict) and str(item.get("name")) == part:
             return i
@@ -149,15 +180,22 @@ def _list_index(items: list, part: str) -> int | None:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """Split `path=value`; the value is parsed as YAML (`3` is an int, `[1, 2]` a list)."""
+    """Split `path=value`; the value is parsed as YAML (`3` is an int, `[1, 2]` a list), with the
+    scenario's bounds (no aliases, bounded nesting, no duplicate keys)."""
     if "=" not in text:
         raise InputError.single("--set", text, "missing '='", "path=value, e.g. plan.budget_per_month=90000")
     path, raw = text.split("=", 1)
+    path = path.strip()
+    _path_steps(path, "--set")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return path.strip(), value
+        value = parse_yaml_text(raw, "--set").data if raw.strip() else ""
+    except InputError as exc:
+        if any(p.message.startswith("YAML syntax error") for p in exc.problems):
+            value = raw
+        else:
+            raise InputError([Problem("--set", None, path, p.message, p.expected)
+                              for p in exc.problems]) from None
+    return path, value
 
 
 def _fields_of(model: type[BaseModel], data: Any, loc: tuple) -> list[str]:
@@ -194,9 +232,10 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
             out.append(part)
             node = node[part]
         elif isinstance(node, dict | list):
-            if not _looks_like_branch(part):
+            tag = node.get("kind") if isinstance(node, dict) else None
+            if not _looks_like_branch(part) and part != tag:  # a discriminated union's tag
                 out.append(part)
-            node = None
+            node = node if part == tag else None
     return tuple(out)
 
 
@@ -208,7 +247,7 @@ def _has_child(node: Any, part: Any) -> bool:
 
 def _looks_like_branch(part: Any) -> bool:
     return isinstance(part, str) and (part in {"float", "int", "str", "bool"} or "[" in part
-                                      or part.startswith("function-"))
+                                      or part.startswith(("function-", "constrained-")))
 
 
 def _dotted(loc: tuple) -> str:
@@ -255,6 +294,8 @@ def _describe(err: dict, model: type[BaseModel], data: Any, loc: tuple) -> tuple
     msg = err["msg"].removeprefix("Value error, ")
     if kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
         return f"out of range{given_text}", msg.lower()
+    if kind == "finite_number":
+        return f"not a finite number{given_text}", "a finite number, not .inf or .nan"
     if kind in {"too_short", "too_long"}:
         return f"wrong length{given_text if not isinstance(given, list) else f' (got {len(given)} items)'}", msg.lower()
     if kind == "literal_error":
@@ -269,17 +310,19 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Loade
     path = Path(path)
     doc = _read_with_extends(path)
     data = copy.deepcopy(doc.data)
+    origins = dict(doc.origins)
     for text in overrides or []:
         dotted, value = parse_override(text)
         old = _peek(data, dotted)
-        apply_override(data, dotted, value)
+        keys = apply_override(data, dotted, value)
+        _copy_origins({keys: ("--set", None)}, origins, keys)
         log.info("override %s: %r -> %r", dotted, old, value)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise InputError(problems_from_validation(exc, data, doc.origins, str(path))) from None
+        raise InputError(problems_from_validation(exc, data, origins, str(path))) from None
     loaded = LoadedScenario(scenario, path, data, list(overrides or []))
-    problems = check_scenario(loaded, doc.origins)
+    problems = check_scenario(loaded, origins)
     if problems:
         raise InputError(problems)
     return loaded

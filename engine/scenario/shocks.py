@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from engine.calendar import month_range
 from engine.errors import Problem
 from engine.scenario.schema.shocks import AttritionSpike, DemandShock, HiringFreeze, PriceChange
 
@@ -140,7 +141,23 @@ def check_shocks(s: Scenario, at: At) -> list[Problem]:
             if value is not None and value not in names:
                 out.append(at(("shocks", i, field), f"unknown {field} '{value}'",
                               f"one of: {', '.join(names) or '(none defined)'}"))
+        out += _outside_horizon(s, i, shock, at)
     return out
+
+
+def _outside_horizon(s: Scenario, i: int, shock: Any, at: At) -> list[Problem]:
+    """A shock whose window misses the horizon altogether would silently do nothing."""
+    horizon = getattr(s, "horizon", None)
+    if horizon is None:
+        return []
+    months = month_range(horizon.start, horizon.months)
+    first, last = months[0], months[-1]
+    span = f"a month of the horizon, {first} to {last}"
+    if shock.from_month > last:
+        return [at(("shocks", i, "from_month"), f"{shock.from_month} is after the horizon ends", span)]
+    if shock.to_month is not None and shock.to_month < first:
+        return [at(("shocks", i, "to_month"), f"{shock.to_month} is before the horizon starts", span)]
+    return []
 
 
 def shock_summary(scenario: Scenario) -> list[dict[str, Any]]:

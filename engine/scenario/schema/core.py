@@ -13,13 +13,18 @@ from pydantic import Field, field_validator, model_validator
 
 from engine.scenario import defaults
 from engine.scenario.schema.base import (
+    MAX_LEADS_PER_MONTH,
     Model,
+    Money,
     Month,
     NonNegFloat,
     NonNegInt,
+    Number,
+    People,
     PosFloat,
     PosInt,
     Share,
+    Whole,
 )
 
 
@@ -28,16 +33,16 @@ class Company(Model):
     """Company name, shown in reports."""
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     """ISO 4217 code of every money figure in the scenario."""
-    arr_today: NonNegFloat = 0.0
+    arr_today: Money = 0.0
     """Annual recurring revenue at the start of the horizon (currency per year)."""
-    arr_growth_per_year: float = Field(default=0.0, ge=-1.0, le=10.0)
+    arr_growth_per_year: Number = Field(default=0.0, ge=-1.0, le=10.0)
     """Expected ARR growth per year as a share (0.4 = +40 % a year); drives the ops roles ARR calls for."""
 
 
 class Horizon(Model):
     start: Month
     """First planning month, `YYYY-MM`."""
-    months: int = Field(default=24, ge=1, le=120)
+    months: Whole = Field(default=24, ge=1, le=120)
     """Number of planning months (1 to 120)."""
 
 
@@ -73,14 +78,14 @@ class DemandRow(Model):
     """A `segments` name."""
     region: str
     """A `regions` name."""
-    leads_per_month: NonNegFloat
+    leads_per_month: Number = Field(ge=0.0, le=MAX_LEADS_PER_MONTH)
     """New leads per month in the first horizon month, before seasonality (leads/month)."""
 
 
 class Demand(Model):
     baseline: list[DemandRow] = Field(min_length=1)
     """Lead volume by segment x region at the start of the horizon."""
-    annual_growth: float = Field(default=0.0, ge=-0.9, le=10.0)
+    annual_growth: Number = Field(default=0.0, ge=-0.9, le=10.0)
     """Trend of lead volume as a share per year (0.3 = +30 % a year), compounded monthly."""
     seasonality: list[PosFloat] = Field(default_factory=lambda: [1.0] * 12, min_length=12, max_length=12)
     """Twelve monthly factors, January to December (1.0 = an average month)."""
@@ -141,7 +146,7 @@ class Role(Model):
     """Role name, referenced by stages, support and plans (e.g. SDR, AE, Support)."""
     kind: Literal["sdr", "ae", "support", "manager", "ops"]
     """Job family: sdr / ae work funnel stages, support serves tickets, manager and ops are overhead."""
-    hours_per_month: PosFloat = defaults.HOURS_PER_MONTH
+    hours_per_month: Number = Field(default=defaults.HOURS_PER_MONTH, gt=0.0, le=744.0)
     """Contracted working hours per person per month (hours)."""
     selling_share: Share = defaults.SELLING_SHARE
     """Share of working hours spent on the role's unit of work (REFERENCES.md: 70-85 %)."""
@@ -149,23 +154,23 @@ class Role(Model):
     """Productive share by month of tenure (month 1 first); 1.0 after the list. Must not decrease."""
     attrition_per_year: Share = defaults.ATTRITION_PER_YEAR
     """Share of the role's people who leave in a year (REFERENCES.md: about 1 in 3)."""
-    cost_per_month: NonNegFloat
+    cost_per_month: Money
     """Fully loaded base pay per person (currency per month)."""
     commission_rate: Share = 0.0
     """Variable pay as a share of the bookings the role closes (AE) or sources (SDR)."""
-    quota_per_month: NonNegFloat = 0.0
+    quota_per_month: Money = 0.0
     """Bookings per person per month above which the accelerator applies (currency per month)."""
-    accelerator: float = Field(default=1.0, ge=1.0, le=5.0)
+    accelerator: Number = Field(default=1.0, ge=1.0, le=5.0)
     """Commission multiplier on bookings above quota."""
     hiring_lead_time_months: NonNegInt = defaults.HIRING_LEAD_TIME_MONTHS
     """Months from the decision to hire to the start date (REFERENCES.md: 41-58 days to fill)."""
-    max_hires_per_month: NonNegInt = 3
+    max_hires_per_month: People = 3
     """Recruiting capacity: people who can start in one month."""
-    headcount_start: NonNegInt = 0
+    headcount_start: People = 0
     """People in the role at the start of the horizon, fully ramped."""
-    min_headcount: NonNegInt = 0
+    min_headcount: People = 0
     """Lower bound on headcount in every month."""
-    max_headcount: NonNegInt | None = None
+    max_headcount: People | None = None
     """Upper bound on headcount in every month (None = unbounded)."""
     segments: list[str] | None = None
     """Segments this role works (None = all)."""

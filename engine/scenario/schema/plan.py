@@ -8,9 +8,10 @@ from pydantic import Field
 
 from engine.scenario.schema.base import (
     Model,
+    Money,
     Month,
-    NonNegFloat,
     NonNegInt,
+    People,
     PosFloat,
     PosInt,
     Share,
@@ -22,7 +23,7 @@ class FixedHire(Model):
     """Start month of the hires (`YYYY-MM`)."""
     role: str
     """A `roles` name."""
-    hires: NonNegInt
+    hires: People
     """People who start in that month."""
 
 
@@ -46,13 +47,13 @@ class CaseWeights(Model):
 class Plan(Model):
     objective: Literal["margin", "cost"] = "margin"
     """`margin`: maximise contribution margin; `cost`: minimise cost with full coverage."""
-    budget_per_month: NonNegFloat | None = None
+    budget_per_month: Money | None = None
     """Upper bound on total people cost per month (currency per month; None = no budget)."""
     fixed_hires: list[FixedHire] | None = None
     """A hand-made hiring plan to evaluate instead of optimising (None = optimise)."""
     ratios: list[Ratio] = Field(default_factory=list)
     """Span-of-control and mix ratios to respect."""
-    cases: list[Literal["low", "base", "high"]] = Field(default_factory=lambda: ["base"])
+    cases: list[Literal["low", "base", "high"]] = Field(default_factory=lambda: ["base"], min_length=1)
     """Demand cases planned against; more than one makes a two-stage stochastic plan."""
     case_weights: CaseWeights = CaseWeights()
     """Probability weights of the demand cases (expected objective)."""

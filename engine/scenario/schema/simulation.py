@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from engine.scenario.schema.base import Model, NonNegFloat, NonNegInt, PosFloat, PosInt
+from engine.scenario.schema.base import Model, NonNegFloat, NonNegInt, Number, PosFloat, Whole
 
 OpenShare = Annotated[float, Field(gt=0.0, lt=1.0)]
 """A fraction strictly between 0 and 1."""
@@ -17,11 +17,11 @@ class Calendar(Model):
 
     kind: Literal["business", "24/7"] = "business"
     """`business`: weekdays within `day_start_hour`-`day_end_hour`; `24/7`: always open."""
-    day_start_hour: int = Field(default=9, ge=0, le=23)
+    day_start_hour: Whole = Field(default=9, ge=0, le=23)
     """First working hour of a weekday (local time, 0-23)."""
-    day_end_hour: int = Field(default=18, ge=1, le=24)
+    day_end_hour: Whole = Field(default=18, ge=1, le=24)
     """End of the working day (local time, 1-24)."""
-    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    weekdays: list[Whole] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
     """Working weekdays, 0 = Monday."""
 
 
@@ -35,7 +35,7 @@ class Scoring(Model):
     """Mean score (0-1, exclusive); one value, or one per segment."""
     concentration: PosFloat = 4.0
     """Beta concentration a + b (larger = scores closer to the mean)."""
-    logit_per_score: float = Field(default=2.0, ge=-20.0, le=20.0)
+    logit_per_score: Number = Field(default=2.0, ge=-20.0, le=20.0)
     """Shift of every stage's conversion log-odds per unit of (score - segment mean score);
     0 switches the score's effect on conversion off."""
     priority: bool = True
@@ -49,7 +49,7 @@ class LeadSource(Model):
     """Source name, reported in sim/monthly.csv as `leads:source:<name>` and `won:source:<name>`."""
     share: PosFloat
     """Relative weight of the source among new leads (the weights need not sum to 1)."""
-    score_shift: float = Field(default=0.0, ge=-1.0, le=1.0)
+    score_shift: Number = Field(default=0.0, ge=-1.0, le=1.0)
     """Added to a lead's score (kept inside 0-1): a referral scoring higher converts better. The
     funnel's configured conversions still hold on average over all sources."""
 
@@ -64,7 +64,7 @@ class WorkTime(Model):
 
 
 class Simulation(Model):
-    replications: PosInt = 5
+    replications: Whole = Field(default=5, gt=0, le=10_000)
     """Monte Carlo replications (independent seeded runs)."""
     seed: NonNegInt = 12345
     """Root seed; replication i uses the i-th child of numpy SeedSequence(seed)."""

@@ -5,13 +5,22 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from engine.scenario import defaults
-from engine.scenario.schema.base import Model, NonNegFloat, NonNegInt, PosFloat, Share
+from engine.scenario.schema.base import (
+    MAX_CUSTOMERS,
+    Model,
+    NonNegFloat,
+    NonNegInt,
+    Number,
+    PosFloat,
+    Share,
+    Whole,
+)
 
 
 class SupportTier(Model):
     name: str = Field(min_length=1)
     """Tier name, referenced by `segments[].support_tier` (e.g. standard, premium)."""
-    tickets_per_customer_month: NonNegFloat
+    tickets_per_customer_month: Number = Field(ge=0.0, le=10_000.0)
     """Tickets one customer of this tier opens per month."""
     aht_seconds: PosFloat = 360.0
     """Average handle time of a ticket (seconds)."""
@@ -21,7 +30,7 @@ class SupportTier(Model):
     """Answer-time threshold of the service level (seconds)."""
     priority: NonNegInt = 0
     """Queue priority (0 served first)."""
-    customers_start: NonNegInt = 0
+    customers_start: Whole = Field(default=0, ge=0, le=MAX_CUSTOMERS)
     """Customers of this tier at the start of the horizon."""
 
 
