@@ -1,7 +1,8 @@
 """`salesops`: a thin typer front end. Parse, call the Python API, write; one error boundary.
 
 Exit codes: 0 success, 2 bad input (one `FILE:LINE: path: problem (expected)` line per problem on
-stderr), 1 an internal error (a bug: rerun with --debug for the traceback).
+stderr), 3 the run completed without a feasible plan (folder written, diagnosis on stderr), 1 an
+internal error (a bug: rerun with --debug for the traceback).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from engine.errors import InputError
+from engine.errors import InputError, NoFeasiblePlan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Sales-ops planning engine: calibrate, forecast, optimise, simulate, reconcile.")
@@ -50,14 +51,22 @@ def run(
 ) -> None:
     """Run the whole pipeline and write a run folder."""
     from engine.progress import stage_progress, wants_progress
-    from engine.run import RunOptions, run_scenario
+    from engine.run import RunOptions, execute, load_for_run, write_run_folder
 
     if workers < 1:
         raise InputError.single("--workers", "workers", f"got {workers}", "a whole number >= 1")
     options = RunOptions(seed=seed, replications=replications, workers=workers,
                          overrides=tuple(set_ or ()), excel=excel)
     with stage_progress(wants_progress(quiet)) as progress:
-        folder = run_scenario(file, out, options, progress)
+        result = execute(load_for_run(file, options), options, progress)
+        folder = write_run_folder(result, out, options)
+    failures = result.failures
+    if failures:
+        lines = [f"completed without a feasible plan: wrote {folder}"]
+        for failure in failures:
+            lines.append(failure.headline())
+            lines += [f"  - {sentence}" for sentence in failure.diagnosis or ("no cause found by a check",)]
+        raise NoFeasiblePlan(lines)
     typer.echo(f"wrote {folder}")
 
 
@@ -203,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         _print_problems(exc)
         return 2
+    except NoFeasiblePlan as exc:
+        sys.stderr.write("\n".join(exc.lines) + "\n")
+        return 3
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

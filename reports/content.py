@@ -14,7 +14,7 @@ import pandas as pd
 from engine.reconcile.context import Context
 from engine.reconcile.quantiles import ALL
 from engine.reconcile.stage import COLUMNS, UNITS
-from engine.stage import StageOutput
+from engine.stage import StageOutput, stage_failures
 from reports import plots, tables
 from reports.document import Bullets, Chart, Document, Section, Table, Text
 
@@ -246,6 +246,9 @@ def build_document(ctx: Context, outputs: dict[str, StageOutput], table: pd.Data
     horizon = f"{ctx.months[0]} to {ctx.months[-1]}" if ctx.months else "no horizon"
     doc = Document(title=s.name, subtitle=f"{s.company.name} · {horizon} · currency {s.currency}"
                    f" · simulated case {ctx.case}")
+    for failure in stage_failures(outputs):
+        doc.banner.append(failure.headline() + "; the figures that depend on its plan are left empty.")
+        doc.banner += list(failure.diagnosis)
     glance = Section("glance", "At a glance")
     if s.description:
         glance.blocks.append(Text(s.description))
