@@ -94,10 +94,11 @@ def compare(
     dirs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
 ) -> None:
-    """Side-by-side report of several run folders."""
+    """Which plan, and how sure: paired differences of several run folders, side by side."""
     from reports.compare import compare_runs
 
-    compare_runs(list(dirs), out)
+    for warning in compare_runs(list(dirs), out):
+        sys.stderr.write(f"warning: {warning}\n")
     typer.echo(f"wrote {out}")
 
 

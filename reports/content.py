@@ -105,12 +105,53 @@ def _solve_note(name: str, summary: dict, currency: str) -> Text | None:
     return Text(", ".join(parts) + ".", "note")
 
 
+def _months_text(months: list[str], shown: int = 6) -> str:
+    more = f" and {len(months) - shown} more" if len(months) > shown else ""
+    return ", ".join(months[:shown]) + more
+
+
+def binding_sentence(b: dict, currency: str, objective: str) -> str:
+    """One sentence: which limit binds, when, and what one more unit of it is worth."""
+    months = list(b["months"])
+    when = f"in {len(months)} month{'s' if len(months) != 1 else ''} ({_months_text(months)})"
+    if b["kind"] == "budget":
+        what, more = f"The budget binds {when}", f"{tables.money(b['step'], currency)} more a month"
+    elif b["kind"] == "hiring_cap":
+        what, more = f"{b['role']} starts are at their monthly cap {when}", f"one more {b['role']} start in those months"
+    else:
+        what, more = f"{b['role']} headcount is at its cap {when}", f"one more {b['role']} allowed"
+    gain, interval = b.get("objective_gain"), b.get("objective_gain_interval")
+    if gain is None:
+        return f"{what}; its value was not measured (re-solve status: {b.get('status')})."
+    proven = "" if interval is None else (f" (the solves prove between {tables.money(interval[0], currency)} "
+                                          f"and {tables.money(interval[1], currency)})")
+    change = "adds" if objective == "margin" else "saves"
+    return (f"{what}: {more} {change} {tables.money(gain, currency)} of the optimiser's objective over the "
+            f"horizon{proven}.")
+
+
+def _binding_blocks(ctx: Context) -> list:
+    summary = ctx.stage_summaries.get("hiring", {})
+    found = summary.get("binding")
+    if found is None:
+        return []
+    if not found:
+        return [Text("What binds: no budget, hiring cap or headcount cap binds in the plan.", "note")]
+    objective = summary.get("objective_kind", "margin")
+    blocks: list = [Text("What binds", "h3")]
+    blocks.append(Bullets([binding_sentence(b, ctx.scenario.currency, objective) for b in found]))
+    blocks.append(Text(f"Objective: {objective} as the hiring model counts it (penalty prices included); "
+                       "each value re-solves the simulated case with that one limit loosened.", "note"))
+    return blocks
+
+
 def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | None) -> Section:
     sec = Section("supply", "3. Supply plan")
     for name in ("hiring", "territory"):
         note = _solve_note(name, ctx.stage_summaries.get(name, {}), ctx.scenario.currency)
         if note is not None:
             sec.blocks.append(note)
+    sec.blocks += _binding_blocks(ctx)
     plan = ctx.hiring()
     if plan is not None and not plan.empty:
         fig = plots.headcount_by_role(ctx)

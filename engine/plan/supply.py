@@ -39,9 +39,11 @@ from solvers.hiring import (
     HiringResult,
     PeopleFloor,
     RatioRule,
+    case_problem,
     monthly_attrition,
     solve_hiring,
 )
+from solvers.hiring_binds import find_bindings, value_bindings
 from solvers.staffing import Requirement, SupportLoad, achieved, hourly_on_phone, required_agents
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -328,6 +330,14 @@ def _summary(s: Scenario, plan: Plan, result: HiringResult, case: str,
     return out
 
 
+def _bindings(problem: HiringProblem, plan: Plan, mine: pd.DataFrame, case: str) -> list[dict]:
+    """The limits the simulated case's plan sits on, valued by re-solving when `plan.what_binds`."""
+    found = find_bindings(problem, mine, plan.budget_step)
+    if plan.what_binds:
+        found = value_bindings(case_problem(problem, problem.cases.index(case)), found)
+    return [b.as_dict() for b in found]
+
+
 def hires_yaml(s: Scenario, plan: pd.DataFrame, case: str) -> str:
     """The plan's hires in exactly the form `plan.fixed_hires` reads: one row per role and start
     month with hires, and a zero row in the first month for a role that hires nobody, so the
@@ -366,6 +376,8 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
     case = simulated_case(s, plan)
     staffing = _staffing_table(s, months, loads, reqs, result) if s.support is not None else None
     summary = _summary(s, plan, result, case, staffing, months)
+    if not result.plan.empty:
+        summary["binding"] = _bindings(problem, plan, result.plan[result.plan["case"] == case], case)
     if str(result.solve.status) in FAILED_STATUSES:
         summary["diagnosis"] = diagnose_hiring(s, problem, str(result.solve.status))
     out = StageOutput(name="hiring", summary=summary, solves={"hiring": result.solve, **result.extra_solves})

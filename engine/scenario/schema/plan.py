@@ -80,6 +80,12 @@ class Plan(Model):
     """With several cases, also plan on the base case alone and re-solve with its first-stage hires
     fixed, to report the value of the stochastic solution (two extra solves, each up to
     `time_limit_s`)."""
+    what_binds: bool = True
+    """Value each limit the plan sits on (the budget, a role's hires per month, its maximum
+    headcount) by re-solving the simulated case with that limit loosened by one unit: one extra
+    solve, plus one per binding limit, each up to `time_limit_s` / `max_nodes`."""
+    budget_step: PosFloat = 10_000.0
+    """Currency per month by which the budget is loosened to value it (`what_binds`)."""
     backfill: Literal["optimise", "replace"] = "optimise"
     """`optimise`: hire only when demand needs it; `replace`: every expected leaver is replaced
     (to within one person), starting `hiring_lead_time_months` after the month they leave."""
