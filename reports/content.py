@@ -124,7 +124,8 @@ def binding_sentence(b: dict, currency: str, objective: str) -> str:
     if gain is None:
         return f"{what}; its value was not measured (re-solve status: {b.get('status')})."
     proven = "" if interval is None else (f" (the solves prove between {tables.money(interval[0], currency)} "
-                                          f"and {tables.money(interval[1], currency)})")
+                                          f"and {tables.money(interval[1], currency)}: the width is the "
+                                          "solver's gap; tighten plan.mip_gap for a firmer figure)")
     change = "adds" if objective == "margin" else "saves"
     return (f"{what}: {more} {change} {tables.money(gain, currency)} of the optimiser's objective over the "
             f"horizon{proven}.")

@@ -45,7 +45,7 @@ class Binding:
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "role": self.role, "months": list(self.months), "step": self.step,
-                "objective_gain": None if self.gain is None else round(self.gain, 2),
+                "objective_gain": None if self.gain is None else round(self.gain, 2) + 0.0,
                 "objective_gain_interval": None if self.gain_interval is None
                 else [round(x, 2) for x in self.gain_interval], "status": self.status}
 
