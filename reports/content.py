@@ -14,7 +14,7 @@ import pandas as pd
 from engine.reconcile.context import Context
 from engine.reconcile.quantiles import ALL
 from engine.reconcile.stage import COLUMNS, UNITS
-from engine.stage import StageOutput, stage_failures
+from engine.stage import FAILED_STATUSES, StageOutput, stage_failures
 from reports import plots, tables
 from reports.document import Bullets, Chart, Document, Section, Table, Text
 
@@ -142,7 +142,8 @@ def _binding_blocks(ctx: Context) -> list:
     blocks: list = [Text("What binds", "h3")]
     blocks.append(Bullets([binding_sentence(b, ctx.scenario.currency, objective) for b in found]))
     blocks.append(Text(f"Objective: {objective} as the hiring model counts it (penalty prices included); "
-                       "each value re-solves the simulated case with that one limit loosened.", "note"))
+                       "each value re-solves the simulated case with that one limit loosened (a role's cap: "
+                       "that role's hires, the other roles' as planned).", "note"))
     return blocks
 
 
@@ -217,6 +218,10 @@ def _recon_section(ctx: Context, table: pd.DataFrame, summary: dict) -> Section:
     if flags:
         for flag in flags:
             sec.blocks.append(Text(flag["message"], f"flag-{flag['severity']}"))
+    elif any(str(v.get("status")) in FAILED_STATUSES for v in ctx.stage_summaries.values()):
+        sec.blocks.append(Text("Nothing to reconcile: a planning stage ended without a feasible plan "
+                               "(see the banner at the top); the forecast column below is demand, not a plan.",
+                               "note"))
     else:
         sec.blocks.append(Text("No disagreement between plan, forecast and simulation beyond the "
                                "tolerances (5 % of plan, 10 points for shares).", "note"))

@@ -3,14 +3,14 @@
 A limit binds where the plan sits on it: the monthly budget (people cost within `BUDGET_TOLERANCE`
 of it, or over it), a role's hires per month (hires = cap > 0) or its maximum headcount
 (headcount = cap). What one more unit is worth is measured by re-solving, not by LP duals (with
-whole people the duals of a relaxation say little): the plan's case alone is solved once (the
-reference), then once per binding limit with that limit loosened by one unit (the budget by
-`budget_step` a month in every month, a role's hire cap by one person in the months it binds, its
-headcount cap by one person), started from the reference solution, which is feasible for the
-loosened model. So the value found is never negative, and the solves' bounds give the interval the
-true value lies in: [max(0, loosened incumbent - reference bound), loosened bound - reference
-incumbent] (margin; mirrored for cost). The point value (loosened incumbent - reference incumbent)
-is >= 0 whenever HiGHS accepts the start.
+whole people the duals of a relaxation say little). The plan's case alone is solved once (the
+reference). The budget, loosened by `budget_step` a month in every month, is re-solved over all
+hires, started from the reference solution (feasible for the loosened model, so the value is never
+negative); its interval [max(0, loosened incumbent - reference bound), loosened bound - reference
+incumbent] (margin; mirrored for cost) is as wide as the solves' gaps. A role's cap (starts in the
+months it binds, or its headcount, loosened by one person) is valued holding the other roles'
+hires as the reference plans them: that role's hires are re-solved with the cap as is and loosened,
+each a small model solved to LOCAL_GAP, so its value is the role's own, not the search's noise.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from solvers.hiring_model import HiringProblem, build_model
+from solvers.hiring_model import HiringProblem, build_model, hire_ids
 from solvers.solve import SolveResult, solve
 
 BUDGET_TOLERANCE = 1e-4
 """People cost within this share of the budget counts as on it."""
+LOCAL_GAP = 1e-4
+"""Relative gap of the one-role re-solves that value a role's cap (small models, proven fast)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,39 @@ def _gain(p: HiringProblem, ref: SolveResult, new: SolveResult) -> tuple[float, 
     return gain, (max(low, 0.0), max(high, 0.0))
 
 
+def _reference_hires(p: HiringProblem, values: dict[str, list[float | None]]) -> np.ndarray:
+    """R x T hires of a single-case solve's variable values."""
+    ids, _ = hire_ids(p)
+    h = np.array([np.nan if x is None else x for x in values["h"]], dtype=float)
+    return np.rint(h[ids[0]])
+
+
+def one_role_free(p: HiringProblem, hires: np.ndarray, role: str) -> HiringProblem:
+    """`p` with every role's hires fixed at `hires` (R x T) except `role`'s (a plan's own fixed
+    hires stay), solved to LOCAL_GAP: a small model whose optimum the solver proves."""
+    fixed = hires.astype(float).copy() if p.fixed_hires is None else \
+        np.where(np.isnan(p.fixed_hires), hires, p.fixed_hires)
+    fixed[p.roles.index(role)] = np.nan
+    return replace(p, fixed_hires=fixed, mip_gap=min(p.mip_gap, LOCAL_GAP))
+
+
+def _value(single: HiringProblem, ref: SolveResult, start: dict[str, list[float | None]],
+           b: Binding) -> Binding:
+    """The budget: all hires re-solved against the reference solve. A role's cap: that role's hires
+    re-solved with the others as planned, against the same restricted model with the cap as is."""
+    base_problem, base, base_start = single, ref, start
+    if b.kind != "budget":
+        base_problem = one_role_free(single, _reference_hires(single, start), b.role)
+        base, base_start = _solve_from(base_problem, start)
+        if not base.has_solution:
+            return replace(b, status=str(base.status))
+    new, _ = _solve_from(loosened(base_problem, b), base_start)
+    if not new.has_solution:
+        return replace(b, status=str(new.status))
+    gain, interval = _gain(single, base, new)
+    return replace(b, gain=gain, gain_interval=interval, status=str(new.status))
+
+
 def value_bindings(single: HiringProblem, bindings: list[Binding]) -> list[Binding]:
     """Each binding with the objective gained by loosening it (`single`: the plan's case alone)."""
     if not bindings:
@@ -121,12 +156,4 @@ def value_bindings(single: HiringProblem, bindings: list[Binding]) -> list[Bindi
     ref, start = _solve_from(single, None)
     if not ref.has_solution:
         return [replace(b, status=str(ref.status)) for b in bindings]
-    out = []
-    for b in bindings:
-        new, _ = _solve_from(loosened(single, b), start)
-        if not new.has_solution:
-            out.append(replace(b, status=str(new.status)))
-            continue
-        gain, interval = _gain(single, ref, new)
-        out.append(replace(b, gain=gain, gain_interval=interval, status=str(new.status)))
-    return out
+    return [_value(single, ref, start, b) for b in bindings]

@@ -59,3 +59,12 @@ def test_the_report_says_it_in_one_sentence() -> None:
     text = binding_sentence(budget.as_dict(), "EUR", "margin")
     assert text.startswith("The budget binds in 3 months (2027-01, 2027-02, 2027-03): EUR 10,000 more a "
                            "month adds EUR 45,000 of the optimiser's objective")
+
+
+def test_a_fixed_roles_caps_are_not_decisions() -> None:
+    """R0's starts are fixed at its cap (4, 4, 2): not a binding limit; R1 (free) at its cap is."""
+    p = problem(np.full((1, 2, 3), 1000.0), roles=2, max_hires_per_month=np.array([4, 4]), objective="margin",
+                fixed_hires=np.array([[4.0, 4.0, 2.0], [np.nan] * 3]))
+    found, (cap,) = _valued(p)
+    assert [(b.kind, b.role) for b in found] == [("hiring_cap", "R1")]
+    assert cap.gain == pytest.approx(3 * PERSON_VALUE, rel=1e-6)

@@ -43,6 +43,7 @@ def test_backfill_on_a_fixed_plan_exits_3_with_the_folder(tmp_path: Path, capsys
     assert banner < html.index("<section") and "plan.backfill" in html[banner:html.index("</div>", banner)]
     md = (out / "report.md").read_text()
     assert "COMPLETED WITHOUT A FEASIBLE PLAN" in md.split("## ")[0]
+    assert "Nothing to reconcile" in md and "No disagreement" not in md
 
 
 def test_a_feasible_run_exits_0_without_a_banner(tmp_path: Path, capsys) -> None:
