@@ -259,20 +259,32 @@ def verdict(labels: list[str], totals: list[Totals | None], currency: str) -> st
     key = "operating_margin"
     n = min(len(t.values[key]) for t in totals)
     medians = [float(np.median(t.values[key][:n])) for t in totals]
-    best = max(range(len(labels)), key=lambda i: (shares[i], medians[i]))
-    wins = round(shares[best] * n, 1)
-    wins_text = f"{wins:g}"
     if len(labels) == 2:
-        other = 1 - best
-        diff = totals[best].values[key][:n] - totals[other].values[key][:n]
-        p10, p50, p90 = np.percentile(diff, [10, 50, 90]).tolist()
-        return (f"{labels[best]} makes more simulated operating margin than {labels[other]} in "
-                f"{wins_text} of {n} paired replications ({tables.pct(shares[best])}), by "
-                f"{tables.money(p50, currency)} at the median (p10 {tables.money(p10, currency)}, "
-                f"p90 {tables.money(p90, currency)}).")
+        return _two_plans(labels, totals[0].values[key][:n], totals[1].values[key][:n], currency)
+    best = max(range(len(labels)), key=lambda i: (shares[i], medians[i]))
+    wins_text = f"{round(shares[best] * n, 1):g}"
     return (f"{labels[best]} makes the most simulated operating margin of the {len(labels)} plans in "
             f"{wins_text} of {n} paired replications ({tables.pct(shares[best])}); its median is "
             f"{tables.money(medians[best], currency)}.")
+
+
+def _two_plans(labels: list[str], first: np.ndarray, second: np.ndarray, currency: str) -> str:
+    """The verdict for two plans: strict wins per replication; ties named, never counted as wins."""
+    n = len(first)
+    diff = second - first
+    wins = [int((diff < 0).sum()), int((diff > 0).sum())]
+    if wins == [0, 0]:
+        return (f"{labels[0]} and {labels[1]} make the same simulated operating margin in every one of "
+                f"the {n} paired replications.")
+    best = max((0, 1), key=lambda i: (wins[i], float(np.median(diff)) * (1 if i else -1)))
+    gap = diff if best == 1 else -diff
+    p10, p50, p90 = np.percentile(gap, [10, 50, 90]).tolist()
+    ties = n - sum(wins)
+    tied = f"; equal in {ties}" if ties else ""
+    return (f"{labels[best]} makes more simulated operating margin than {labels[1 - best]} in "
+            f"{wins[best]} of {n} paired replications ({tables.pct(wins[best] / n)}{tied}), by "
+            f"{tables.money(p50, currency)} at the median (p10 {tables.money(p10, currency)}, "
+            f"p90 {tables.money(p90, currency)}).")
 
 
 def comparison_warnings(runs: list[RunFolder], labels: list[str]) -> list[str]:

@@ -202,3 +202,9 @@ def test_directors_partial_plan_against_the_optimiser(tmp_path: Path) -> None:
     wins = int(round(shares[best] * 4))
     assert page.paragraphs[0].startswith(f"{names[best]} makes more simulated operating margin than "
                                          f"{names[1 - best]} in {wins} of 4 paired replications")
+
+
+def test_the_same_plan_twice_is_a_tie_not_a_win(tmp_path: Path) -> None:
+    a = replication_totals(read_run(_run(tmp_path, "optimiser")))
+    assert verdict(["x", "y"], [a, a], "EUR") == (
+        "x and y make the same simulated operating margin in every one of the 5 paired replications.")
