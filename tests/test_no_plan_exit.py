@@ -89,3 +89,28 @@ def test_territory_unit_above_its_band_exits_3(tmp_path: Path, capsys) -> None:
     assert 'id="banner-failed"' in (out / "report.html").read_text()
     for sentence in summary["territory"].get("diagnosis") or []:  # written by the territory stage (h20)
         assert sentence in err
+
+
+REPO = Path(__file__).resolve().parents[1]
+DIRECTOR = "plan.fixed_hires=[{month: 2027-03, role: AE, hires: 2}, {month: 2027-05, role: SDR, hires: 1}]"
+
+
+def test_the_issues_two_cases_on_the_scale_up(tmp_path: Path, capsys) -> None:
+    """5 AEs starting 2027-01 (lead time 2 months, cap 3): bad input before any solve, nothing
+    written. The director's plan with backfill=replace: the model is infeasible, exit 3 with why."""
+    scenario_file = str(REPO / "scenarios" / "scaleup.yaml")
+    out = tmp_path / "early"
+    capsys.readouterr()
+    assert main(["run", scenario_file, "--out", str(out), "-q",
+                 "--set", "plan.fixed_hires=[{month: 2027-01, role: AE, hires: 5}]"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["plan.fixed_hires.0.month", "plan.fixed_hires.0.hires"]
+    assert "lead time is broken" in lines[0] and "above the cap of 3" in lines[1] and not out.exists()
+    out = tmp_path / "backfill"
+    assert main(["run", scenario_file, "--out", str(out), "-q", "--replications", "1",
+                 "--set", DIRECTOR, "--set", "plan.backfill=replace"]) == 3
+    err = capsys.readouterr().err
+    assert "hiring: no feasible plan (solver status: infeasible)" in err
+    assert "plan.backfill: replace asks AE" in err and "plan.backfill: replace asks SDR" in err
+    headline = json.loads((out / "summary.json").read_text())["headline"]
+    assert all(v is None for figures in headline.values() for v in figures.values())
