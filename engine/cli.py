@@ -1,7 +1,8 @@
 """`salesops`: a thin typer front end. Parse, call the Python API, write; one error boundary.
 
 Exit codes: 0 success, 2 bad input (one `FILE:LINE: path: problem (expected)` line per problem on
-stderr), 1 an internal error (a bug: rerun with --debug for the traceback).
+stderr), 3 the run completed without a feasible plan (folder written, diagnosis on stderr), 1 an
+internal error (a bug: rerun with --debug for the traceback).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from engine.errors import InputError
+from engine.errors import InputError, NoFeasiblePlan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Sales-ops planning engine: calibrate, forecast, optimise, simulate, reconcile.")
@@ -50,7 +51,8 @@ def run(
 ) -> None:
     """Run the whole pipeline and write a run folder."""
     from engine.progress import stage_progress, wants_progress
-    from engine.run import RunOptions, run_scenario
+    from engine.run import RunOptions, execute, load_for_run, write_run_folder
+    from engine.runfolder.atomic import check_out_folder
     from reports.render import write_reports
 
     if workers < 1:
@@ -58,7 +60,16 @@ def run(
     options = RunOptions(seed=seed, replications=replications, workers=workers,
                          overrides=tuple(set_ or ()), excel=excel)
     with stage_progress(wants_progress(quiet)) as progress:
-        folder = run_scenario(file, out, options, progress, render=write_reports)
+        check_out_folder(out, protect=(file,))
+        result = execute(load_for_run(file, options), options, progress)
+        folder = write_run_folder(result, out, options, render=write_reports)
+    failures = result.failures
+    if failures:
+        lines = [f"completed without a feasible plan: wrote {folder}"]
+        for failure in failures:
+            lines.append(failure.headline())
+            lines += [f"  - {sentence}" for sentence in failure.diagnosis or ("no cause found by a check",)]
+        raise NoFeasiblePlan(lines)
     typer.echo(f"wrote {folder}")
 
 
@@ -88,10 +99,11 @@ def compare(
     dirs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
 ) -> None:
-    """Side-by-side report of several run folders."""
+    """Which plan, and how sure: paired differences of several run folders, side by side."""
     from reports.compare import compare_runs
 
-    compare_runs(list(dirs), out)
+    for warning in compare_runs(list(dirs), out):
+        sys.stderr.write(f"warning: {warning}\n")
     typer.echo(f"wrote {out}")
 
 
@@ -206,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         _print_problems(exc)
         return 2
+    except NoFeasiblePlan as exc:
+        sys.stderr.write("\n".join(exc.lines) + "\n")
+        return 3
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

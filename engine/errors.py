@@ -43,3 +43,12 @@ class InputError(Exception):
         cls, file: str, path: str, message: str, expected: str | None = None, line: int | None = None
     ) -> InputError:
         return cls([Problem(str(file), line, path, message, expected)])
+
+
+class NoFeasiblePlan(Exception):
+    """The run completed and wrote its folder, but a planning stage has no feasible plan: the CLI
+    prints `lines` (which stage, and why where a check found it) on stderr and exits with code 3."""
+
+    def __init__(self, lines: Iterable[str]):
+        self.lines = list(lines)
+        super().__init__("\n".join(self.lines))

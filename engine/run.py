@@ -2,7 +2,10 @@
 
 data (calibrate) -> demand (forecast) -> territory -> supply (staffing + hiring) -> allocation
 -> simulation -> reconciliation -> reports. A stage whose scenario section is absent is skipped
-and its files are absent from the run folder.
+and its files are absent from the run folder. When a planning stage ends without a feasible plan
+(its summary `status` is infeasible, unbounded, no_solution or error) there is no plan to simulate:
+the simulation is skipped, the headline figures that depend on the plan are left empty, and the
+CLI writes the folder and exits 3.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from engine.runfolder.atomic import atomic_folder, check_out_folder
 from engine.runfolder.manifest import build_manifest, split_timings
 from engine.runfolder.write import write_json, write_table
 from engine.scenario.load import LoadedScenario, load_scenario, resolved_yaml
-from engine.stage import StageOutput, SupplyOut
+from engine.stage import StageFailure, StageOutput, SupplyOut, stage_failures
 
 Progress = Callable[[str, float], None]
 """Callback (stage name, fraction of that stage done in [0, 1])."""
@@ -46,6 +49,11 @@ class RunResult:
     loaded: LoadedScenario
     outputs: dict[str, StageOutput] = field(default_factory=dict)
     wall_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[StageFailure]:
+        """Planning stages that ended without a feasible plan (the run exits 3)."""
+        return stage_failures(self.outputs)
 
     @property
     def seed(self) -> int | None:
@@ -127,7 +135,7 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
 
         allocation = timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).result.allocation
 
-    if scenario.simulation is not None and forecast is not None:
+    if scenario.simulation is not None and forecast is not None and not result.failures:
         from engine.simulation.stage import simulate
 
         sim = scenario.simulation
@@ -140,8 +148,21 @@ def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | No
 
     from engine.reconcile.stage import reconcile
 
-    timed("reconciliation", lambda: reconcile(result.loaded, result.outputs))
+    recon = timed("reconciliation", lambda: reconcile(result.loaded, result.outputs))
+    if any(f.stage in PLAN_STAGES for f in result.failures):
+        recon.summary["headline"] = blank_headline(recon.summary.get("headline", {}))
     return result
+
+
+PLAN_STAGES = ("hiring",)
+"""Stages every headline figure depends on: without their plan the headline has no figures."""
+
+
+def blank_headline(headline: dict) -> dict:
+    """The headline with every figure emptied (None), keys kept: a stage every figure depends on
+    has no plan, and the forecast must never stand in for a plan's figures."""
+    return {case: dict.fromkeys(figures, None) if isinstance(figures, dict) else figures
+            for case, figures in headline.items()}
 
 
 def write_run_folder(result: RunResult, out: Path, options: RunOptions, render: Render | None = None) -> Path:
@@ -153,6 +174,9 @@ def write_run_folder(result: RunResult, out: Path, options: RunOptions, render: 
         for stage in result.outputs.values():
             for rel, frame in stage.tables.items():
                 write_table(tmp / rel, frame)
+            for rel, text in stage.texts.items():
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / rel).write_text(text, encoding="utf-8")
         summary, timings = split_timings(raw_summary(result))
         write_json(tmp / "summary.json", summary)
         write_json(tmp / "manifest.json", build_manifest(

@@ -1,6 +1,8 @@
 """`salesops compare DIR... --out FILE.html`: several run folders side by side.
 
-The first run is the reference. Headline figures (revenue, cost, margin, SLA, hires, shortfall,
+The page opens with "which plan, and how sure": one sentence naming the plan with the higher
+simulated operating margin and the share of paired replications in which it is higher, then the
+paired differences of each P&L figure and SLA (reports.paired). The first run is the reference. Headline figures (revenue, cost, margin, SLA, hires, shortfall,
 revenue at risk) per run and demand case, each with its difference to the reference, highlighted
 green when better and red when worse beyond 0.5 %; company curves (headcount, cost, simulated
 revenue, SLA, capacity shortfall) overlaid; and a month-by-month table. Runs of different
@@ -13,12 +15,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
 from engine.reconcile.quantiles import ALL
 from reports import plots, tables
 from reports.document import Chart, Document, Section, Table, Text
+from reports.paired import PairedFigure, Totals, best_in_share, paired, replication_totals
 from reports.render import render_html
 from reports.runfolder import RunFolder, read_run
 
@@ -26,14 +30,18 @@ MISSING = "missing"
 HIGHLIGHT = 0.005
 """Differences under 0.5 % of the reference are not highlighted."""
 HEADLINE = (
-    # key, label, decimals, higher is better
+    # key, label, decimals, higher is better (None: neutral, never coloured)
     ("revenue", "revenue (plan)", 0, True),
     ("sim_revenue_p50", "revenue (simulated p50)", 0, True),
+    ("gross_margin", "gross margin (plan)", 0, True),
+    ("people_cost", "people cost (plan)", 0, False),
+    ("operating_margin", "operating margin (plan)", 0, True),
+    ("sim_operating_margin_p50", "operating margin (simulated p50)", 0, True),
     ("cost", "cost", 0, False),
     ("margin", "margin", 0, True),
     ("sla", "SLA (plan)", 4, True),
     ("sim_sla_p50", "SLA (simulated p50)", 4, True),
-    ("hires", "hires", 0, False),
+    ("hires", "hires", 0, None),
     ("shortfall", "shortfall hours", 0, False),
     ("revenue_at_risk", "revenue at risk (simulated p50)", 0, False),
 )
@@ -84,8 +92,8 @@ def headline_frame(runs: list[RunFolder], labels: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "case", "key", "value"])
 
 
-def _delta_class(value: float, ref: float, higher_better: bool) -> str:
-    if math.isnan(value) or math.isnan(ref):
+def _delta_class(value: float, ref: float, higher_better: bool | None) -> str:
+    if higher_better is None or math.isnan(value) or math.isnan(ref):
         return ""
     scale = max(abs(ref), 1e-9)
     if abs(value - ref) <= HIGHLIGHT * scale:
@@ -224,12 +232,104 @@ def _runs_table(runs: list[RunFolder], labels: list[str]) -> Table:
                  rows, "runs", numeric_from=0)
 
 
-def build_comparison(runs: list[RunFolder]) -> Document:
+def _paired_table(labels: list[str], figures: list[list[PairedFigure]], currency: str) -> Table:
+    header = ["plan", "figure", f"p10 of plan - {labels[0]}", "p50", "p90", "plan better in",
+              f"{labels[0]} better in", "replications", "source"]
+    rows, classes = [], []
+    for label, figs in zip(labels[1:], figures, strict=True):
+        for f in figs:
+            places = 4 if f.key == "sla" else 0
+            unit = "" if f.key == "sla" else f" ({currency})"
+            rows.append([label, f.label + unit, *(tables.fmt(v, places) for v in (f.p10, f.p50, f.p90)),
+                         tables.pct(f.share_better), tables.pct(f.share_worse), str(f.n), f.source])
+            tone = "" if abs(f.p50) < 1e-9 else ("better" if (f.p50 > 0) == f.higher_better else "worse")
+            classes.append(["", "", tone, tone, tone, "", "", "", ""])
+    return Table(f"Paired differences over replications (plan - {labels[0]}; colour: better or worse "
+                 "for the plan by the figure's direction)", header, rows, "paired", numeric_from=2,
+                 cell_classes=classes)
+
+
+def verdict(labels: list[str], totals: list[Totals | None], currency: str) -> str:
+    """One sentence: which plan makes more simulated operating margin, and in what share of the
+    paired replications."""
+    shares = best_in_share(totals)  # type: ignore[arg-type]
+    if shares is None:
+        return ("Not every run has a simulated operating margin per replication (sim/monthly.csv), so "
+                "no plan can be named as making more operating margin.")
+    key = "operating_margin"
+    n = min(len(t.values[key]) for t in totals)
+    medians = [float(np.median(t.values[key][:n])) for t in totals]
+    if len(labels) == 2:
+        return _two_plans(labels, totals[0].values[key][:n], totals[1].values[key][:n], currency)
+    best = max(range(len(labels)), key=lambda i: (shares[i], medians[i]))
+    wins_text = f"{round(shares[best] * n, 1):g}"
+    return (f"{labels[best]} makes the most simulated operating margin of the {len(labels)} plans in "
+            f"{wins_text} of {n} paired replications ({tables.pct(shares[best])}); its median is "
+            f"{tables.money(medians[best], currency)}.")
+
+
+def _two_plans(labels: list[str], first: np.ndarray, second: np.ndarray, currency: str) -> str:
+    """The verdict for two plans: strict wins per replication; ties named, never counted as wins."""
+    n = len(first)
+    diff = second - first
+    wins = [int((diff < 0).sum()), int((diff > 0).sum())]
+    if wins == [0, 0]:
+        return (f"{labels[0]} and {labels[1]} make the same simulated operating margin in every one of "
+                f"the {n} paired replications.")
+    best = max((0, 1), key=lambda i: (wins[i], float(np.median(diff)) * (1 if i else -1)))
+    gap = diff if best == 1 else -diff
+    p10, p50, p90 = np.percentile(gap, [10, 50, 90]).tolist()
+    ties = n - sum(wins)
+    tied = f"; equal in {ties}" if ties else ""
+    return (f"{labels[best]} makes more simulated operating margin than {labels[1 - best]} in "
+            f"{wins[best]} of {n} paired replications ({tables.pct(wins[best] / n)}{tied}), by "
+            f"{tables.money(p50, currency)} at the median (p10 {tables.money(p10, currency)}, "
+            f"p90 {tables.money(p90, currency)}).")
+
+
+def comparison_warnings(runs: list[RunFolder], labels: list[str]) -> list[str]:
+    """One line per thing that makes the comparison weaker: different scenarios, replications that
+    do not share random numbers."""
+    out = []
+    names = list(dict.fromkeys(r.name for r in runs))
+    if len(names) > 1:
+        out.append(f"runs come from different scenarios ({'; '.join(names)}): differences mix plans with "
+                   "other assumptions")
+    simulated = [(lab, r.manifest.get("seed"), r.manifest.get("replications"))
+                 for lab, r in zip(labels, runs, strict=True) if "monthly" in r.tables]
+    if len({(seed, reps) for _, seed, reps in simulated}) > 1:
+        seen = ", ".join(f"{lab}: seed {seed}, {reps} replications" for lab, seed, reps in simulated)
+        out.append(f"runs were simulated with different seeds or replication counts ({seen}): replications "
+                   "are paired by number but do not share random numbers")
+    return out
+
+
+def _paired_section(runs: list[RunFolder], labels: list[str], currency: str, warnings: list[str]) -> Section:
+    sec = Section("which", "Which plan, and how sure")
+    totals = [replication_totals(r) for r in runs]
+    if len(runs) < 2 or any(t is None for t in totals):
+        sec.blocks.append(Text("Paired statistics need two or more runs with a simulation (sim/monthly.csv).",
+                               "note"))
+        return sec
+    sec.blocks.append(Text(verdict(labels, totals, currency)))
+    sec.blocks += [Text(f"Warning: {w}.", "flag-medium") for w in warnings]
+    figures = [paired(totals[0], t) for t in totals[1:]]
+    sec.blocks.append(_paired_table(labels, figures, currency))
+    sec.blocks.append(Text("Replication r of every run sees the same leads, scores, deal sizes, conversions "
+                           "and buyer delays when the runs share seed and replication count (common random "
+                           "numbers), so each difference is the plans' own; p10/p50/p90 are over the "
+                           "replications' horizon totals.", "note"))
+    return sec
+
+
+def build_comparison(runs: list[RunFolder], warnings: list[str] | None = None) -> Document:
     """The comparison page as a Document (see reports.document)."""
     labels = _labels(runs)
     currency = runs[0].currency
     currencies = {r.currency for r in runs}
     doc = Document(title="Run comparison", subtitle=" vs ".join(labels))
+    doc.sections.append(_paired_section(runs, labels, currency,
+                                        comparison_warnings(runs, labels) if warnings is None else warnings))
     overview = Section("runs", "Runs")
     overview.blocks.append(_runs_table(runs, labels))
     if len(currencies) > 1:
@@ -267,14 +367,20 @@ def build_comparison(runs: list[RunFolder]) -> Document:
     return doc
 
 
-def compare_runs(run_dirs: list[Path], out_html: Path) -> None:
-    """Write a side-by-side HTML page of the run folders (the first is the reference).
+def compare_runs(run_dirs: list[Path], out_html: Path) -> list[str]:
+    """Write a side-by-side HTML page of the run folders (the first is the reference) and return
+    the warning lines (different scenarios, replications without common random numbers).
 
-    Raises InputError naming the folder when one is not a run folder (no summary.json).
+    Raises InputError naming the folder when one is not a run folder (no summary.json) or its
+    summary.json is not the one `salesops run` writes, and when `out_html` is a directory.
     """
     if not run_dirs:
         raise InputError.single("<compare>", "DIR", "no run folder given", "one or more run folders")
-    runs = [read_run(Path(d)) for d in run_dirs]
     out = Path(out_html)
+    if out.is_dir():
+        raise InputError.single(str(out), "--out", "is a directory", "an HTML file path, e.g. compare.html")
+    runs = [read_run(Path(d)) for d in run_dirs]
+    warnings = comparison_warnings(runs, _labels(runs))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(build_comparison(runs)), encoding="utf-8")
+    out.write_text(render_html(build_comparison(runs, warnings)), encoding="utf-8")
+    return warnings

@@ -14,7 +14,7 @@ import pandas as pd
 from engine.reconcile.context import Context
 from engine.reconcile.quantiles import ALL
 from engine.reconcile.stage import COLUMNS, UNITS
-from engine.stage import StageOutput
+from engine.stage import FAILED_STATUSES, StageOutput, stage_failures
 from reports import plots, tables
 from reports.document import Bullets, Chart, Document, Section, Table, Text
 
@@ -105,12 +105,55 @@ def _solve_note(name: str, summary: dict, currency: str) -> Text | None:
     return Text(", ".join(parts) + ".", "note")
 
 
+def _months_text(months: list[str], shown: int = 6) -> str:
+    more = f" and {len(months) - shown} more" if len(months) > shown else ""
+    return ", ".join(months[:shown]) + more
+
+
+def binding_sentence(b: dict, currency: str, objective: str) -> str:
+    """One sentence: which limit binds, when, and what one more unit of it is worth."""
+    months = list(b["months"])
+    when = f"in {len(months)} month{'s' if len(months) != 1 else ''} ({_months_text(months)})"
+    if b["kind"] == "budget":
+        what, more = f"The budget binds {when}", f"{tables.money(b['step'], currency)} more a month"
+    elif b["kind"] == "hiring_cap":
+        what, more = f"{b['role']} starts are at their monthly cap {when}", f"one more {b['role']} start in those months"
+    else:
+        what, more = f"{b['role']} headcount is at its cap {when}", f"one more {b['role']} allowed"
+    gain, interval = b.get("objective_gain"), b.get("objective_gain_interval")
+    if gain is None:
+        return f"{what}; its value was not measured (re-solve status: {b.get('status')})."
+    proven = "" if interval is None else (f" (the solves prove between {tables.money(interval[0], currency)} "
+                                          f"and {tables.money(interval[1], currency)}: the width is the "
+                                          "solver's gap; tighten plan.mip_gap for a firmer figure)")
+    change = "adds" if objective == "margin" else "saves"
+    return (f"{what}: {more} {change} {tables.money(gain, currency)} of the optimiser's objective over the "
+            f"horizon{proven}.")
+
+
+def _binding_blocks(ctx: Context) -> list:
+    summary = ctx.stage_summaries.get("hiring", {})
+    found = summary.get("binding")
+    if found is None:
+        return []
+    if not found:
+        return [Text("What binds: no budget, hiring cap or headcount cap binds in the plan.", "note")]
+    objective = summary.get("objective_kind", "margin")
+    blocks: list = [Text("What binds", "h3")]
+    blocks.append(Bullets([binding_sentence(b, ctx.scenario.currency, objective) for b in found]))
+    blocks.append(Text(f"Objective: {objective} as the hiring model counts it (penalty prices included); "
+                       "each value re-solves the simulated case with that one limit loosened (a role's cap: "
+                       "that role's hires, the other roles' as planned).", "note"))
+    return blocks
+
+
 def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | None) -> Section:
     sec = Section("supply", "3. Supply plan")
     for name in ("hiring", "territory"):
         note = _solve_note(name, ctx.stage_summaries.get(name, {}), ctx.scenario.currency)
         if note is not None:
             sec.blocks.append(note)
+    sec.blocks += _binding_blocks(ctx)
     plan = ctx.hiring()
     if plan is not None and not plan.empty:
         fig = plots.headcount_by_role(ctx)
@@ -175,6 +218,10 @@ def _recon_section(ctx: Context, table: pd.DataFrame, summary: dict) -> Section:
     if flags:
         for flag in flags:
             sec.blocks.append(Text(flag["message"], f"flag-{flag['severity']}"))
+    elif any(str(v.get("status")) in FAILED_STATUSES for v in ctx.stage_summaries.values()):
+        sec.blocks.append(Text("Nothing to reconcile: a planning stage ended without a feasible plan "
+                               "(see the banner at the top); the forecast column below is demand, not a plan.",
+                               "note"))
     else:
         sec.blocks.append(Text("No disagreement between plan, forecast and simulation beyond the "
                                "tolerances (5 % of plan, 10 points for shares).", "note"))
@@ -246,6 +293,9 @@ def build_document(ctx: Context, outputs: dict[str, StageOutput], table: pd.Data
     horizon = f"{ctx.months[0]} to {ctx.months[-1]}" if ctx.months else "no horizon"
     doc = Document(title=s.name, subtitle=f"{s.company.name} · {horizon} · currency {s.currency}"
                    f" · simulated case {ctx.case}")
+    for failure in stage_failures(outputs):
+        doc.banner.append(failure.headline() + "; the figures that depend on its plan are left empty.")
+        doc.banner += list(failure.diagnosis)
     glance = Section("glance", "At a glance")
     if s.description:
         glance.blocks.append(Text(s.description))

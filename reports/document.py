@@ -61,6 +61,8 @@ class Document:
     title: str
     subtitle: str
     sections: list[Section] = field(default_factory=list)
+    banner: list[str] = field(default_factory=list)
+    """Lines of the red banner at the top (the run completed without a feasible plan); empty = none."""
 
     def tables(self) -> list[Table]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]

@@ -86,8 +86,20 @@ def render_html(doc: Document) -> str:
         parts.append(f'<section id="{html.escape(sec.anchor)}"><h2>{html.escape(sec.title)}</h2>'
                      f"\n{blocks}\n</section>")
     values = {"title": html.escape(doc.title), "subtitle": html.escape(doc.subtitle), "nav": nav,
-              "body": "\n".join(parts)}
+              "body": "\n".join([*_html_banner(doc.banner), *parts])}
     return re.sub(r"\{\{(title|subtitle|nav|body)\}\}", lambda m: values[m.group(1)], _template())
+
+
+BANNER_TITLE = "Completed without a feasible plan"
+
+
+def _html_banner(lines: list[str]) -> list[str]:
+    """The red banner of a run without a feasible plan: its title and one item per line."""
+    if not lines:
+        return []
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return [f'<div class="banner-failed" id="banner-failed" role="alert"><strong>{BANNER_TITLE}'
+            f"</strong><ul>{items}</ul></div>"]
 
 
 def _md_text(text: str) -> str:
@@ -97,6 +109,8 @@ def _md_text(text: str) -> str:
 def render_markdown(doc: Document) -> str:
     """The document as Markdown: the same tables, charts named but not drawn."""
     lines = [f"# {_md_text(doc.title)}", "", _md_text(doc.subtitle), ""]
+    if doc.banner:
+        lines += [f"> **{BANNER_TITLE.upper()}**", ">"] + [f"> - {_md_text(b)}" for b in doc.banner] + [""]
     for sec in doc.sections:
         lines += [f"## {_md_text(sec.title)}", ""]
         for block in sec.blocks:

@@ -48,6 +48,21 @@ def _read_csv(path: Path) -> pd.DataFrame:
                        na_values=[""])
 
 
+def _headline_problem(headline: object) -> tuple[str, str] | None:
+    """(field path, what is wrong) of the first malformed part of summary.json's headline."""
+    if headline is None:
+        return None
+    if not isinstance(headline, dict):
+        return "headline", f"is {type(headline).__name__}, not an object"
+    for case, figures in headline.items():
+        if not isinstance(figures, dict):
+            return f"headline.{case}", f"is {type(figures).__name__}, not an object"
+        for key, value in figures.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                return f"headline.{case}.{key}", f"is {type(value).__name__}, not a number or null"
+    return None
+
+
 def read_run(path: Path | str) -> RunFolder:
     """Read a run folder; InputError naming the folder when it is not one (no summary.json)."""
     folder = Path(path)
@@ -66,6 +81,14 @@ def read_run(path: Path | str) -> RunFolder:
     if not isinstance(summary, dict):
         raise InputError.single(str(summary_path), "<root>", "not a JSON object",
                                 "the summary.json `salesops run` writes")
+    bad = _headline_problem(summary.get("headline"))
+    if bad is not None:
+        raise InputError.single(str(summary_path), bad[0], bad[1],
+                                "per demand case an object of numbers or null, as `salesops run` writes")
+    for key in ("scenario", "currency"):
+        if key in summary and not isinstance(summary[key], str):
+            raise InputError.single(str(summary_path), key, f"is {type(summary[key]).__name__}, not text",
+                                    "the text `salesops run` writes")
     manifest_path = folder / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}

@@ -101,7 +101,8 @@ class HiringProblem:
     share of deals lost is the largest share short (exact for a serial funnel in steady state,
     where a stage short of work starves the later ones). Other roles' hours are priced one by one."""
     fixed_hires: np.ndarray | None = None
-    """R x T hires by start month of a hand-made plan (None = optimise)."""
+    """R x T hires by start month of a hand-made plan, NaN where the optimiser decides (a role the
+    plan does not fix); None = optimise every role."""
     backfill: bool = False
     """True: every expected leaver is replaced, L_r months later (to within one person)."""
     objective: str = "margin"
@@ -165,8 +166,10 @@ def hire_ids(p: HiringProblem) -> tuple[np.ndarray, int]:
     s, r, t = p.shape
     decided = np.arange(t)[None, :] - p.lead_time[:, None]
     shared = decided < p.shared_months
-    if p.fixed_hires is not None or s == 1:
+    if s == 1:
         shared[:] = True
+    if p.fixed_hires is not None:  # a fixed hire is the same in every case
+        shared |= ~np.isnan(np.asarray(p.fixed_hires, float))
     ids = np.empty((s, r, t), dtype=np.int64)
     n_shared = int(shared.sum())
     ids[:, shared] = np.arange(n_shared)
@@ -220,11 +223,14 @@ def _bounds(p: HiringProblem, ids: np.ndarray, n_hires: int) -> tuple[np.ndarray
     rr, tt = np.meshgrid(np.arange(r), np.arange(t), indexing="ij")
     hr[ids] = np.broadcast_to(rr, ids.shape)
     ht[ids] = np.broadcast_to(tt, ids.shape)
+    lower = np.zeros(n_hires)
+    upper = np.where(ht < p.lead_time[hr], 0.0, p.hire_cap[hr, ht])
     if p.fixed_hires is not None:  # a plan above recruiting capacity is contradictory: lb > ub
         fixed = np.asarray(p.fixed_hires, float)[hr, ht]
-        return fixed, np.minimum(fixed, p.hire_cap[hr, ht])
-    upper = np.where(ht < p.lead_time[hr], 0.0, p.hire_cap[hr, ht])
-    return np.zeros(n_hires), upper
+        given = ~np.isnan(fixed)
+        lower[given] = fixed[given]
+        upper[given] = np.minimum(fixed[given], p.hire_cap[hr, ht][given])
+    return lower, upper
 
 
 def _headcount_bounds(p: HiringProblem) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from engine.calendar import month_range
+from engine.errors import InputError
 from engine.plan.supply import DAYS_PER_MONTH, funnel_demand, lead_array, plan_supply
 from engine.scenario.load import load_scenario
 from solvers.erlang import agents_for_target
@@ -132,17 +133,16 @@ def test_hand_made_plan_is_evaluated_not_optimised(tmp_path: Path) -> None:
     assert base[base["role"] == "AE"]["headcount"].to_numpy() == pytest.approx([2, 2] + [3] * 10)
 
 
-def test_contradictory_hand_made_plan_reports_infeasible(tmp_path: Path) -> None:
+def test_contradictory_hand_made_plan_is_bad_input(tmp_path: Path) -> None:
+    """Above max_headcount: found before any solve (exit 2), not by the solver."""
     roles = yaml.safe_load("""
 - {name: SDR, kind: sdr, ramp: [1.0], cost_per_month: 5000, headcount_start: 1, max_hires_per_month: 2}
 - {name: AE, kind: ae, ramp: [1.0], cost_per_month: 8000, headcount_start: 2, max_headcount: 3}
 """)
     fixed = [{"month": "2027-03", "role": "AE", "hires": 2}]
-    loaded = scenario(tmp_path, roles=roles, plan={"fixed_hires": fixed, "cases": ["base"]})
-    out = plan_supply(loaded, flat_forecast())
-    assert out.summary["status"] == "infeasible"
-    assert "plan/hiring.csv" not in out.tables
-    assert out.solves["hiring"].status == "infeasible"
+    with pytest.raises(InputError) as err:
+        scenario(tmp_path, roles=roles, plan={"fixed_hires": fixed, "cases": ["base"]})
+    assert [p.path for p in err.value.problems] == ["plan.fixed_hires.0.hires"]
 
 
 def test_cases_write_the_simulated_case_and_all_cases(tmp_path: Path) -> None:

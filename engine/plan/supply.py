@@ -23,23 +23,27 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from engine.calendar import month_index, month_range
+from engine.plan.hiring_diagnosis import diagnose_hiring
 from engine.scenario import defaults
 from engine.scenario.load import LoadedScenario
 from engine.scenario.model import Scenario
 from engine.scenario.schema.core import Role
 from engine.scenario.schema.plan import Plan
 from engine.scenario.shocks import attrition_factor, hiring_cap_factor, price_factor
-from engine.stage import StageOutput, SupplyOut
+from engine.stage import FAILED_STATUSES, StageOutput, SupplyOut
 from solvers.hiring import (
     HiringProblem,
     HiringResult,
     PeopleFloor,
     RatioRule,
+    case_problem,
     monthly_attrition,
     solve_hiring,
 )
+from solvers.hiring_binds import find_bindings, value_bindings
 from solvers.staffing import Requirement, SupportLoad, achieved, hourly_on_phone, required_agents
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -169,10 +173,14 @@ def ops_role_called_for(s: Scenario, months: list[str]) -> dict[str, str]:
 
 
 def _fixed_hires(s: Scenario, plan: Plan, months: list[str]) -> np.ndarray | None:
+    """R x T fixed hires: the named roles' table (0 in months not listed), the other roles NaN
+    (optimised) or 0 (`other_roles: no_hires`)."""
     if plan.fixed_hires is None:
         return None
     names = [r.name for r in s.roles]
-    out = np.zeros((len(names), len(months)))
+    out = np.full((len(names), len(months)), 0.0 if plan.other_roles == "no_hires" else np.nan)
+    for name in {h.role for h in plan.fixed_hires}:
+        out[names.index(name)] = 0.0
     for h in plan.fixed_hires:  # a short hand-made table from the scenario file
         out[names.index(h.role), month_index(months[0], h.month)] += h.hires
     return out
@@ -274,12 +282,20 @@ def _by_role_month(frame: pd.DataFrame, value: str, tol: float = 1e-6) -> dict[s
             for r, g in hit.groupby("role", sort=False)}
 
 
+def _mode(s: Scenario, plan: Plan) -> str:
+    """`optimise` (no fixed plan), `evaluate` (every role fixed) or `partial` (some roles fixed)."""
+    if plan.fixed_hires is None:
+        return "optimise"
+    named = {h.role for h in plan.fixed_hires}
+    return "evaluate" if plan.other_roles == "no_hires" or named >= {r.name for r in s.roles} else "partial"
+
+
 def _summary(s: Scenario, plan: Plan, result: HiringResult, case: str,
              staffing: pd.DataFrame | None, months: list[str]) -> dict:
     out = {k: v for k, v in result.solve.as_dict().items() if k != "solver"}
     out["objective_kind"] = plan.objective
     out["risk"] = plan.risk
-    out["mode"] = "evaluate" if plan.fixed_hires is not None else "optimise"
+    out["mode"] = _mode(s, plan)
     out["simulated_case"] = case
     if result.plan.empty:
         return out
@@ -314,6 +330,32 @@ def _summary(s: Scenario, plan: Plan, result: HiringResult, case: str,
     return out
 
 
+def _bindings(problem: HiringProblem, plan: Plan, mine: pd.DataFrame, case: str) -> list[dict]:
+    """The limits the simulated case's plan sits on, valued by re-solving when `plan.what_binds`."""
+    found = find_bindings(problem, mine, plan.budget_step)
+    if plan.what_binds:
+        found = value_bindings(case_problem(problem, problem.cases.index(case)), found)
+    return [b.as_dict() for b in found]
+
+
+def hires_yaml(s: Scenario, plan: pd.DataFrame, case: str) -> str:
+    """The plan's hires in exactly the form `plan.fixed_hires` reads: one row per role and start
+    month with hires, and a zero row in the first month for a role that hires nobody, so the
+    frozen plan names (fixes) every role."""
+    rows = []
+    for role in s.roles:
+        mine = plan[(plan["role"] == role.name) & (plan["hires"] > 0)]
+        pairs = list(zip(mine["month"].astype(str), mine["hires"].astype(int), strict=True))
+        for month, hires in pairs or [(str(plan["month"].iloc[0]), 0)]:
+            item = {"month": month, "role": role.name, "hires": int(hires)}
+            rows.append("- " + yaml.safe_dump(item, default_flow_style=True, sort_keys=False,
+                                              width=1000).strip())
+    head = (f"# Hiring plan of '{s.name}' ({case} case): hires by role and start month, in the form\n"
+            "# plan.fixed_hires reads. Freeze it by pasting this list under `plan: fixed_hires:`\n"
+            "# (edit any row; roles you delete from it are optimised unless plan.other_roles: no_hires).\n")
+    return head + "\n".join(rows) + "\n"
+
+
 def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
     """Hiring plan (optimised or a hand-made one evaluated) and support staffing for a scenario."""
     s = loaded.scenario
@@ -333,8 +375,12 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
     result = solve_hiring(problem, with_vss=plan.value_of_stochastic_solution)
     case = simulated_case(s, plan)
     staffing = _staffing_table(s, months, loads, reqs, result) if s.support is not None else None
-    out = StageOutput(name="hiring", summary=_summary(s, plan, result, case, staffing, months),
-                      solves={"hiring": result.solve, **result.extra_solves})
+    summary = _summary(s, plan, result, case, staffing, months)
+    if not result.plan.empty:
+        summary["binding"] = _bindings(problem, plan, result.plan[result.plan["case"] == case], case)
+    if str(result.solve.status) in FAILED_STATUSES:
+        summary["diagnosis"] = diagnose_hiring(s, problem, str(result.solve.status))
+    out = StageOutput(name="hiring", summary=summary, solves={"hiring": result.solve, **result.extra_solves})
     hiring = capacity = staffed = hourly = customer_frame = None
     if not result.plan.empty:
         mine = result.plan[result.plan["case"] == case].reset_index(drop=True)
@@ -343,7 +389,8 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
                                                             "capacity_hours", "required_hours",
                                                             "shortfall_hours", "base_cost", "variable_pay"]]
         hiring, capacity = mine, mine[["month", "role", "capacity_hours"]]
-    if staffing is not None:
+        out.texts["plan/hires.yaml"] = hires_yaml(s, mine, case)
+    if staffing is not None and not result.plan.empty:
         mine_st = staffing[staffing["case"] == case].reset_index(drop=True)
         out.tables["plan/staffing.csv"] = mine_st[STAFFING_COLUMNS]
         k = cases.index(case)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from engine.errors import Problem
+from engine.scenario.fixed_hires import check_fixed_hires
 from engine.scenario.loaded import LoadedScenario
 from engine.scenario.model import Scenario
 from engine.scenario.origins import At, Origin, PathKey, origin_of
@@ -218,7 +219,7 @@ def check_simulation(s: Scenario, at: At) -> list[Problem]:
 
 SCENARIO_CHECKS = (check_unique_names, check_demand_references, check_funnel_references,
                    check_role_references, check_support_references, check_plan_references,
-                   check_stage_prerequisites, check_simulation)
+                   check_stage_prerequisites, check_simulation, check_fixed_hires)
 
 
 def check_scenario(loaded: LoadedScenario, origins: dict[PathKey, Origin]) -> list[Problem]:

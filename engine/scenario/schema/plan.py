@@ -50,7 +50,16 @@ class Plan(Model):
     budget_per_month: Money | None = None
     """Upper bound on total people cost per month (currency per month; None = no budget)."""
     fixed_hires: list[FixedHire] | None = None
-    """A hand-made hiring plan to evaluate instead of optimising (None = optimise)."""
+    """A hand-made hiring plan (None = optimise every role). It fixes the hires of the roles it
+    names, in every month (a named role's months not listed hire nobody); `other_roles` says what
+    happens to the rest. `plan/hires.yaml` of a run holds a plan in exactly this form (freeze it by
+    copying it here). The plan is checked before any solve: start months inside the horizon and at
+    least `hiring_lead_time_months` after its start, at most `max_hires_per_month` (0 in a hiring
+    freeze), headcount within `min_headcount`/`max_headcount`, base pay of the fixed roles within
+    `budget_per_month`."""
+    other_roles: Literal["optimise", "no_hires"] = "optimise"
+    """Roles `fixed_hires` does not name: `optimise` plans their hires as the optimiser would
+    (backfill included); `no_hires` hires none of them (the table is the whole plan)."""
     ratios: list[Ratio] = Field(default_factory=list)
     """Span-of-control and mix ratios to respect."""
     cases: list[Literal["low", "base", "high"]] = Field(default_factory=lambda: ["base"], min_length=1)
@@ -72,6 +81,12 @@ class Plan(Model):
     """With several cases, also plan on the base case alone and re-solve with its first-stage hires
     fixed, to report the value of the stochastic solution (two extra solves, each up to
     `time_limit_s`)."""
+    what_binds: bool = True
+    """Value each limit the plan sits on (the budget, a role's hires per month, its maximum
+    headcount) by re-solving the simulated case with that limit loosened by one unit: one extra
+    solve, plus one per binding limit, each up to `time_limit_s` / `max_nodes`."""
+    budget_step: PosFloat = 10_000.0
+    """Currency per month by which the budget is loosened to value it (`what_binds`)."""
     backfill: Literal["optimise", "replace"] = "optimise"
     """`optimise`: hire only when demand needs it; `replace`: every expected leaver is replaced
     (to within one person), starting `hiring_lead_time_months` after the month they leave."""
