@@ -75,7 +75,7 @@ def _margin_of(ctx: Context, capacity: pd.DataFrame) -> float:
         return 0.0
     req = fluid.required_hours(f, ctx.rates)
     cov = fluid.coverage(req, capacity, ctx.rates.roles)
-    out = fluid.planned_outcomes(f, ctx.rates, cov["total"])
+    out = fluid.planned_outcomes(f, ctx.rates, cov["total"], fluid.hours_shares(req, capacity, ctx.rates.roles))
     share = ctx.rates.gross_margin.reindex(out["segment"]).fillna(0.0).to_numpy()
     return float((out["revenue"].to_numpy() * share).sum())
 
