@@ -158,10 +158,7 @@ class Context:
         f = self.forecast(case)
         if f is None or self.rates is None:
             return None
-        cov = self.coverage(case)
-        if cov is None:
-            return fluid.planned_outcomes(f, self.rates, None)
-        return fluid.planned_outcomes(f, self.rates, cov["total"], self.hours_shares(case))
+        return fluid.outcomes_with_capacity(f, self.rates, self.required(case), self.capacity(case))
 
 
 def _capacity_frame(scenario: Scenario, hiring: StageOutput | None) -> pd.DataFrame | None:

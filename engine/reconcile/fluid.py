@@ -179,3 +179,13 @@ def planned_outcomes(forecast: pd.DataFrame, rates: FunnelRates,
     f["revenue"] = won * value
     f["revenue_full"] = full * value
     return f
+
+
+def outcomes_with_capacity(forecast: pd.DataFrame, rates: FunnelRates, required: pd.DataFrame | None,
+                           capacity: pd.DataFrame | None) -> pd.DataFrame:
+    """`planned_outcomes` of one case's forecast worked with a plan's capacity (month, role,
+    capacity_hours) against its hours needed (month, role, hours); every lead without either."""
+    if required is None or capacity is None:
+        return planned_outcomes(forecast, rates, None)
+    cov = coverage(required, capacity, rates.roles)
+    return planned_outcomes(forecast, rates, cov["total"], hours_shares(required, capacity, rates.roles))

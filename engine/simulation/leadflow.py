@@ -93,6 +93,8 @@ class FunnelResult:
     """Open hours of work started by each role in each month [roles, months]."""
     handled: np.ndarray
     """Items whose work started, by role and month [roles, months]."""
+    rep_start_month: np.ndarray | None = None
+    """Month index each rep started in (NOT_HIRED for the people there at hour 0)."""
 
 
 class FunnelModel:
@@ -395,7 +397,8 @@ class FunnelModel:
             dropped_h=_numpy(self.dropped), rep_role=np.array(self.rep_role, dtype=np.int64),
             rep_name=self.rep_name, rep_start_h=np.array(self.rep_start_h),
             rep_leave_h=np.array(self.rep_leave_h), busy_open_h=np.array(self.busy_open),
-            handled=np.array(self.handled, dtype=np.int64))
+            handled=np.array(self.handled, dtype=np.int64),
+            rep_start_month=np.array(self.rep_start_m, dtype=np.int64))
 
     def _drop_expired(self) -> None:
         """Items still unowned at the horizon end whose wait limit has passed count as dropped."""
