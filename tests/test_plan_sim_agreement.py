@@ -111,20 +111,33 @@ simulation:
 """
 
 
-def _company(tmp_path: Path, text: str, overrides: list[str] | None = None) -> pd.DataFrame:
+def _run(tmp_path: Path, text: str) -> tuple[pd.DataFrame, dict]:
     path = tmp_path / "s.yaml"
     path.write_text(text)
-    result = execute(load_scenario(path, overrides or []), RunOptions())
-    table = result.outputs["reconciliation"].tables["reconciliation.csv"]
-    return table[(table["scope"] == "company") & (table["month"] == "all")].set_index("metric")
+    result = execute(load_scenario(path, []), RunOptions())
+    recon = result.outputs["reconciliation"]
+    table = recon.tables["reconciliation.csv"]
+    return (table[(table["scope"] == "company") & (table["month"] == "all")].set_index("metric"),
+            recon.summary["headline"]["base"])
+
+
+def _company(tmp_path: Path, text: str) -> pd.DataFrame:
+    return _run(tmp_path, text)[0]
 
 
 def test_ample_capacity_plan_inside_simulated_band(tmp_path: Path) -> None:
-    rows = _company(tmp_path, AMPLE)
+    rows, head = _run(tmp_path, AMPLE)
     for metric in ("demand", "throughput", "revenue"):
         row = rows.loc[metric]
         planned = row["planned"] if metric != "demand" else row["forecast"]
         assert row["sim_p10"] <= planned <= row["sim_p90"], (metric, row.to_dict())
+    # one money model: with no attrition, no hires and no commission the simulated people cost is
+    # the plan's to the cent (4 SDR x 5,000 + 6 AE x 9,000 a month for 12 months) in every replication
+    assert head["people_cost"] == pytest.approx(12 * (4 * 5000 + 6 * 9000))
+    assert head["sim_people_cost_p10"] == pytest.approx(head["people_cost"])
+    assert head["sim_people_cost_p90"] == pytest.approx(head["people_cost"])
+    for figure in ("revenue", "gross_margin", "operating_margin"):
+        assert head[f"sim_{figure}_p10"] <= head[figure] <= head[f"sim_{figure}_p90"], figure
 
 
 SHORT = AMPLE.replace("leads_per_month: 200", "leads_per_month: 400").replace(
