@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -144,8 +145,8 @@ def headcount_by_role(ctx: Context) -> Figure | None:
                                   mode="markers", yaxis="y2",
                                   marker={"symbol": "triangle-up", "size": 10, "color": "black"}))
         fig["layout"]["yaxis2"] = {"overlaying": "y", "side": "right", "title": {"text": "hires"},
-                                   "showgrid": False, "rangemode": "tozero", "dtick": 1,
-                                   "tickformat": "d"}  # whole people
+                                   "showgrid": False, "rangemode": "tozero", "tickformat": "d",
+                                   "dtick": max(1, math.ceil(float(hires.max()) / 8))}  # whole people
     fig["layout"]["barmode"] = "stack"
     return fig
 

@@ -59,3 +59,17 @@ def test_first_response_distribution_by_hand() -> None:
     # waits 1, 2, 10 h: median 2, 90th percentile 2 + 0.8 x (10 - 2) = 8.4, longest 10; 2 never
     assert out == pytest.approx({"first_response_p50_h": 2.0, "first_response_p90_h": 8.4,
                                  "first_response_max_h": 10.0, "never_contacted": 2.0})
+
+
+def test_first_response_quantiles_by_month_of_contact() -> None:
+    from types import SimpleNamespace
+
+    from engine.simulation.metrics import _quantile
+
+    cfg = SimpleNamespace(months=("2027-01", "2027-02"), month_start_h=np.array([0.0, 100.0, 200.0]),
+                          horizon_h=200.0)
+    contact = np.array([10.0, 20.0, 30.0, 150.0, np.nan])
+    wait = np.array([1.0, 5.0, 3.0, 40.0, np.nan])
+    np.testing.assert_allclose(_quantile(cfg, contact, wait, 0.5), [3.0, 40.0])
+    np.testing.assert_allclose(_quantile(cfg, contact, wait, 1.0), [5.0, 40.0])
+    np.testing.assert_allclose(_quantile(cfg, contact, wait, 0.9), [3.0 + 0.8 * 2.0, 40.0])

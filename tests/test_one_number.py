@@ -138,3 +138,18 @@ def test_simulated_money_per_replication_adds_up(run: Path) -> None:
     leads = pd.read_parquet(run / "sim" / "leads.parquet")
     won = leads[leads["won"].fillna(False).astype(bool)].groupby("replication")["revenue"].sum()
     np.testing.assert_allclose(wide["revenue"].groupby(level=0).sum().to_numpy(), won.to_numpy(), rtol=1e-9)
+
+
+def test_actions_quote_the_shortfall_the_flags_give(run: Path) -> None:
+    """A hiring or automation action names the same shortfall hours as its role's flag."""
+    summary = json.loads((run / "summary.json").read_text())
+    recon = summary.get("reconciliation", {})
+    flags = {f["scope"].split(":", 1)[1]: -f["gap"] for f in recon.get("flags", [])
+             if f["kind"] == "capacity_shortfall"}
+    quoted = 0
+    for action in recon.get("adjustments", []):
+        for hours, role in re.findall(r"of the ([\d,]+) h ([A-Za-z ]+?) shortfall", action["action"]):
+            assert hours == numbers.fmt(flags[role], 0), (role, action["action"])
+            quoted += 1
+    if flags and (run / "plan" / "hiring_cases.csv").exists():
+        assert quoted > 0

@@ -81,7 +81,7 @@ def headline(ctx: Context, table: pd.DataFrame) -> dict[str, dict[str, float | N
     revenue, gross_margin, people_cost, operating_margin (currency) come from the one money model
     (engine.reconcile.money) fed with the fluid plan's revenue and the hiring plan's people;
     people_cost and operating_margin are None without a hiring plan. sla: the plan's mean monthly
-    Erlang service level over tiers (share); hires (people); shortfall_hours (see
+    Erlang C service level (share; all tickets pooled, the binding tier's threshold); hires (people); shortfall_hours (see
     `shortfall_hours`); uncovered_leads: forecast leads the plan does not work. No penalty price
     of the hiring MILP is part of any of them. Only the cases the plan covers are listed when there
     is a plan. Every figure of a stage that did not run is None.
@@ -256,6 +256,27 @@ def _sla_misses(ctx: Context, table: pd.DataFrame) -> list[dict]:
                      "tickets)")
 
 
+def _budget_overrun(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    """Months whose P&L people cost is above `plan.budget_per_month`. The optimiser keeps within the
+    budget the cost it foresees (base pay and commission on its own linear view of the deals it
+    covers); the money model prices commission on the plan's revenue, which can be higher."""
+    plan = ctx.scenario.plan
+    if plan is None or plan.budget_per_month is None:
+        return []
+    cost = _monthly(table, "company", "cost")
+    over = cost[cost["planned"] > plan.budget_per_month * (1 + 1e-6)]
+    if over.empty:
+        return []
+    cur, budget = ctx.scenario.currency, float(plan.budget_per_month)
+    worst = over.loc[over["planned"].idxmax()]
+    msg = (f"People cost is above the {tables.money(budget, cur)} monthly budget in {len(over)} of "
+           f"{len(cost)} months (highest {tables.money(worst['planned'], cur)} in {worst['month']}): the "
+           "optimiser keeps the pay it foresees within the budget; the commission on the revenue the "
+           "plan is expected to book comes on top.")
+    return [_flag("budget_overrun", "company", "cost", list(over["month"]), budget,
+                  float(worst["planned"]), float(worst["planned"]) - budget, msg, len(cost))]
+
+
 def _territory_imbalance(ctx: Context, table: pd.DataFrame) -> list[dict]:
     rows = table[(table["metric"] == "workload") & table["scope"].str.startswith("territory:")]
     if rows.empty:
@@ -278,5 +299,5 @@ def find_flags(ctx: Context, table: pd.DataFrame) -> list[dict]:
     """Every disagreement worth a director's attention, most severe first."""
     flags = [*_plan_vs_sim(ctx, table), *_capacity_shortfalls(ctx, table),
              *_share_disagreements(ctx, table), *_sla_misses(ctx, table),
-             *_territory_imbalance(ctx, table)]
+             *_budget_overrun(ctx, table), *_territory_imbalance(ctx, table)]
     return sorted(flags, key=lambda f: (f["severity"] != "high", -abs(f["share"] or 0)))

@@ -155,15 +155,17 @@ GLOSSARY = (
      "best-scored leads first when the team triages by score) x mean deal size.",
      "reconciliation.csv (company, revenue, planned)"),
     ("gross_margin", "currency", "Revenue x each segment's gross_margin share.",
-     "summary.json"),
+     "reconciliation.csv (company, gross_margin, planned)"),
     ("people_cost", "currency", "Base cost (cost_per_month x people employed) + commission on the "
      "bookings the role works on + accelerator above quota x ramped people.",
      "plan/hiring.csv (cost), reconciliation.csv (company, cost, planned)"),
     ("operating_margin", "currency", "gross_margin - people_cost. No penalty price of the hiring "
-     "optimiser is part of it (those are in summary.json hiring.penalties).", "summary.json"),
-    ("sla", "share", "Plan: mean over months of the Erlang service level of the planned agents, "
-     "blended over tiers by their tickets (each tier against its own threshold). Simulated: share "
-     "of all tickets over the horizon answered within their tier's threshold.",
+     "optimiser is part of it (those are in summary.json hiring.penalties).",
+     "reconciliation.csv (company, operating_margin, planned)"),
+    ("sla", "share", "Plan: mean over months of the Erlang C service level of the planned agents "
+     "on all tickets pooled, against the threshold of the binding tier (the one whose target needs "
+     "the most agents). Simulated: share of all tickets over the horizon answered within their own "
+     "tier's threshold. Each tier against its own target: reconciliation.csv tier:<name> rows.",
      "plan/staffing.csv (service_level), sim/monthly.csv (sla_attainment)"),
     ("hires", "people", "People who start over the horizon in the plan.", "plan/hiring.csv (hires)"),
     ("shortfall_hours", "hours", "Sum over months and roles of max(hours needed - capacity hours, 0).",
