@@ -45,7 +45,7 @@ method: lhs
 samples: {points}
 seed: 8
 replications: 2
-metrics: [headline.base.cost, headline.base.margin, simulation.totals.sla_attainment.p50]
+metrics: [headline.base.people_cost, headline.base.operating_margin, simulation.totals.sla_attainment.p50]
 """
 
 

@@ -33,16 +33,13 @@ HEADLINE = (
     # key, label, decimals, higher is better (None: neutral, never coloured)
     ("revenue", "revenue (plan)", 0, True),
     ("sim_revenue_p50", "revenue (simulated p50)", 0, True),
-    ("gross_margin", "gross margin (plan)", 0, True),
     ("people_cost", "people cost (plan)", 0, False),
     ("operating_margin", "operating margin (plan)", 0, True),
     ("sim_operating_margin_p50", "operating margin (simulated p50)", 0, True),
-    ("cost", "cost", 0, False),
-    ("margin", "margin", 0, True),
     ("sla", "SLA (plan)", 4, True),
     ("sim_sla_p50", "SLA (simulated p50)", 4, True),
     ("hires", "hires", 0, None),
-    ("shortfall", "shortfall hours", 0, False),
+    ("shortfall_hours", "shortfall hours", 0, False),
     ("revenue_at_risk", "revenue at risk (simulated p50)", 0, False),
 )
 CURVES = (

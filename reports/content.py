@@ -12,6 +12,8 @@ import logging
 import pandas as pd
 
 from engine.reconcile.context import Context
+from engine.reconcile.flags import SIM_FIGURES
+from engine.reconcile.money import GLOSSARY
 from engine.reconcile.quantiles import ALL
 from engine.reconcile.stage import COLUMNS, UNITS
 from engine.stage import FAILED_STATUSES, StageOutput, stage_failures
@@ -21,9 +23,10 @@ from reports.document import Bullets, Chart, Document, Section, Table, Text
 log = logging.getLogger(__name__)
 MAX_DATA_ROWS = 60
 """Rows of a data-stage table shown in the report (the full table is in the run folder)."""
-HEADLINE_KEYS = (("revenue", 0), ("cost", 0), ("margin", 0), ("sla", 4), ("hires", 0),
-                 ("shortfall", 0), ("uncovered_leads", 0), ("sim_revenue_p10", 0),
-                 ("sim_revenue_p50", 0), ("sim_revenue_p90", 0), ("sim_sla_p50", 4))
+HEADLINE_KEYS = (("revenue", 0), ("gross_margin", 0), ("people_cost", 0), ("operating_margin", 0),
+                 ("sla", 4), ("hires", 0), ("shortfall_hours", 0), ("uncovered_leads", 0),
+                 *((f"sim_{f}_{p}", 4 if f == "sla" else 0) for f in SIM_FIGURES
+                   for p in ("p10", "p50", "p90")))
 
 
 def _generic_table(title: str, frame: pd.DataFrame, sheet: str, limit: int | None = None) -> Table:
@@ -53,12 +56,14 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
     funnel = ctx.scenario.funnel
     if funnel is not None:
         segs = [s.name for s in ctx.scenario.segments]
-        header = ["stage", "role", *(f"conversion {s}" for s in segs), *(f"work h {s}" for s in segs),
-                  "days (mean)"]
-        rows = [[st.name, st.role, *(tables.fmt(st.conversion_for(s), 2) for s in segs),
-                 *(tables.fmt(st.work_hours_for(s), 2) for s in segs),
-                 tables.fmt(st.duration_days.mean, 1)] for st in funnel.stages]
-        sec.blocks.append(Table("Funnel parameters", header, rows, "funnel", numeric_from=2))
+        # one column per segment holding "conversion · work h": fits a 1400 px window with
+        # several segments, where a column per segment and figure ran off the page
+        header = ["stage", "role", *segs, "days (mean)"]
+        rows = [[st.name, st.role, *(f"{tables.fmt(st.conversion_for(s), 2)} · {tables.fmt(st.work_hours_for(s), 2)} h"
+                                     for s in segs), tables.fmt(st.duration_days.mean, 1)]
+                for st in funnel.stages]
+        sec.blocks.append(Table("Funnel parameters (per segment: conversion · work hours per item)", header,
+                                rows, "funnel", numeric_from=2))
         fig = plots.funnel(ctx, table)
         if fig is not None:
             sec.blocks.append(Chart("chart-funnel", "Funnel", fig))
@@ -97,7 +102,13 @@ def _solve_note(name: str, summary: dict, currency: str) -> Text | None:
         return None
     parts = [f"{name}: solver status {summary.get('status')}"]
     if summary.get("objective") is not None:
-        parts.append(f"objective {tables.fmt(summary['objective'], 0)}")
+        parts.append(f"objective {tables.fmt(summary['objective'], 0)}"
+                     + (" (the optimiser's own value, penalty prices included: not a P&L figure)"
+                        if summary.get("penalties") else ""))
+    penalties = summary.get("penalties") or {}
+    if penalties.get("uncovered_hours"):
+        parts.append("penalty price of uncovered hours in it (expected over cases) "
+                     f"{tables.money(penalties['uncovered_hours'], currency)}")
     if summary.get("gap") is not None:
         parts.append(f"gap {tables.pct(float(summary['gap']), 2)}")
     if summary.get("vss") is not None:
@@ -159,13 +170,13 @@ def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | Non
         fig = plots.headcount_by_role(ctx)
         if fig is not None:
             sec.blocks.append(Chart("chart-headcount", "Headcount by role", fig))
-        for col, title in (("headcount", "Planned headcount"), ("hires", "Hires starting")):
+        for col, title in (("headcount", "Planned headcount (FTE)"), ("hires", "Hires starting")):
             if col not in plan:
                 continue
             p = plan.pivot_table(index="month", columns="role", values=col, aggfunc="sum")
             if col == "hires":
                 p.loc[ALL] = p.sum()
-            rows = [[m, *(tables.fmt(v, 2 if col == "headcount" else 0) for v in r)]
+            rows = [[m, *(tables.fmt(v, 1 if col == "headcount" else 0) for v in r)]
                     for m, r in zip(p.index, p.to_numpy(), strict=True)]
             sec.blocks.append(Table(f"{title} by role ({ctx.case} case)", ["month", *p.columns], rows,
                                     f"plan_{col}", collapsed=True))
@@ -198,18 +209,50 @@ def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | Non
     return sec
 
 
+def _unit(key: str, currency: str) -> str:
+    base = key.removeprefix("sim_").rsplit("_p", 1)[0] if key.startswith("sim_") else key
+    unit = {k: u for k, u, *_ in GLOSSARY}.get(base, "")
+    return currency if unit == "currency" else unit
+
+
 def _headline_table(ctx: Context, headline: dict) -> Table | None:
     if not headline:
         return None
     keys = [(k, d) for k, d in HEADLINE_KEYS if any(v.get(k) is not None for v in headline.values())]
-    unit = {"revenue": ctx.scenario.currency, "cost": ctx.scenario.currency,
-            "margin": ctx.scenario.currency, "sla": "share", "hires": "people", "shortfall": "hours",
-            "uncovered_leads": "leads", "sim_revenue_p10": ctx.scenario.currency,
-            "sim_revenue_p50": ctx.scenario.currency, "sim_revenue_p90": ctx.scenario.currency,
-            "sim_sla_p50": "share"}
-    rows = [[k, unit[k], *(tables.fmt(headline[c].get(k), d) for c in headline)] for k, d in keys]
+    cur = ctx.scenario.currency
+    rows = [[k, _unit(k, cur), *(tables.fmt(headline[c].get(k), d) for c in headline)] for k, d in keys]
     return Table("Headline by demand case", ["figure", "unit", *headline], rows, "headline",
                  numeric_from=2)
+
+
+def glossary_table(currency: str) -> Table:
+    """What every headline figure means, its unit and the file it comes from."""
+    rows = [[k, currency if u == "currency" else u, text, source] for k, u, text, source in GLOSSARY]
+    return Table("Glossary of the headline figures", ["figure", "unit", "definition", "source"], rows,
+                 "glossary", numeric_from=99)
+
+
+RESPONSE_METRICS = (("first_response_p50_h", "p50 (h)", 1), ("first_response_p90_h", "p90 (h)", 1),
+                    ("first_response_max_h", "longest (h)", 1), ("never_contacted", "never contacted", 0))
+
+
+def response_table(ctx: Context) -> Table | None:
+    """First response to leads per month and over the horizon: p50, p90, longest wait (hours)
+    and leads never contacted; each the simulated median over replications."""
+    sim = ctx.stage_summaries.get("simulation", {})
+    monthly, totals = sim.get("monthly", {}), sim.get("totals", {})
+    if not any(m in totals for m, *_ in RESPONSE_METRICS):
+        return None
+
+    def cell(q: dict | None, places: int) -> str:
+        return tables.fmt(q.get("p50") if q else None, places)
+
+    rows = [[month, *(cell(monthly.get(m, {}).get(month), d) for m, _, d in RESPONSE_METRICS)]
+            for month in ctx.months]
+    rows.append([ALL, *(cell(totals.get(m), d) for m, _, d in RESPONSE_METRICS)])
+    return Table("First response to leads (simulated p50 over replications; month = month of contact, "
+                 "never contacted by month of arrival)", ["month", *(h for _, h, _ in RESPONSE_METRICS)],
+                 rows, "first_response", collapsed=True)
 
 
 def _recon_section(ctx: Context, table: pd.DataFrame, summary: dict) -> Section:
@@ -241,6 +284,9 @@ def _recon_section(ctx: Context, table: pd.DataFrame, summary: dict) -> Section:
     fig = plots.utilisation(ctx, table)
     if fig is not None:
         sec.blocks.append(Chart("chart-utilisation", "Utilisation", fig))
+    response = response_table(ctx)
+    if response is not None:
+        sec.blocks.append(response)
     totals = table[table["month"] == ALL]
     if not totals.empty:
         sec.blocks.append(Table("Reconciliation over the horizon (month = all)", COLUMNS[1:],
@@ -277,6 +323,8 @@ def _glance_findings(summary: dict) -> list:
         blocks += [Text(f["message"], f"flag-{f['severity']}") for f in flags]
     best: dict[str, dict] = {}
     for a in summary.get("adjustments", []):
+        if (a["impact"].get("margin") or 0.0) < 0:
+            continue  # an action that loses money is listed in section 4 with why, not recommended here
         value = max((abs(v) for v in a["impact"].values() if v is not None), default=0.0)
         if a["lever"] not in best or value > best[a["lever"]][0]:
             best[a["lever"]] = (value, a)
@@ -302,6 +350,9 @@ def build_document(ctx: Context, outputs: dict[str, StageOutput], table: pd.Data
     head = _headline_table(ctx, summary.get("headline", {}))
     if head is not None:
         glance.blocks.append(head)
+        glossary = glossary_table(s.currency)
+        glossary.collapsed = True
+        glance.blocks.append(glossary)
     glance.blocks.extend(_glance_findings(summary))
     stages = ", ".join(outputs) or "none"
     glance.blocks.append(Text(f"Stages run: {stages}.", "note"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -136,7 +137,7 @@ def headcount_by_role(ctx: Context) -> Figure | None:
     plan = ctx.hiring()
     if plan is None or plan.empty:
         return None
-    fig = new_figure("Planned headcount by role (stacked)", "people")
+    fig = new_figure("Planned headcount by role (stacked, FTE)", "people (FTE)")
     pivot = plan.pivot_table(index="month", columns="role", values="headcount", aggfunc="sum")
     for i, role in enumerate(pivot.columns):
         fig["data"].append(_trace("bar", list(pivot.index), pivot[role], label(role),
@@ -147,7 +148,8 @@ def headcount_by_role(ctx: Context) -> Figure | None:
                                   mode="markers", yaxis="y2",
                                   marker={"symbol": "triangle-up", "size": 10, "color": "black"}))
         fig["layout"]["yaxis2"] = {"overlaying": "y", "side": "right", "title": {"text": "hires"},
-                                   "showgrid": False, "rangemode": "tozero"}
+                                   "showgrid": False, "rangemode": "tozero", "tickformat": "d",
+                                   "dtick": max(1, math.ceil(float(hires.max()) / 8))}  # whole people
     fig["layout"]["barmode"] = "stack"
     return fig
 
@@ -185,14 +187,23 @@ def sla_by_month(ctx: Context, table: pd.DataFrame) -> Figure | None:
     rows = _company(table, ctx, "sla_attainment")
     if rows[["planned", "sim_p50"]].isna().all().all():
         return None
-    fig = new_figure("Support service level by month", "share of tickets answered in time")
+    fig = new_figure("Support service level by month (blended: all tickets; and per tier)",
+                     "share of tickets answered in time")
     if rows["sim_p50"].notna().any():
         band(fig, ctx.months, rows["sim_p10"], rows["sim_p90"], "simulated p10-p90")
         add_line(fig, ctx.months, rows["sim_p50"], "simulated p50", PALETTE[0])
     if rows["planned"].notna().any():
         add_line(fig, ctx.months, rows["planned"], "plan (Erlang)", PALETTE[2], width=3)
     if rows["forecast"].notna().any():
-        add_line(fig, ctx.months, rows["forecast"], "target", PALETTE[3], "dash")
+        add_line(fig, ctx.months, rows["forecast"], "blended target (tiers' targets weighted by tickets)",
+                 PALETTE[3], "dash")
+    tiers = sorted(x for x in table["scope"].unique() if str(x).startswith("tier:"))
+    for i, scope in enumerate(tiers):  # each tier against its own target
+        mine = table[(table["scope"] == scope) & (table["metric"] == "sla_attainment")
+                     & (table["month"] != ALL)].set_index("month").reindex(ctx.months)
+        name, colour = scope.split(":", 1)[1], PALETTE[4 + 2 * i % 14]
+        add_line(fig, ctx.months, mine["sim_p50"], f"{name}: simulated p50", colour)
+        add_line(fig, ctx.months, mine["forecast"], f"{name}: its target", colour, "dot")
     fig["layout"]["yaxis"]["tickformat"] = ".0%"
     return fig
 

@@ -64,6 +64,9 @@ def _tables(p: HiringProblem, v: dict[str, np.ndarray], ids: np.ndarray
     hc = _values(v["hc"]).reshape(s, r, t)
     short = _values(v["u"]).reshape(s, r, t)
     eff = effective_people(p, hires, hc)
+    # hours needed beyond capacity; the MILP's own uncovered hours `short` may exceed it where
+    # declaring covered work uncovered costs nothing (a deal role other than the most short one)
+    gap = np.maximum(p.required_hours - eff * p.capacity_hours_per_person[None, :, None], 0.0)
     comm = np.flatnonzero(commission_active(p))
     pay = p.commission_rate[None, :, None] * (p.bookings - revenue_per_hour(p) * short)
     if len(comm):
@@ -71,12 +74,12 @@ def _tables(p: HiringProblem, v: dict[str, np.ndarray], ids: np.ndarray
         pay[:, comm] += (p.commission_rate * (p.accelerator - 1.0))[comm][None, :, None] * ex
     base = p.cost_per_month[None, :, None] * hc
     grid = {"case": np.repeat(p.cases, r * t), "month": np.tile(p.months, s * r),
-            "decided_month": np.tile(_decided_labels(p).ravel(), s),
+            "decided_month": np.where(hires.ravel() > 0, np.tile(_decided_labels(p).ravel(), s), ""),
             "role": np.tile(np.repeat(p.roles, t), s)}
     plan = pd.DataFrame({**grid, "hires": hires.ravel().astype(np.int64), "headcount": hc.ravel(),
                          "effective_capacity": eff.ravel(),
                          "capacity_hours": (eff * p.capacity_hours_per_person[None, :, None]).ravel(),
-                         "required_hours": p.required_hours.ravel(), "shortfall_hours": short.ravel(),
+                         "required_hours": p.required_hours.ravel(), "shortfall_hours": gap.ravel(),
                          "base_cost": base.ravel(), "variable_pay": pay.ravel(),
                          "cost": (base + pay).ravel()})
     lost = lost_margin(p, short).sum(axis=1)
@@ -86,7 +89,7 @@ def _tables(p: HiringProblem, v: dict[str, np.ndarray], ids: np.ndarray
     cases = pd.DataFrame({"case": list(p.cases), "weight": p.case_weights / p.case_weights.sum(),
                           "gross_margin_full": p.gross_margin.sum(axis=1), "lost_margin": lost,
                           "cost": cost, "margin": p.gross_margin.sum(axis=1) - lost - cost,
-                          "shortfall_hours": short.sum(axis=(1, 2)),
+                          "shortfall_hours": gap.sum(axis=(1, 2)),
                           "people_shortfall": gaps.groupby("case", sort=False)["people"].sum()
                           .reindex(list(p.cases), fill_value=0.0).to_numpy(),
                           "budget_overrun": over, "hires": hires.sum(axis=(1, 2))})

@@ -45,7 +45,7 @@ roles:
      attrition_per_year: 0.0, hiring_lead_time_months: 1, max_hires_per_month: 2,
      hours_per_month: 160, selling_share: 0.75}}
 plan: {{cases: [low, base, high]}}
-simulation: {{replications: 5, seed: 1, case: base}}
+simulation: {{replications: 5, seed: 1, case: base, scoring: {{logit_per_score: 0}}}}
 """
 
 

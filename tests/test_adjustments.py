@@ -49,6 +49,7 @@ def test_earlier_hire_closes_the_shortfall(actions) -> None:
     assert hire["impact"]["cost"] == pytest.approx(15000)
     assert hire["impact"]["margin"] == pytest.approx(4000 - 15000, abs=1)
     assert "EUR 4,000 gross margin" in hire["action"] and "net -EUR 11,000" in hire["action"]
+    assert "does not pay for itself" in hire["action"]  # a negative net value says why it is listed
 
 
 def test_automation_figures(actions) -> None:

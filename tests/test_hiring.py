@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from solvers.hiring import HiringProblem, RatioRule, monthly_attrition, solve_hiring
@@ -114,9 +115,14 @@ def test_plan_satisfies_its_own_balance_and_coverage() -> None:
         assert covered.min() >= -1e-5
     # first-stage hires (decided before month 3) are the same in every case
     wide = res.plan.pivot_table(index=["role", "month"], columns="case", values="hires")
-    decided = res.plan.drop_duplicates(["role", "month"]).set_index(["role", "month"])["decided_month"]
-    first = wide[decided.reindex(wide.index) < "2027-04"]
+    decided = pd.Series([(pd.Period(m, "M") - int(p.lead_time[int(r[1:])])).strftime("%Y-%m")
+                         for r, m in wide.index], index=wide.index)
+    first = wide[decided < "2027-04"]
     assert (first.nunique(axis=1) == 1).all()
+    # a row with hires names the month they are decided in; a row without has none
+    hired = res.plan["hires"] > 0
+    assert (res.plan.loc[~hired, "decided_month"] == "").all()
+    assert (res.plan.loc[hired, "decided_month"] != "").all()
 
 
 def test_stochastic_plan_is_worth_at_least_the_base_case_plan() -> None:

@@ -185,7 +185,7 @@ def test_summary_is_json_and_names_the_figures(tmp_path: Path) -> None:
 
     out = plan_supply(scenario(tmp_path), flat_forecast(50.0))
     text = json.dumps(out.summary)
-    for key in ("status", "objective", "bound", "gap", "build_s", "solve_s", "cost", "margin",
+    for key in ("status", "objective", "bound", "gap", "build_s", "solve_s", "penalties",
                 "shortfall_by_role_month", "vss"):
         assert f'"{key}"' in text
     # 50 leads need 50 SDR hours but the SDR costs 5000 for 100 h: still covered (cost mode)

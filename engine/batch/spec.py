@@ -144,7 +144,7 @@ def check_metrics(metrics: list[str], sweep: SweepFile | None, scenario: Any = N
 
 def _metric_problem(metric: str, root: str, scenario: Any) -> tuple[str, str] | None:
     if not root or metric.startswith(".") or metric.endswith(".") or ".." in metric:
-        return "not a dotted path", "keys separated by dots, e.g. headline.base.margin"
+        return "not a dotted path", "keys separated by dots, e.g. headline.base.operating_margin"
     if root not in SUMMARY_ROOTS:
         close = difflib.get_close_matches(root, list(SUMMARY_ROOTS), n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"a key of summary.json: {', '.join(SUMMARY_ROOTS)}"

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from engine.calendar import month_index, month_range
+from engine.plan.costs import restate_costs
 from engine.plan.hiring_diagnosis import diagnose_hiring
 from engine.scenario import defaults
 from engine.scenario.load import LoadedScenario
@@ -290,6 +292,29 @@ def _mode(s: Scenario, plan: Plan) -> str:
     return "evaluate" if plan.other_roles == "no_hires" or named >= {r.name for r in s.roles} else "partial"
 
 
+def _penalties(cases: pd.DataFrame) -> dict[str, float]:
+    """Penalty prices inside the objective (currency, weighted over cases): not P&L figures."""
+    w = cases["weight"]
+    return {"uncovered_hours": round(float((cases["lost_margin"] * w).sum()), 2),
+            "budget_overrun_currency": round(float((cases["budget_overrun"] * w).sum()), 2),
+            "people_shortfall_person_months": round(float((cases["people_shortfall"] * w).sum()), 3)}
+
+
+def _case_figures(result: HiringResult) -> dict[str, dict[str, float]]:
+    """Per case: weight, hires, people cost (money model), shortfall hours, and the objective's
+    penalty for uncovered hours (`uncovered_hours_penalty`, currency)."""
+    cost = result.plan.groupby("case", sort=False)["cost"].sum()
+    out = {}
+    for row in result.cases.itertuples():
+        out[str(row.case)] = {"weight": round(float(row.weight), 3), "hires": round(float(row.hires), 3),
+                              "people_cost": round(float(cost.get(row.case, 0.0)), 3),
+                              "shortfall_hours": round(float(row.shortfall_hours), 3),
+                              "uncovered_hours_penalty": round(float(row.lost_margin), 3),
+                              "budget_overrun": round(float(row.budget_overrun), 3),
+                              "people_shortfall": round(float(row.people_shortfall), 3)}
+    return out
+
+
 def _summary(s: Scenario, plan: Plan, result: HiringResult, case: str,
              staffing: pd.DataFrame | None, months: list[str]) -> dict:
     out = {k: v for k, v in result.solve.as_dict().items() if k != "solver"}
@@ -299,13 +324,10 @@ def _summary(s: Scenario, plan: Plan, result: HiringResult, case: str,
     out["simulated_case"] = case
     if result.plan.empty:
         return out
-    cases = result.cases.set_index("case")
-    weights = cases["weight"]
-    out["cost"] = round(float((cases["cost"] * weights).sum()), 2)
-    out["margin"] = round(float((cases["margin"] * weights).sum()), 2)
-    out["shortfall_hours"] = round(float((cases["shortfall_hours"] * weights).sum()), 3)
-    out["cases"] = {c: {k: round(float(v), 3) for k, v in row.items()} for c, row in cases.iterrows()}
+    out["penalties"] = _penalties(result.cases)
+    out["cases"] = _case_figures(result)
     mine = result.plan[result.plan["case"] == case]
+    out["shortfall_hours"] = round(float(mine["shortfall_hours"].sum()), 3)
     out["hires"] = {str(r): int(v) for r, v in mine.groupby("role", sort=False)["hires"].sum().items()}
     out["shortfall_by_role_month"] = _by_role_month(mine, "shortfall_hours")
     gaps = result.people_gaps
@@ -373,6 +395,7 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
         support_hours = np.stack([reqs[c].agent_hours for c in cases])
     problem = build_problem(s, plan, months, demand, support_hours)
     result = solve_hiring(problem, with_vss=plan.value_of_stochastic_solution)
+    result = replace(result, plan=restate_costs(s, forecast, result.plan, months))
     case = simulated_case(s, plan)
     staffing = _staffing_table(s, months, loads, reqs, result) if s.support is not None else None
     summary = _summary(s, plan, result, case, staffing, months)

@@ -75,7 +75,7 @@ def _margin_of(ctx: Context, capacity: pd.DataFrame) -> float:
         return 0.0
     req = fluid.required_hours(f, ctx.rates)
     cov = fluid.coverage(req, capacity, ctx.rates.roles)
-    out = fluid.planned_outcomes(f, ctx.rates, cov["total"])
+    out = fluid.planned_outcomes(f, ctx.rates, cov["total"], fluid.hours_shares(req, capacity, ctx.rates.roles))
     share = ctx.rates.gross_margin.reindex(out["segment"]).fillna(0.0).to_numpy()
     return float((out["revenue"].to_numpy() * share).sum())
 
@@ -134,9 +134,12 @@ def _hiring_actions(ctx: Context, table: pd.DataFrame) -> list[dict]:
         if ctx.rates is not None and role_name in ctx.rates.roles:
             text = (f"{head}, {'+' if gain >= 0 else '-'}{tables.money(abs(gain), cur)} gross margin "
                     f"for {tables.money(cost, cur)} pay, net {'+' if margin >= 0 else '-'}"
-                    f"{tables.money(abs(margin), cur)}.")
-        else:
-            text = f"{head} for {tables.money(cost, cur)} pay{_sla_note(table)}."
+                    f"{tables.money(abs(margin), cur)}" + ("." if margin >= 0 else
+                    ": it does not pay for itself within the horizon; listed as the price of closing "
+                    "the shortfall, not as a recommendation."))
+        else:  # the P&L does not price answered tickets: the hire buys service level, not margin
+            text = (f"{head} for {tables.money(cost, cur)} pay{_sla_note(table)} (listed for the "
+                    "service level, which the P&L does not price).")
         out.append(_action(HIRING, text, float(k), "hires", revenue=None, cost=cost, margin=margin,
                            gap_closed_share=closed))
         out.extend(_ramp_action(ctx, role_name, part, before, base_margin, cap))

@@ -125,6 +125,13 @@ class Context:
         """Fluid plan outcome by month x segment x region (see engine.reconcile.fluid.planned_outcomes)."""
         return self._cached(("outcomes", case or self.case), lambda: self._outcomes(case))
 
+    def hours_shares(self, case: str | None = None) -> pd.DataFrame | None:
+        """Per month and funnel role: min(1, capacity / hours needed) (see fluid.hours_shares)."""
+        req, cap = self.required(case), self.capacity(case)
+        if req is None or cap is None or self.rates is None:
+            return None
+        return fluid.hours_shares(req, cap, self.rates.roles)
+
     def _required(self, case: str | None = None) -> pd.DataFrame | None:
         """Hours each role needs per month for the case's forecast: month, role, hours.
 
@@ -151,8 +158,7 @@ class Context:
         f = self.forecast(case)
         if f is None or self.rates is None:
             return None
-        cov = self.coverage(case)
-        return fluid.planned_outcomes(f, self.rates, None if cov is None else cov["total"])
+        return fluid.outcomes_with_capacity(f, self.rates, self.required(case), self.capacity(case))
 
 
 def _capacity_frame(scenario: Scenario, hiring: StageOutput | None) -> pd.DataFrame | None:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from engine import numbers as tables
 from engine.reconcile.context import Context
+from engine.reconcile.money import FIGURES, money_model, plan_pnl
 from engine.reconcile.quantiles import ALL
 
 REL_TOLERANCE = 0.05
@@ -47,56 +48,65 @@ def speed_to_lead_multiplier(ctx: Context, delay_h: float) -> float:
     return stl.floor + (1 - stl.floor) * 0.5 ** (max(delay_h, 0.0) / stl.half_life_hours)
 
 
-def headline(ctx: Context, table: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    """Per demand case: revenue, cost, margin (currency), sla (share), hires, shortfall (hours).
+SIM_FIGURES = (*FIGURES, "sla")
+"""Headline figures the simulated case also carries as sim_<figure>_p10 / p50 / p90."""
 
-    revenue is the fluid plan's revenue within the horizon (without a capacity plan: every lead
-    worked). Only the cases the plan covers are listed when there is a plan. cost, margin and shortfall are the
-    hiring MILP's own figures when it reports them per case (margin = gross margin of full
-    coverage - margin lost to uncovered hours - people cost incl. variable pay); otherwise margin =
-    revenue x segment gross margin - people cost and shortfall = hours needed minus capacity. The
-    simulated case also carries the simulation's p10 / p50 / p90 revenue and p50 SLA.
+
+def shortfall_hours(ctx: Context, case: str) -> float | None:
+    """Hours needed beyond capacity, summed over months and roles: sum max(need - capacity, 0)
+    (the capacity rows of reconciliation.csv, and shortfall_hours of plan/hiring_cases.csv)."""
+    req, cap = ctx.required(case), ctx.capacity(case)
+    if req is None or cap is None:
+        return None
+    both = req.merge(cap.groupby(["month", "role"], as_index=False)["capacity_hours"].sum(),
+                     on=["month", "role"], how="left").fillna({"capacity_hours": 0.0})
+    return float(np.maximum(both["hours"] - both["capacity_hours"], 0).sum())
+
+
+def _sim_figures(ctx: Context) -> dict[str, float | None]:
+    """sim_<figure>_p10|p50|p90 from the simulation's own totals (summary.json simulation.totals)."""
+    totals = ctx.stage_summaries.get("simulation", {}).get("totals", {})
+    out: dict[str, float | None] = {}
+    for figure in SIM_FIGURES:
+        q = totals.get("sla_attainment" if figure == "sla" else figure)
+        if q and q.get("p50") is not None:
+            out.update({f"sim_{figure}_{p}": q.get(p) for p in ("p10", "p50", "p90")})
+    return out
+
+
+def headline(ctx: Context, table: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Per demand case the P&L and service figures of the plan (docs/money.md), and for the
+    simulated case the same figures simulated (p10 / p50 / p90 over replications).
+
+    revenue, gross_margin, people_cost, operating_margin (currency) come from the one money model
+    (engine.reconcile.money) fed with the fluid plan's revenue and the hiring plan's people;
+    people_cost and operating_margin are None without a hiring plan. sla: the plan's mean monthly
+    Erlang C service level (share; all tickets pooled, the binding tier's threshold); hires (people); shortfall_hours (see
+    `shortfall_hours`); uncovered_leads: forecast leads the plan does not work. No penalty price
+    of the hiring MILP is part of any of them. Only the cases the plan covers are listed when there
+    is a plan. Every figure of a stage that did not run is None.
     """
     out: dict[str, dict[str, float | None]] = {}
+    model = money_model(ctx.scenario)
     for case in ctx.cases:
         outcome = ctx.outcomes(case)
         plan = ctx.hiring(case)
         staffing = ctx.staffing(case)
         if outcome is None or (ctx.hiring_all is not None and plan is None):
             continue  # a case the plan did not cover has no plan figures to show
-        margin_share = ctx.rates.gross_margin.reindex(outcome["segment"]).fillna(0.0).to_numpy()
-        revenue = float(outcome["revenue"].sum())
-        gross = float((outcome["revenue"].to_numpy() * margin_share).sum())
-        cost = float(plan["cost"].sum()) if plan is not None and "cost" in plan else None
-        req, cap = ctx.required(case), ctx.capacity(case)
-        shortfall = None
-        if req is not None and cap is not None:
-            both = req.merge(cap.groupby(["month", "role"], as_index=False)["capacity_hours"].sum(),
-                             on=["month", "role"], how="left").fillna({"capacity_hours": 0.0})
-            shortfall = float(np.maximum(both["hours"] - both["capacity_hours"], 0).sum())
-        solved = ctx.stage_summaries.get("hiring", {}).get("cases", {}).get(case)
-        if solved:
-            cost, shortfall = solved.get("cost", cost), solved.get("shortfall_hours", shortfall)
-            margin = solved.get("margin")
-        else:
-            margin = gross - cost if cost is not None else None
+        money = {k: float(v.sum()) for k, v in plan_pnl(model, outcome, plan, ctx.months).items()}
+        if plan is None:
+            money["people_cost"] = money["operating_margin"] = None
         out[case] = {
-            "revenue": revenue, "cost": cost, "margin": margin,
+            **money,
             "sla": float(staffing["service_level"].mean()) if staffing is not None
             and "service_level" in staffing else None,
             "hires": float(plan["hires"].sum()) if plan is not None and "hires" in plan else None,
-            "shortfall": shortfall,
+            "shortfall_hours": shortfall_hours(ctx, case),
             "uncovered_leads": float((outcome["leads"] - outcome["worked"]).sum()),
         }
         if case == ctx.case:
-            rev = _row(table, "company", "revenue")
-            sla = _row(table, "company", "sla_attainment")
-            if rev is not None and not math.isnan(rev["sim_p50"]):
-                out[case]["sim_revenue_p10"] = float(rev["sim_p10"])
-                out[case]["sim_revenue_p50"] = float(rev["sim_p50"])
-                out[case]["sim_revenue_p90"] = float(rev["sim_p90"])
-            if sla is not None and not math.isnan(sla["sim_p50"]):
-                out[case]["sim_sla_p50"] = float(sla["sim_p50"])
+            out[case].update(_sim_figures(ctx))
     return out
 
 
@@ -184,10 +194,11 @@ def _capacity_shortfalls(ctx: Context, table: pd.DataFrame) -> list[dict]:
     cap = table[(table["metric"] == "capacity") & (table["month"] != ALL)
                 & table["scope"].str.startswith("role:")]
     for scope, part in cap.groupby("scope", sort=True):
-        short = part[part["gap"] < 0]
+        missing = np.maximum(part["forecast"] - part["planned"], 0.0).fillna(0.0)
+        short = part[missing > 0]
         if short.empty:
             continue
-        hours = float(-short["gap"].sum())
+        hours = float(missing.sum())  # the hours the hiring actions close a share of
         need = float(part["forecast"].sum())
         msg = (f"{scope.split(':', 1)[1]} is short of {tables.fmt(hours, 0)} hours in {len(short)} of "
                f"{len(part)} months (first {short['month'].iloc[0]}), "
@@ -215,8 +226,8 @@ def _share_disagreements(ctx: Context, table: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _sla_misses(ctx: Context, table: pd.DataFrame) -> list[dict]:
-    monthly = _monthly(table, "company", "sla_attainment")
+def _sla_miss(table: pd.DataFrame, scope: str, what: str) -> list[dict]:
+    monthly = _monthly(table, scope, "sla_attainment")
     if monthly.empty:
         return []
     value = monthly["sim_p50"].where(monthly["sim_p50"].notna(), monthly["planned"])
@@ -225,10 +236,46 @@ def _sla_misses(ctx: Context, table: pd.DataFrame) -> list[dict]:
         return []
     target = float(monthly["forecast"].iloc[0])
     worst = float(value.min())
-    msg = (f"Support misses its {tables.pct(target)} service-level target in {len(miss)} of "
-           f"{len(monthly)} months (worst {tables.pct(worst, 1)}, first {miss['month'].iloc[0]}).")
-    return [_flag("sla_miss", "company", "sla_attainment", list(miss["month"]), target, worst,
+    msg = (f"{what} misses {tables.pct(target)} in {len(miss)} of {len(monthly)} months "
+           f"(worst {tables.pct(worst, 1)}, first {miss['month'].iloc[0]}).")
+    return [_flag("sla_miss", scope, "sla_attainment", list(miss["month"]), target, worst,
                   worst - target, msg, len(monthly))]
+
+
+def _sla_misses(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    """Each support tier against its own target when the simulation measured tiers; else the
+    blended SLA against the blended target, named as such."""
+    sup = ctx.scenario.support
+    tiers = [t for t in (sup.tiers if sup else []) if not _monthly(table, f"tier:{t.name}",
+                                                                  "sla_attainment").empty]
+    if tiers:
+        return [f for t in tiers for f in _sla_miss(
+            table, f"tier:{t.name}", f"Support tier {t.name} (target: {tables.pct(t.target)} of tickets "
+            f"answered within {tables.fmt(t.within_seconds, 0)} s)")]
+    return _sla_miss(table, "company", "Support's blended service level (share of all tickets answered "
+                     "within their tier's threshold; target = the tiers' targets weighted by their "
+                     "tickets)")
+
+
+def _budget_overrun(ctx: Context, table: pd.DataFrame) -> list[dict]:
+    """Months whose P&L people cost is above `plan.budget_per_month`. The optimiser keeps within the
+    budget the cost it foresees (base pay and commission on its own linear view of the deals it
+    covers); the money model prices commission on the plan's revenue, which can be higher."""
+    plan = ctx.scenario.plan
+    if plan is None or plan.budget_per_month is None:
+        return []
+    cost = _monthly(table, "company", "cost")
+    over = cost[cost["planned"] > plan.budget_per_month * (1 + 1e-6)]
+    if over.empty:
+        return []
+    cur, budget = ctx.scenario.currency, float(plan.budget_per_month)
+    worst = over.loc[over["planned"].idxmax()]
+    msg = (f"People cost is above the {tables.money(budget, cur)} monthly budget in {len(over)} of "
+           f"{len(cost)} months (highest {tables.money(worst['planned'], cur)} in {worst['month']}): the "
+           "optimiser keeps the pay it foresees within the budget; the commission on the revenue the "
+           "plan is expected to book comes on top.")
+    return [_flag("budget_overrun", "company", "cost", list(over["month"]), budget,
+                  float(worst["planned"]), float(worst["planned"]) - budget, msg, len(cost))]
 
 
 def _territory_imbalance(ctx: Context, table: pd.DataFrame) -> list[dict]:
@@ -253,5 +300,5 @@ def find_flags(ctx: Context, table: pd.DataFrame) -> list[dict]:
     """Every disagreement worth a director's attention, most severe first."""
     flags = [*_plan_vs_sim(ctx, table), *_capacity_shortfalls(ctx, table),
              *_share_disagreements(ctx, table), *_sla_misses(ctx, table),
-             *_territory_imbalance(ctx, table)]
+             *_budget_overrun(ctx, table), *_territory_imbalance(ctx, table)]
     return sorted(flags, key=lambda f: (f["severity"] != "high", -abs(f["share"] or 0)))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.reconcile.triage import Triage, triage_curves
 from engine.scenario.model import Scenario
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -42,6 +43,8 @@ class FunnelRates:
     """Funnel roles in the order their first stage appears."""
     lag_months: float
     """Mean months from lead arrival to a won deal."""
+    triage: Triage | None = None
+    """Best-scored-first curves when a short team triages leads by score (engine.reconcile.triage)."""
 
 
 def funnel_rates(scenario: Scenario) -> FunnelRates | None:
@@ -62,7 +65,7 @@ def funnel_rates(scenario: Scenario) -> FunnelRates | None:
     value = pd.Series([s.deal_size.mean for s in scenario.segments], index=work.index)
     margin = pd.Series([s.gross_margin for s in scenario.segments], index=work.index)
     lag = sum(stage.duration_days.mean for stage in funnel.stages) / DAYS_PER_MONTH
-    return FunnelRates(work, won, value, margin, tuple(roles), float(lag))
+    return FunnelRates(work, won, value, margin, tuple(roles), float(lag), triage_curves(scenario))
 
 
 def required_hours(forecast: pd.DataFrame, rates: FunnelRates) -> pd.DataFrame:
@@ -111,24 +114,60 @@ def lagged(values: np.ndarray, lag_months: float) -> np.ndarray:
     return out
 
 
+def hours_shares(required: pd.DataFrame, capacity: pd.DataFrame, roles: tuple[str, ...]) -> pd.DataFrame:
+    """Share of the hours each role needs that its capacity gives, min(1, capacity / need), by month
+    (index month, column per funnel role with capacity rows); each role against all the leads."""
+    req = required.groupby(["month", "role"])["hours"].sum().unstack("role")
+    cap = capacity.groupby(["month", "role"])["capacity_hours"].sum().unstack("role")
+    out = pd.DataFrame(index=req.index)
+    for role in roles:
+        if role in cap.columns and role in req.columns:
+            need, have = req[role], cap[role].reindex(req.index).fillna(0.0)
+            out[role] = np.where(need > 0, np.minimum(1.0, have / need.where(need > 0, 1.0)), 1.0)
+    return out
+
+
+def _kept(f: pd.DataFrame, rates: FunnelRates, share: np.ndarray,
+          shares: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: share of leads worked and share of wins kept. Without triage the leads worked are a
+    random sample (`share` of them); with it each role works the best-scored leads its hours reach
+    and the leads worked are the best c = min over roles of hours_r^-1(shares_r)."""
+    share = np.broadcast_to(np.asarray(share, float), (len(f),))
+    tri = rates.triage
+    if tri is None or shares is None or shares.empty:
+        return share.copy(), share.copy()
+    worked, kept = share.copy(), share.copy()
+    seg = pd.Index(rates.won_share.index).get_indexer(f["segment"])
+    by_row = shares.reindex(f["month"]).fillna(1.0)
+    short = np.flatnonzero((by_row.to_numpy() < 1.0).any(axis=1) & (seg >= 0))
+    for i in short:  # short months only: a few hundred rows
+        row = by_row.iloc[i]
+        worked[i] = min(tri.worked_share(int(seg[i]), str(r), float(row[r])) for r in shares.columns)
+        kept[i] = tri.won_share(int(seg[i]), worked[i])
+    return worked, kept
+
+
 def planned_outcomes(forecast: pd.DataFrame, rates: FunnelRates,
-                     cover: pd.Series | None) -> pd.DataFrame:
+                     cover: pd.Series | None, shares: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fluid outcome per month x segment x region: leads, worked, won (deals) and revenue (currency).
 
-    `forecast`: month, segment, region, leads of one case; `cover`: share of leads worked by month
-    (None = every lead). `won_full` / `revenue_full` are the same with every lead worked; won and
-    revenue are dated by the arrival-to-win lag.
+    `forecast`: month, segment, region, leads of one case; `cover`: share of the hours needed that
+    the plan's capacity gives, by month (None = every lead); `shares`: each role's own share
+    (`hours_shares`), which decides which leads are worked when the team triages by score
+    (`rates.triage`). `won_full` / `revenue_full` are the same with every lead worked; won
+    and revenue are dated by the arrival-to-win lag.
     """
     f = forecast[["month", "segment", "region", "leads"]].copy()
     f["month"] = f["month"].astype(str)
     f["segment"] = f["segment"].astype(str)
     f["region"] = f["region"].astype(str)
-    share = cover.reindex(f["month"]).fillna(1.0).to_numpy() if cover is not None else 1.0
-    f["worked"] = f["leads"].to_numpy(dtype=float) * share
     f = f.sort_values(["segment", "region", "month"]).reset_index(drop=True)
+    share = cover.reindex(f["month"]).fillna(1.0).to_numpy() if cover is not None else 1.0
+    worked, kept = _kept(f, rates, share, shares)
+    f["worked"] = f["leads"].to_numpy(dtype=float) * worked
     won_share = rates.won_share.reindex(f["segment"]).fillna(0.0).to_numpy()
     value = rates.deal_value.reindex(f["segment"]).fillna(0.0).to_numpy()
-    won_now = f["worked"].to_numpy() * won_share
+    won_now = f["leads"].to_numpy(dtype=float) * kept * won_share
     full_now = f["leads"].to_numpy(dtype=float) * won_share
     won = np.zeros(len(f))
     full = np.zeros(len(f))
@@ -140,3 +179,13 @@ def planned_outcomes(forecast: pd.DataFrame, rates: FunnelRates,
     f["revenue"] = won * value
     f["revenue_full"] = full * value
     return f
+
+
+def outcomes_with_capacity(forecast: pd.DataFrame, rates: FunnelRates, required: pd.DataFrame | None,
+                           capacity: pd.DataFrame | None) -> pd.DataFrame:
+    """`planned_outcomes` of one case's forecast worked with a plan's capacity (month, role,
+    capacity_hours) against its hours needed (month, role, hours); every lead without either."""
+    if required is None or capacity is None:
+        return planned_outcomes(forecast, rates, None)
+    cov = coverage(required, capacity, rates.roles)
+    return planned_outcomes(forecast, rates, cov["total"], hours_shares(required, capacity, rates.roles))

@@ -3,8 +3,8 @@
 `reconciliation.csv` has the columns month, scope, metric, planned, forecast, sim_p10, sim_p50,
 sim_p90, gap. `month` is `YYYY-MM`, or `all` for the whole horizon (flows summed, levels and
 shares averaged; the sim quantiles of `all` are quantiles of each replication's total or mean).
-`scope` is `company`, `segment:<name>`, `region:<name>`, `role:<name>`, `team:<name>` or
-`territory:<name>`. A column with nothing to say is empty (NaN).
+`scope` is `company`, `segment:<name>`, `region:<name>`, `role:<name>`, `team:<name>`,
+`territory:<name>` or `tier:<name>` (a support tier's own SLA against its own target). A column with nothing to say is empty (NaN).
 
 Metrics (unit; planned / forecast / sim; gap):
 
@@ -19,7 +19,8 @@ Metrics (unit; planned / forecast / sim; gap):
 | response_time | hours | - (the fluid plan assumes no wait) | - | mean first response to a lead | - |
 | ticket_wait | seconds | Erlang ASA of the planned agents | - | mean ticket wait | sim_p50 - planned |
 | sla_attainment | share | Erlang service level of the planned agents | target service level | simulated share answered in time | sim_p50 - planned; without a simulation planned - forecast |
-| cost | currency | people cost of the plan | - | - | - |
+| cost | currency | people cost of the plan (engine/reconcile/money.py) | - | simulated people cost (company) | sim_p50 - planned |
+| gross_margin, operating_margin | currency | the plan's P&L figure (engine/reconcile/money.py) | - | the simulated one | sim_p50 - planned |
 | headcount | people | planned headcount | - | simulated headcount (attrition is random) | sim_p50 - planned |
 | workload, potential | scenario units | a territory's total | mean over territories (the balanced value) | - | planned - forecast (positive: above the mean) |
 
@@ -43,12 +44,14 @@ import pandas as pd
 from engine import numbers as tables
 from engine.reconcile import quantiles as simstats
 from engine.reconcile.context import Context, build_context
+from engine.reconcile.money import money_model, plan_pnl
 from engine.reconcile.quantiles import ALL
 from engine.scenario.load import LoadedScenario
 from engine.stage import StageOutput, StageResult
 
 COLUMNS = ["month", "scope", "metric", "planned", "forecast", "sim_p10", "sim_p50", "sim_p90", "gap"]
-FLOW_METRICS = {"demand", "capacity", "throughput", "revenue", "revenue_at_risk", "cost"}
+FLOW_METRICS = {"demand", "capacity", "throughput", "revenue", "revenue_at_risk", "cost", "gross_margin",
+                "operating_margin"}
 """Metrics whose `all` row is the sum over months; the others are averaged."""
 GAP_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "demand": (("planned", "forecast"), ("sim_p50", "forecast")),
@@ -60,7 +63,9 @@ GAP_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "response_time": (),
     "ticket_wait": (("sim_p50", "planned"),),
     "sla_attainment": (("sim_p50", "planned"), ("planned", "forecast")),
-    "cost": (),
+    "cost": (("sim_p50", "planned"),),
+    "gross_margin": (("sim_p50", "planned"),),
+    "operating_margin": (("sim_p50", "planned"),),
     "headcount": (("sim_p50", "planned"),),
     "workload": (("planned", "forecast"),),
     "potential": (("planned", "forecast"),),
@@ -68,6 +73,7 @@ GAP_RULES: dict[str, tuple[tuple[str, str], ...]] = {
 UNITS = {"demand": "leads", "capacity": "hours", "throughput": "won deals", "revenue": "currency",
          "revenue_at_risk": "currency", "utilisation": "share", "response_time": "hours",
          "ticket_wait": "seconds", "sla_attainment": "share", "cost": "currency",
+         "gross_margin": "currency", "operating_margin": "currency",
          "headcount": "people", "workload": "units", "potential": "units"}
 METRIC_ORDER = list(GAP_RULES)
 
@@ -195,6 +201,26 @@ def _role_rows(ctx: Context) -> list[pd.DataFrame]:
     return rows
 
 
+def _money_rows(ctx: Context) -> list[pd.DataFrame]:
+    """Company gross margin and operating margin of the plan by month (the money model)."""
+    out, plan = ctx.outcomes(), ctx.hiring()
+    if out is None or plan is None:
+        return []
+    figures = plan_pnl(money_model(ctx.scenario), out, plan, ctx.months)
+    return [_series_rows("company", name, pd.Series(figures[name], index=ctx.months))
+            for name in ("gross_margin", "operating_margin")]
+
+
+def _sim_money_rows(ctx: Context) -> list[pd.DataFrame]:
+    rows = []
+    for name, metric in (("people_cost", "cost"), ("gross_margin", "gross_margin"),
+                         ("operating_margin", "operating_margin")):
+        q = _company_sim(ctx, name, metric, True)
+        if q is not None:
+            rows.append(q)
+    return rows
+
+
 def _has_role(ctx: Context, name: str) -> bool:
     return any(r.name == name for r in ctx.scenario.roles)
 
@@ -229,11 +255,12 @@ def _sim_company_rows(ctx: Context) -> list[pd.DataFrame]:
     """Simulated quantiles of company-wide and per-role monthly metrics."""
     rows = []
     for name, metric, flow in (("leads", "demand", True), ("won", "throughput", True),
-                               ("revenue", "revenue", True), ("sla_attainment", "sla_attainment", False),
+                               ("revenue", "revenue", True),
                                ("first_response_h_mean", "response_time", False)):
         q = _company_sim(ctx, name, metric, flow)
         if q is not None:
             rows.append(q)
+    rows.extend(_sim_sla_rows(ctx))
     rows.extend(_sim_risk_rows(ctx))
     support = ctx.scenario.support.role if ctx.scenario.support else None
     if support:
@@ -247,6 +274,43 @@ def _sim_company_rows(ctx: Context) -> list[pd.DataFrame]:
                 rows.append(q)
     rows.extend(_sim_hours_worked(ctx))
     return rows
+
+
+def _weighted_share(ctx: Context, share: str, weight: str, scope: str, metric: str) -> pd.DataFrame | None:
+    """Quantile rows of a monthly share whose `all` row weights the months by `weight` (e.g. SLA
+    by tickets: the share of all the horizon's tickets answered in time, per replication)."""
+    values, weights = ctx.sim_series(share), ctx.sim_series(weight)
+    if values is None:
+        return None
+    q = _quantile_rows(ctx, values[:, :, None], [scope], metric, False)
+    if weights is None:
+        return q
+    w = np.nan_to_num(weights) * np.isfinite(values)
+    total = np.nansum(w * np.nan_to_num(values), axis=1) / np.where(w.sum(axis=1) > 0, w.sum(axis=1), np.nan)
+    total = total[np.isfinite(total)]
+    if total.size:
+        at = q["month"] == ALL
+        q.loc[at, ["sim_p10", "sim_p50", "sim_p90"]] = np.percentile(total, [10, 50, 90])
+    return q
+
+
+def _sim_sla_rows(ctx: Context) -> list[pd.DataFrame]:
+    """Blended SLA (company) and each tier's own (`tier:<name>`), weighted by tickets over months."""
+    rows = [_weighted_share(ctx, "sla_attainment", "tickets", "company", "sla_attainment")]
+    if ctx.scenario.support is not None:
+        for tier in ctx.scenario.support.tiers:
+            rows.append(_weighted_share(ctx, f"sla_attainment:{tier.name}", f"tickets:{tier.name}",
+                                        f"tier:{tier.name}", "sla_attainment"))
+    return [r for r in rows if r is not None]
+
+
+def _tier_target_rows(ctx: Context) -> list[pd.DataFrame]:
+    """Each support tier's own service-level target as the `forecast` of its sla_attainment rows."""
+    if ctx.scenario.support is None or ctx.sim_series("sla_attainment") is None:
+        return []
+    index = pd.Index(ctx.months)
+    return [_series_rows(f"tier:{t.name}", "sla_attainment", forecast=pd.Series(t.target, index=index))
+            for t in ctx.scenario.support.tiers]
 
 
 def _sim_hours_worked(ctx: Context) -> list[pd.DataFrame]:
@@ -353,7 +417,7 @@ def apply_gap(table: pd.DataFrame) -> pd.DataFrame:
 
 def _order(table: pd.DataFrame) -> pd.DataFrame:
     scope_rank = table["scope"].str.split(":").str[0].map(
-        {"company": 0, "segment": 1, "region": 2, "role": 3, "team": 4, "territory": 5}).fillna(9)
+        {"company": 0, "segment": 1, "region": 2, "role": 3, "team": 4, "territory": 5, "tier": 6}).fillna(9)
     metric_rank = table["metric"].map({m: i for i, m in enumerate(METRIC_ORDER)}).fillna(99)
     month_key = table["month"].where(table["month"] != ALL, "9999-99")
     order = pd.DataFrame({"s": scope_rank, "n": table["scope"], "m": metric_rank, "t": month_key})
@@ -364,8 +428,8 @@ def _order(table: pd.DataFrame) -> pd.DataFrame:
 def reconciliation_table(ctx: Context) -> pd.DataFrame:
     """The reconciliation table (COLUMNS), sorted by scope, metric and month; numbers as floats."""
     plan_rows = [*_plan_rows(ctx), *_allocation_rows(ctx), *_role_rows(ctx), *_support_rows(ctx),
-                 *_territory_rows(ctx)]
-    sim_rows = [*_sim_company_rows(ctx), *_sim_lead_rows(ctx)]
+                 *_territory_rows(ctx), *_money_rows(ctx), *_tier_target_rows(ctx)]
+    sim_rows = [*_sim_company_rows(ctx), *_sim_lead_rows(ctx), *_sim_money_rows(ctx)]
     table = _merge(plan_rows, sim_rows)
     for col in COLUMNS[3:]:
         table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)

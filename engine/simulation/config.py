@@ -38,7 +38,8 @@ class RoleSpec:
     lead_time_months: int = 0
     """Months from a leave to the start of its backfill (backfill `leavers`)."""
     work_scale: float = 1.0
-    """Open calendar hours a rep spends per hour of item work (open hours / selling hours)."""
+    """Open calendar hours a rep spends per hour of item work (open hours / selling hours), on
+    average over the horizon; `SimConfig.month_work_factor` makes it exact month by month."""
     attrition_factor: tuple[float, ...] | None = None
     """Multiplier on the attrition hazard by month (shocks); None = 1 throughout."""
     hiring_factor: tuple[float, ...] | None = None
@@ -140,6 +141,10 @@ class SimConfig:
     """Probability of each source for a new lead."""
     source_shift: np.ndarray | None = None
     """Score shift of each source (added to the lead's score, kept inside 0-1)."""
+    month_work_factor: np.ndarray | None = None
+    """Per month: the month's open hours over the horizon's mean open hours per month (None = 1).
+    Work started in a month is scaled by it, so a fully busy rep delivers the plan's capacity hours
+    in every month, short February and long March alike (the plan's capacity per month is fixed)."""
 
     @property
     def horizon_h(self) -> float:
@@ -206,6 +211,12 @@ def _hires(hiring: pd.DataFrame | None, role: str, months: list[str]) -> tuple[i
     rows = hiring[hiring["role"].astype(str) == role]
     by_month = rows.groupby(rows["month"].astype(str))["hires"].sum()
     return tuple(int(round(float(by_month.get(m, 0.0)))) for m in months)
+
+
+def _month_work_factor(cal: WorkCalendar, bounds: np.ndarray) -> np.ndarray | None:
+    per_month = np.diff(cal.open_hours(bounds))
+    mean = float(per_month.mean()) if per_month.size else 0.0
+    return per_month / mean if mean > 0 else None
 
 
 def _roles(s: Scenario, hiring: pd.DataFrame | None, months: list[str], cal: WorkCalendar,
@@ -347,4 +358,5 @@ def config_from_scenario(s: Scenario, forecast: pd.DataFrame, hiring: pd.DataFra
         allocation=_allocation(allocation, months, segments, regions, [r.name for r in s.roles],
                                _team_roles(s)),
         territories=names, territory_p=terr_p, support=_support(s, staffing, months, _hourly(staffing_hourly, months)),
-        price_factor=_price_factor(s, months), **_sources(sim))
+        price_factor=_price_factor(s, months), month_work_factor=_month_work_factor(cal, bounds),
+        **_sources(sim))

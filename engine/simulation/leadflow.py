@@ -16,6 +16,8 @@ Rules, in one place:
 - An unowned item not picked up within `wait_limit_h` is dropped (checked when it would be picked,
   which gives the same outcome as a timer and costs no event).
 - Ramp: a rep in tenure month j works at `ramp[j]` speed (work takes 1 / ramp[j] as long).
+- Month length: work started in month m takes `month_work_factor[m]` times as long (the month's
+  open hours over the mean), so a saturated rep delivers the plan's capacity in every month.
 - Speed-to-lead: the first stage's conversion is multiplied by
   floor + (1 - floor) * 0.5 ** (first-contact delay / half-life).
 """
@@ -91,6 +93,8 @@ class FunnelResult:
     """Open hours of work started by each role in each month [roles, months]."""
     handled: np.ndarray
     """Items whose work started, by role and month [roles, months]."""
+    rep_start_month: np.ndarray | None = None
+    """Month index each rep started in (NOT_HIRED for the people there at hour 0)."""
 
 
 class FunnelModel:
@@ -148,6 +152,8 @@ class FunnelModel:
         self.handled = [[0] * len(cfg.months) for _ in range(roles)]
         self.ramp = [list(r.ramp) for r in cfg.roles]
         self.cap = cfg.max_open if cfg.max_open is not None else 1 << 62
+        factor = cfg.month_work_factor
+        self.month_factor = [1.0] * len(cfg.months) if factor is None else [float(x) for x in factor]
         self.least_loaded = cfg.routing == "least_loaded"
 
     # -- scheduling -------------------------------------------------------------------------
@@ -318,7 +324,7 @@ class FunnelModel:
         m = self.cur_month if now < self.next_bound else self._month(now)
         tenure = m - self.rep_start_m[r]
         ramp = self.ramp[role]
-        work = self.rec[4 * (i * self.n_stages + k)]
+        work = self.rec[4 * (i * self.n_stages + k)] * self.month_factor[m]
         if 0 <= tenure < len(ramp):
             work /= ramp[tenure]
         self.busy_open[role][m] += work
@@ -391,7 +397,8 @@ class FunnelModel:
             dropped_h=_numpy(self.dropped), rep_role=np.array(self.rep_role, dtype=np.int64),
             rep_name=self.rep_name, rep_start_h=np.array(self.rep_start_h),
             rep_leave_h=np.array(self.rep_leave_h), busy_open_h=np.array(self.busy_open),
-            handled=np.array(self.handled, dtype=np.int64))
+            handled=np.array(self.handled, dtype=np.int64),
+            rep_start_month=np.array(self.rep_start_m, dtype=np.int64))
 
     def _drop_expired(self) -> None:
         """Items still unowned at the horizon end whose wait limit has passed count as dropped."""

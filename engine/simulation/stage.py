@@ -13,15 +13,18 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from engine.reconcile.money import FIGURES, money_model, simulated_pnl
 from engine.scenario.load import LoadedScenario
 from engine.simulation.arrivals import ScoreFn
 from engine.simulation.config import SimConfig, config_from_scenario
+from engine.simulation.metrics import first_response_totals, month_labels
 from engine.simulation.replications import leads_frame, monthly_frame, run_replications
 from engine.stage import SimulationOut, StageOutput
 
 __all__ = ["SimConfig", "config_from_scenario", "run_replications", "simulate", "summarise"]
 
-HEADLINE = ("won", "revenue", "dropped", "tickets")
+HEADLINE = ("won", "dropped", "tickets", *FIGURES)
+"""Flows whose horizon totals per replication summary.json gives as p10 / p50 / p90."""
 
 
 def _quantiles(values: pd.Series | np.ndarray) -> dict[str, float | None]:
@@ -44,13 +47,26 @@ def _sla_totals(monthly: pd.DataFrame) -> pd.Series | None:
     return met / total.where(total > 0)
 
 
-def summarise(monthly: pd.DataFrame, replications: int) -> dict:
-    """summary.json object: headline totals over the horizon and p10/p50/p90 per month and metric."""
+def _response_totals(leads: pd.DataFrame | None) -> dict[str, dict]:
+    """First response over the horizon per replication (engine.simulation.metrics), as quantiles."""
+    if leads is None or leads.empty or "first_contact_h" not in leads:
+        return {}
+    per_rep = [first_response_totals(rows["arrived_h"].to_numpy(float), rows["first_contact_h"].to_numpy(float))
+               for _, rows in leads.groupby("replication", sort=True)]
+    return {name: _quantiles([r[name] for r in per_rep]) for name in per_rep[0]}
+
+
+def summarise(monthly: pd.DataFrame, replications: int, leads: pd.DataFrame | None = None) -> dict:
+    """summary.json object: headline totals over the horizon and p10/p50/p90 per month and metric.
+
+    totals: flows (HEADLINE) summed over the horizon; sla_attainment weighted by tickets; first
+    response p50 / p90 / max (hours, over all leads contacted) and never_contacted (leads)."""
     totals = monthly[monthly["metric"].isin(HEADLINE)].groupby(["metric", "replication"])["value"].sum()
     headline = {m: _quantiles(totals[m]) for m in HEADLINE if m in totals.index.get_level_values(0)}
     sla = _sla_totals(monthly)
     if sla is not None:
         headline["sla_attainment"] = _quantiles(sla)
+    headline.update(_response_totals(leads))
     by_month: dict[str, dict[str, dict]] = {}
     grouped = monthly.groupby(["metric", "month"], sort=False)["value"]
     for (metric, month), values in grouped:
@@ -76,7 +92,9 @@ def simulate(loaded: LoadedScenario, forecast: pd.DataFrame, hiring: pd.DataFram
                                staffing_hourly)
     results = run_replications(cfg, replications, seed, workers, progress, score_fn)
     leads, monthly = leads_frame(cfg, results), monthly_frame(results)
-    summary = {"seed": seed, **summarise(monthly, replications)}
+    money = simulated_pnl(money_model(loaded.scenario), leads, monthly, lambda t: month_labels(cfg, t))
+    monthly = pd.concat([monthly, money], ignore_index=True)
+    summary = {"seed": seed, **summarise(monthly, replications, leads)}
     return StageOutput(name="simulation",
                        tables={"sim/leads.parquet": leads, "sim/monthly.csv": monthly},
                        summary=summary, result=SimulationOut(monthly, leads))

@@ -10,7 +10,7 @@ vary:
 method: grid                       # grid | random | lhs
 replications: 2
 seed: 7
-metrics: [headline.base.margin, simulation.totals.sla_attainment]
+metrics: [headline.base.operating_margin, simulation.totals.sla_attainment]
 ```
 
 A `vary` key is a dotted scenario path as in `--set` (a list step may be an index or an item's
