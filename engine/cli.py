@@ -123,20 +123,34 @@ def erlang(
 
 @app.command()
 def stress(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    vary: Annotated[str, typer.Option(help="Dotted scenario path to vary.")],
-    from_: Annotated[float, typer.Option("--from", help="Low end of the search interval.")],
-    to: Annotated[float, typer.Option("--to", help="High end of the search interval.")],
-    until: Annotated[str, typer.Option(help="Breaking condition 'METRIC OP VALUE'.")],
+    target: Annotated[Path, typer.Argument(help="Scenario YAML file, or a run folder whose plan to freeze.")],
+    vary: Annotated[str, typer.Option(help="Dotted scenario path to vary, e.g. demand.scale.")],
+    from_: Annotated[float, typer.Option("--from", help="Low end of the search interval (expected ok).")],
+    to: Annotated[float, typer.Option("--to", help="High end of the search interval (expected broken).")],
+    until: Annotated[str, typer.Option(help="Breaking condition 'METRIC OP VALUE' (see `salesops metrics`).")],
+    replan: Annotated[bool, typer.Option("--replan", help="Re-optimise the plan at every probe.")] = False,
     replications: Annotated[int | None, typer.Option(help="Replications per probe.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Root seed (common random numbers across probes).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    seed: Annotated[int | None, typer.Option(help="Root seed (the same at every probe: common random numbers).")] = None,
+    tolerance: Annotated[float | None, typer.Option(help="Final bracket width (default |to - from| / 16).")] = None,
+    workers: Annotated[int, typer.Option(help="Processes for the replications.")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="HTML page with the metric against the varied value.")] = Path(
+        "stress.html"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the sentence and table.")] = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Breaking-point search by bisection over simulated runs."""
+    """How far can VARY go before METRIC breaks? Bisection over simulated probes of a frozen plan."""
     from engine.batch.stress import stress_search
+    from engine.batch.stress_view import expected_probes, report_data, stress_progress
+    from reports.stress_report import write_stress_report
 
-    result = stress_search(file, vary, from_, to, until, replications=replications, seed=seed)
-    typer.echo(json.dumps(result.as_dict()) if as_json else str(result))
+    if workers < 1:
+        raise InputError.single("--workers", "workers", f"got {workers}", "a whole number >= 1")
+    tol = tolerance if tolerance is not None else abs(to - from_) / 16
+    with stress_progress(vary, expected_probes(from_, to, tol), quiet) as show:
+        result = stress_search(target, vary, from_, to, until, replications=replications, seed=seed,
+                               tolerance=tolerance, workers=workers, replan=replan, progress=show)
+    write_stress_report(report_data(result), out)
+    typer.echo(json.dumps(result.as_dict()) if as_json else f"{result}\nwrote {out}")
 
 
 @app.command()

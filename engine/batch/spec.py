@@ -20,6 +20,7 @@ SUMMARY_ROOTS = {
     "scenario": None, "currency": None, "headline": None, "reconciliation": None, "shocks": None,
     "data": ("data",), "demand": ("demand", "data"), "territory": ("territory",),
     "hiring": ("plan",), "allocation": ("allocation",), "simulation": ("simulation",),
+    "plan_totals": ("demand", "data"), "staffing": ("plan",),
 }
 """Top-level keys of summary.json and the scenario sections that switch each one on."""
 
@@ -121,11 +122,14 @@ def check_base(sweep: SweepFile) -> list[Problem]:
 def check_metrics(metrics: list[str], sweep: SweepFile | None, scenario: Any = None,
                   where: str = "--until") -> list[Problem]:
     """Each metric is a dotted path whose first key summary.json has (for the sections present)."""
+    from engine.batch.metrics import resolve
+
     out = []
     for i, metric in enumerate(metrics):
-        parts = [p for p in metric.split(".") if p]
+        path = resolve(metric).path if isinstance(metric, str) else ""
+        parts = [p for p in path.split(".") if p]
         root = parts[0] if parts else ""
-        problem = _metric_problem(metric, root, scenario)
+        problem = _metric_problem(path, root, scenario)
         if problem is None:
             continue
         message, expected = problem
@@ -140,9 +144,13 @@ def _metric_problem(metric: str, root: str, scenario: Any) -> tuple[str, str] | 
     if not root or metric.startswith(".") or metric.endswith(".") or ".." in metric:
         return "not a dotted path", "keys separated by dots, e.g. headline.base.margin"
     if root not in SUMMARY_ROOTS:
-        close = difflib.get_close_matches(root, list(SUMMARY_ROOTS), n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else f"a key of summary.json: {', '.join(SUMMARY_ROOTS)}"
-        return f"summary.json has no key '{root}'", hint
+        from engine.batch.metrics import CATALOGUE
+
+        names = [m.name for m in CATALOGUE if "<" not in m.name]
+        close = difflib.get_close_matches(root, [*names, *SUMMARY_ROOTS], n=1, cutoff=0.6)
+        hint = (f"did you mean '{close[0]}'?" if close else
+                "a name `salesops metrics` lists, or a dotted path into summary.json")
+        return f"neither a metric name nor a key of summary.json: '{root}'", hint
     sections = SUMMARY_ROOTS[root]
     if scenario is not None and sections and all(getattr(scenario, s, None) is None for s in sections):
         return (f"the base scenario has no {' or '.join(sections)} section, so summary.json has "

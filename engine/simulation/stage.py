@@ -16,6 +16,7 @@ import pandas as pd
 from engine.scenario.load import LoadedScenario
 from engine.simulation.arrivals import ScoreFn
 from engine.simulation.config import SimConfig, config_from_scenario
+from engine.simulation.rates import funnel_totals
 from engine.simulation.replications import leads_frame, monthly_frame, run_replications
 from engine.stage import StageOutput
 
@@ -51,6 +52,7 @@ def summarise(monthly: pd.DataFrame, replications: int) -> dict:
     sla = _sla_totals(monthly)
     if sla is not None:
         headline["sla_attainment"] = _quantiles(sla)
+    headline.update({k: v for k, v in funnel_totals(monthly).items() if k not in headline})
     by_month: dict[str, dict[str, dict]] = {}
     grouped = monthly.groupby(["metric", "month"], sort=False)["value"]
     for (metric, month), values in grouped:
