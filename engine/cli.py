@@ -154,6 +154,33 @@ def stress(
 
 
 @app.command()
+def metrics(
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario: name its funnel stages in the list.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Metric names `--until`, sweep `metrics` and `objectives` accept, with units and directions."""
+    from engine.batch.metrics import catalogue_rows
+
+    stages = None
+    if scenario is not None:
+        from engine.scenario.load import load_scenario
+
+        funnel = load_scenario(scenario).scenario.funnel
+        stages = [st.name for st in funnel.stages] if funnel is not None else None
+    rows = catalogue_rows(stages)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
+    typer.echo("  ".join(k.ljust(widths[k]) for k in keys).rstrip())
+    for row in rows:
+        typer.echo("  ".join(row[k].ljust(widths[k]) for k in keys).rstrip())
+    typer.echo("\nA short name is the simulated median (p50) when the simulation has it, else the plan's "
+               "figure for the simulated case; write simulation.NAME.p10|p50|p90 or plan.NAME to choose.")
+
+
+@app.command()
 def calibrate(
     crm_dir: Annotated[Path, typer.Argument(help="Folder of the CRM export.")],
     out: Annotated[Path, typer.Option("--out", help="Scenario fragment YAML to write.")],

@@ -75,6 +75,25 @@ CATALOGUE: tuple[Metric, ...] = (
 DEFAULT_METRICS = ("operating_margin", "revenue", "win_rate", "sla_attainment", "hires")
 """A sweep's metrics when it names none: the headline set."""
 
+
+
+def default_metrics(scenario: Any) -> list[str]:
+    """The headline set for `scenario`: simulated figures when it simulates (SLA only with
+    support), plan figures (`plan.<name>`) otherwise; only those its stages produce."""
+    simulates = getattr(scenario, "simulation", None) is not None
+    plans = getattr(scenario, "plan", None) is not None
+    out = []
+    for name in DEFAULT_METRICS:
+        entry, _ = _lookup(name) or (None, "")
+        if entry is None:
+            continue
+        if entry.simulated and simulates and (name != "sla_attainment" or getattr(scenario, "support", None)):
+            out.append(name)
+        elif entry.plan and plans:
+            out.append(name if not entry.simulated else f"plan.{name}")
+    return out
+
+
 _QUANTILE_NAMES = {"p10": "10th percentile", "p50": "median", "p90": "90th percentile"}
 
 
@@ -190,7 +209,7 @@ def catalogue_rows(stages: list[str] | None = None) -> list[dict[str, str]]:
             stage = name[len(entry.name.split("<stage>")[0]):] if "<stage>" in entry.name else ""
             where = []
             if entry.simulated:
-                where.append(f"simulation.totals.{name}.p10|p50|p90")
+                where.append(f"simulation.totals.{name}.{{p10,p50,p90}}")
             if entry.plan:
                 where.append(f"{'plan_totals' if entry.plan == 'totals' else 'headline'}.<case>.{name}")
             rows.append({"name": name, "label": entry.label.replace("<stage>", stage or "<stage>"),

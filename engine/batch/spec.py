@@ -86,13 +86,34 @@ def read_sweep(path: str | Path) -> SweepFile:
     try:
         spec = SweepSpec.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(_problems(exc, path, doc.origins)) from None
+        raise InputError(_problems(exc, path, doc.origins) + _raw_checks(doc.data, path, doc.origins)) from None
     base = Path(spec.base) if Path(spec.base).is_absolute() else path.parent / spec.base
     sweep = SweepFile(spec, path, base, doc.origins)
     problems = check_method(sweep) + check_base(sweep)
     if problems:
-        raise InputError(problems)
+        names = check_metrics(spec.metrics, sweep) + check_metrics(list(spec.objectives), sweep, key="objectives")
+        raise InputError(problems + names)
     return sweep
+
+
+def _raw_checks(data: dict, path: Path, origins: dict[PathKey, Origin]) -> list[Problem]:
+    """What can be checked of a sweep whose schema is invalid, so that every problem is reported
+    at once: the base file exists, metric and objective names are known."""
+    shell = SweepFile(SweepSpec.model_construct(), path, path, origins)
+    out = []
+    base = data.get("base")
+    if isinstance(base, str):
+        target = Path(base) if Path(base).is_absolute() else path.parent / base
+        if not target.exists():
+            out.append(shell.problem(("base",), f"base scenario not found: {base}",
+                                     "a scenario file path relative to the sweep file"))
+    metrics = data.get("metrics")
+    if isinstance(metrics, list) and all(isinstance(m, str) for m in metrics):
+        out += check_metrics(metrics, shell)
+    objectives = data.get("objectives")
+    if isinstance(objectives, dict) and all(isinstance(m, str) for m in objectives):
+        out += check_metrics(list(objectives), shell, key="objectives")
+    return out
 
 
 def check_method(sweep: SweepFile) -> list[Problem]:
@@ -120,7 +141,7 @@ def check_base(sweep: SweepFile) -> list[Problem]:
 
 
 def check_metrics(metrics: list[str], sweep: SweepFile | None, scenario: Any = None,
-                  where: str = "--until") -> list[Problem]:
+                  where: str = "--until", key: str = "metrics") -> list[Problem]:
     """Each metric is a dotted path whose first key summary.json has (for the sections present)."""
     from engine.batch.metrics import resolve
 
@@ -134,7 +155,8 @@ def check_metrics(metrics: list[str], sweep: SweepFile | None, scenario: Any = N
             continue
         message, expected = problem
         if sweep is not None:
-            out.append(sweep.problem(("metrics", i), f"{metric!r}: {message}", expected))
+            at = ("metrics", i) if key == "metrics" else (key, metric)
+            out.append(sweep.problem(at, f"{metric!r}: {message}", expected))
         else:
             out.append(Problem(where, None, metric, message, expected))
     return out

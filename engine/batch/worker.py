@@ -30,6 +30,8 @@ class PointTask:
     metrics: tuple[str, ...]
     runs_dir: str | None = None
     """With `--keep-runs`: write the run folder to runs_dir/<point_id>."""
+    paths: tuple[str, ...] = ()
+    """summary.json path of each of `metrics` (the results columns); empty: the same strings."""
 
 
 WARM_MODULES = ("engine.run", "engine.scenario.model", "engine.scenario.load", "engine.plan.demand", "engine.data.stage",
@@ -94,7 +96,7 @@ def run_task(task: PointTask) -> dict[str, Any]:
         summary = jsonable(summary_of(result))
         if task.runs_dir is not None:
             write_run_folder(result, Path(task.runs_dir) / task.point_id, options)
-        metrics = {m: metric_value(summary, m) for m in task.metrics}
+        metrics = {m: metric_value(summary, p) for m, p in zip(task.metrics, task.paths or task.metrics, strict=True)}
         absent = [m for m, v in metrics.items() if v is None]
         if absent:
             row["error"] = f"{MISSING}: {', '.join(absent)}"
