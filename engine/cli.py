@@ -84,12 +84,30 @@ def sweep(
 def compare(
     dirs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="Also compare this metric (a name "
+                                                     "`salesops metrics` lists, or a summary.json path; repeatable).")] = None,
 ) -> None:
     """Side-by-side report of several run folders."""
     from reports.compare import compare_runs
 
-    compare_runs(list(dirs), out)
+    compare_runs(list(dirs), out, _compare_metrics(list(dirs), metric or []))
     typer.echo(f"wrote {out}")
+
+
+def _compare_metrics(dirs: list[Path], names: list[str]) -> list[dict]:
+    """Resolve metric names for `compare` (the simulated case read from the first run folder)."""
+    from engine.batch.metrics import resolve
+    from engine.batch.spec import check_metrics
+
+    problems = check_metrics(names, None, where="--metric")
+    if problems:
+        raise InputError(problems)
+    case = "base"
+    summary = dirs[0] / "summary.json" if dirs else None
+    if summary is not None and summary.is_file():
+        case = (json.loads(summary.read_text(encoding="utf-8")).get("reconciliation") or {}).get("case") or "base"
+    refs = [resolve(name, case) for name in names]
+    return [{"name": r.name, "label": r.label, "path": r.path, "direction": r.direction} for r in refs]
 
 
 @app.command()
