@@ -6,6 +6,7 @@ and table rows); renders with the run report's template, so both pages look alik
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from reports.render import render_html
 HEADER = ["value", "status", "sure", "metric", "95% low", "95% high", "p10", "p50", "p90", "hires"]
 
 
-def _series(probes: list[dict], key: str) -> list[float | None]:
-    return [p[key] for p in probes]
+def _series(probes: list[dict], key: str) -> list[float]:
+    """One figure per probe, NaN where a probe has none (shown as a gap)."""
+    return [math.nan if p[key] is None else float(p[key]) for p in probes]
 
 
 def stress_figure(data: dict[str, Any]) -> dict:
@@ -34,8 +36,8 @@ def stress_figure(data: dict[str, Any]) -> dict:
         "type": "scatter", "mode": "lines+markers", "x": plots.values(x), "y": plots.values(value),
         "name": "deciding figure (95 % interval)", "line": {"color": plots.PALETTE[0]},
         "error_y": {"type": "data", "symmetric": False,
-                    "array": plots.values([h - v if None not in (h, v) else None for h, v in zip(high, value, strict=True)]),
-                    "arrayminus": plots.values([v - lo if None not in (lo, v) else None for lo, v in zip(low, value, strict=True)])},
+                    "array": plots.values([h - v for h, v in zip(high, value, strict=True)]),
+                    "arrayminus": plots.values([v - lo for lo, v in zip(low, value, strict=True)])},
         "marker": {"color": ["#b42318" if p["broken"] else "#05603a" for p in probes], "size": 9}})
     plots.add_line(fig, [min(x), max(x)], [data["limit"], data["limit"]], f"limit {data['until']}", "#b42318",
                    dash="dash")
