@@ -371,6 +371,8 @@ def _result(scenario: str, vary: str, cond: Until, lo: float, hi: float, frozen:
     bads = [p for p in probes if p.broken]
     label = cond.ref.label if cond.ref else cond.metric
     source = plan.source if frozen and plan is not None else "re-optimised at each probe"
+    if frozen and plan is not None and not plan.outputs:
+        source = "none to freeze: the scenario has no planning section (its starting headcount is simulated)"
     common = (scenario, vary, str(cond), cond.value, label, lo, hi, frozen, source)
     if first.broken:
         return StressResult(*common, "broken_at_lo", None, lo, None, (None, None), tol, replications, seed, probes)
