@@ -34,7 +34,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
 
 docs: $(VENV)/.installed
-	$(BIN)/python -m engine.scenario.reference docs/scenario-reference.md docs/sweeps.md docs/reconciliation.md
+	$(BIN)/python -m engine.scenario.reference
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

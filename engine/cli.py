@@ -98,13 +98,31 @@ def sweep(
 def compare(
     dirs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    metric: Annotated[list[str] | None, typer.Option("--metric", help="Also compare this metric (a name "
+                                                     "`salesops metrics` lists, or a summary.json path; repeatable).")] = None,
 ) -> None:
     """Which plan, and how sure: paired differences of several run folders, side by side."""
     from reports.compare import compare_runs
 
-    for warning in compare_runs(list(dirs), out):
+    for warning in compare_runs(list(dirs), out, _compare_metrics(list(dirs), metric or [])):
         sys.stderr.write(f"warning: {warning}\n")
     typer.echo(f"wrote {out}")
+
+
+def _compare_metrics(dirs: list[Path], names: list[str]) -> list[dict]:
+    """Resolve metric names for `compare` (the simulated case read from the first run folder)."""
+    from engine.batch.metrics import resolve
+    from engine.batch.spec import check_metrics
+
+    problems = check_metrics(names, None, where="--metric")
+    if problems:
+        raise InputError(problems)
+    case = "base"
+    summary = dirs[0] / "summary.json" if dirs else None
+    if summary is not None and summary.is_file():
+        case = (json.loads(summary.read_text(encoding="utf-8")).get("reconciliation") or {}).get("case") or "base"
+    refs = [resolve(name, case) for name in names]
+    return [{"name": r.name, "label": r.label, "path": r.path, "direction": r.direction} for r in refs]
 
 
 @app.command()
@@ -138,20 +156,61 @@ def erlang(
 
 @app.command()
 def stress(
-    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    vary: Annotated[str, typer.Option(help="Dotted scenario path to vary.")],
-    from_: Annotated[float, typer.Option("--from", help="Low end of the search interval.")],
-    to: Annotated[float, typer.Option("--to", help="High end of the search interval.")],
-    until: Annotated[str, typer.Option(help="Breaking condition 'METRIC OP VALUE'.")],
+    target: Annotated[Path, typer.Argument(help="Scenario YAML file, or a run folder whose plan to freeze.")],
+    vary: Annotated[str, typer.Option(help="Dotted scenario path to vary, e.g. demand.scale.")],
+    from_: Annotated[float, typer.Option("--from", help="Low end of the search interval (expected ok).")],
+    to: Annotated[float, typer.Option("--to", help="High end of the search interval (expected broken).")],
+    until: Annotated[str, typer.Option(help="Breaking condition 'METRIC OP VALUE' (see `salesops metrics`).")],
+    replan: Annotated[bool, typer.Option("--replan", help="Re-optimise the plan at every probe.")] = False,
     replications: Annotated[int | None, typer.Option(help="Replications per probe.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Root seed (common random numbers across probes).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Root seed (the same at every probe: common random numbers).")] = None,
+    tolerance: Annotated[float | None, typer.Option(help="Final bracket width (default |to - from| / 16).")] = None,
+    workers: Annotated[int, typer.Option(help="Processes for the replications.")] = 1,
+    out: Annotated[Path, typer.Option("--out", help="HTML page with the metric against the varied value.")] = Path(
+        "stress.html"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the sentence and table.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """How far can VARY go before METRIC breaks? Bisection over simulated probes of a frozen plan."""
+    from engine.batch.stress import stress_search
+    from engine.batch.stress_view import expected_probes, report_data, stress_progress
+    from reports.stress_report import write_stress_report
+
+    if workers < 1:
+        raise InputError.single("--workers", "workers", f"got {workers}", "a whole number >= 1")
+    tol = tolerance if tolerance is not None else abs(to - from_) / 16
+    with stress_progress(vary, expected_probes(from_, to, tol), quiet) as show:
+        result = stress_search(target, vary, from_, to, until, replications=replications, seed=seed,
+                               tolerance=tolerance, workers=workers, replan=replan, progress=show)
+    write_stress_report(report_data(result), out)
+    typer.echo(json.dumps(result.as_dict()) if as_json else f"{result}\nwrote {out}")
+
+
+@app.command()
+def metrics(
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario: name its funnel stages in the list.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Breaking-point search by bisection over simulated runs."""
-    from engine.batch.stress import stress_search
+    """Metric names `--until`, sweep `metrics` and `objectives` accept, with units and directions."""
+    from engine.batch.metrics import catalogue_rows
 
-    result = stress_search(file, vary, from_, to, until, replications=replications, seed=seed)
-    typer.echo(json.dumps(result.as_dict()) if as_json else str(result))
+    stages = None
+    if scenario is not None:
+        from engine.scenario.load import load_scenario
+
+        funnel = load_scenario(scenario).scenario.funnel
+        stages = [st.name for st in funnel.stages] if funnel is not None else None
+    rows = catalogue_rows(stages)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
+    typer.echo("  ".join(k.ljust(widths[k]) for k in keys).rstrip())
+    for row in rows:
+        typer.echo("  ".join(row[k].ljust(widths[k]) for k in keys).rstrip())
+    typer.echo("\nA short name is the simulated median (p50) when the simulation has it, else the plan's "
+               "figure for the simulated case; write simulation.NAME.p10|p50|p90 or plan.NAME to choose.")
 
 
 @app.command()

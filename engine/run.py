@@ -203,6 +203,8 @@ def raw_summary(result: RunResult) -> dict:
     recon = result.outputs.get("reconciliation")
     if recon is not None:
         summary["headline"] = recon.summary.get("headline", {})
+        if recon.summary.get("plan_totals"):
+            summary["plan_totals"] = recon.summary["plan_totals"]
     for name, stage in result.outputs.items():
         if name == "reconciliation":
             continue
@@ -212,7 +214,7 @@ def raw_summary(result: RunResult) -> dict:
         if staffing is not None:
             summary["staffing"] = staffing
     if recon is not None:
-        summary["reconciliation"] = {k: v for k, v in recon.summary.items() if k != "headline"}
+        summary["reconciliation"] = {k: v for k, v in recon.summary.items() if k not in ("headline", "plan_totals")}
     from engine.scenario.shocks import shock_summary
 
     if scenario.shocks:

@@ -319,8 +319,39 @@ def _paired_section(runs: list[RunFolder], labels: list[str], currency: str, war
     return sec
 
 
-def build_comparison(runs: list[RunFolder], warnings: list[str] | None = None) -> Document:
-    """The comparison page as a Document (see reports.document)."""
+def _lookup(summary: dict, dotted: str) -> float:
+    node: object = summary
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return math.nan
+        node = node[part]
+    return float(node) if isinstance(node, int | float) and not isinstance(node, bool) else math.nan
+
+
+def metrics_table(runs: list[RunFolder], labels: list[str], metrics: list[dict]) -> Table:
+    """One row per requested metric ({name, label, path, direction}): each run's value from its
+    summary.json, and the difference to the first run, green when better in the metric's direction."""
+    header = ["metric", "summary.json", *labels, *(f"{lab} - {labels[0]}" for lab in labels[1:])]
+    rows, classes = [], []
+    for m in metrics:
+        vals = [_lookup(run.summary, m["path"]) for run in runs]
+        shown = [tables.fmt(v, 4 if abs(v) < 10 else 0) if not math.isnan(v) else MISSING for v in vals]
+        deltas = [tables.fmt(v - vals[0], 4 if abs(vals[0]) < 10 else 0)
+                  if not (math.isnan(v) or math.isnan(vals[0])) else MISSING for v in vals[1:]]
+        direction = m.get("direction")
+        cls = [_delta_class(v, vals[0], direction == "max") if direction else "" for v in vals[1:]]
+        rows.append([m["label"], m["path"], *shown, *deltas])
+        row_classes = ["", "", "", *cls, *cls] if len(labels) > 1 else ["", "", ""]
+        classes.append([c if rows[-1][j] != MISSING else "missing" for j, c in enumerate(row_classes)])
+    return Table("Requested metrics (differences to the first run)", header, rows, "metrics",
+                 numeric_from=2, cell_classes=classes)
+
+
+def build_comparison(runs: list[RunFolder], warnings: list[str] | None = None,
+                     metrics: list[dict] | None = None) -> Document:
+    """The comparison page as a Document (see reports.document); `warnings` are shown under the
+    verdict, `metrics` adds a table of named figures ({name, label, path, direction} each, from the
+    metric catalogue)."""
     labels = _labels(runs)
     currency = runs[0].currency
     currencies = {r.currency for r in runs}
@@ -337,6 +368,8 @@ def build_comparison(runs: list[RunFolder], warnings: list[str] | None = None) -
         overview.blocks.append(head)
     else:
         overview.blocks.append(Text("No run has headline figures (no demand stage).", "note"))
+    if metrics:
+        overview.blocks.append(metrics_table(runs, labels, metrics))
     doc.sections.append(overview)
     frame = aligned(runs, labels, tuple((s, m, c) for s, m, c, *_ in CURVES))
     months = sorted(m for m in frame["month"].unique()) if not frame.empty else []
@@ -364,7 +397,7 @@ def build_comparison(runs: list[RunFolder], warnings: list[str] | None = None) -
     return doc
 
 
-def compare_runs(run_dirs: list[Path], out_html: Path) -> list[str]:
+def compare_runs(run_dirs: list[Path], out_html: Path, metrics: list[dict] | None = None) -> list[str]:
     """Write a side-by-side HTML page of the run folders (the first is the reference) and return
     the warning lines (different scenarios, replications without common random numbers).
 
@@ -379,5 +412,5 @@ def compare_runs(run_dirs: list[Path], out_html: Path) -> list[str]:
     runs = [read_run(Path(d)) for d in run_dirs]
     warnings = comparison_warnings(runs, _labels(runs))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(build_comparison(runs, warnings)), encoding="utf-8")
+    out.write_text(render_html(build_comparison(runs, warnings, metrics)), encoding="utf-8")
     return warnings

@@ -57,3 +57,31 @@ def write(folder: Path, name: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+PLANNED = """\
+name: a small plan
+horizon: {start: 2027-01, months: 6}
+segments:
+  - {name: SMB, deal_size: {kind: fixed, mean: 10000}}
+regions: [{name: EU}]
+demand:
+  baseline: [{segment: SMB, region: EU, leads_per_month: 150}]
+  uncertainty_cv: 0.05
+funnel:
+  stages:
+    - {name: contact, role: SDR, conversion: 0.5, work_hours: 1.0, duration_days: {kind: fixed, mean: 1}}
+    - {name: close, role: AE, conversion: 0.3, work_hours: 4.0, duration_days: {kind: fixed, mean: 5}}
+  lead_wait_limit_hours: 120
+roles:
+  - {name: SDR, kind: sdr, cost_per_month: 5000, headcount_start: 1, attrition_per_year: 0,
+     hiring_lead_time_months: 0, ramp: [1.0], max_hires_per_month: 5}
+  - {name: AE, kind: ae, cost_per_month: 8000, headcount_start: 2, attrition_per_year: 0,
+     hiring_lead_time_months: 0, ramp: [1.0], max_hires_per_month: 5}
+plan:
+  budget_per_month: 200000
+  cases: [base]
+simulation:
+  replications: 2
+  seed: 5
+"""
+"""A plan the optimiser grows with demand (hiring pays: deals of 10,000 at 15 % of leads)."""

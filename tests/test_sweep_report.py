@@ -39,4 +39,5 @@ def test_report_escapes_every_user_string(tmp_path: Path) -> None:
     assert "<script>alert" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "&lt;script&gt;t&lt;/script&gt;" in body and "&quot;d&quot; &amp; e" in body
     assert "x&lt;y" in body and "&lt;b&gt;" in body and "<b>" not in body
-    assert body.count('Plotly.newPlot("') == 3  # two tornados and the Pareto chart
+    # two metric-vs-value charts and two tornados; no Pareto chart: no metric has a direction
+    assert body.count('Plotly.newPlot("') == 4 and "objectives" in body

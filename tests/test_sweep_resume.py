@@ -23,6 +23,7 @@ vary:
   roles.Agent.headcount_start: {from: 5, to: 7, steps: 3, integer: true}
 replications: 1
 seed: 3
+common_random_numbers: false
 metrics: [simulation.totals.sla_attainment.p50, simulation.totals.tickets.p50]
 """
 

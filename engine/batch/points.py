@@ -21,6 +21,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from engine.batch.identity import content_key
+from engine.batch.metrics import MetricRef, default_metrics, resolve
 from engine.batch.spec import SweepFile, check_metrics, read_sweep
 from engine.errors import InputError, Problem
 from engine.scenario.load import LoadedScenario, apply_override, load_scenario
@@ -58,6 +59,8 @@ class SweepPlan:
     """point id -> scenario data after extends and overrides (what the workers validate and run)."""
     keys: dict[str, str] = field(default_factory=dict)
     """point id -> content key: a hash of everything its results depend on (engine.batch.identity)."""
+    metric_refs: tuple[MetricRef, ...] = ()
+    """The metrics collected: the sweep's own (plus objectives), or the headline set."""
 
     @property
     def vary(self) -> list[str]:
@@ -65,7 +68,19 @@ class SweepPlan:
 
     @property
     def metrics(self) -> list[str]:
-        return list(self.sweep.spec.metrics)
+        return [ref.name for ref in self.metric_refs]
+
+    @property
+    def metric_columns(self) -> dict[str, str]:
+        """Results column -> summary.json path: each metric, and `<metric>:p10` / `<metric>:p90`
+        beside a simulated one (its band over replications)."""
+        out = {}
+        for ref in self.metric_refs:
+            out[ref.name] = ref.path
+            band = ref.band()
+            if band is not None:
+                out[f"{ref.name}:p10"], out[f"{ref.name}:p90"] = band
+        return out
 
 
 def point_id(values: dict[str, Any]) -> str:
@@ -259,16 +274,22 @@ def plan_sweep(sweep_file: str | Path) -> SweepPlan:
     """
     sweep = read_sweep(sweep_file)
     base = load_scenario(sweep.base)
-    problems = check_metrics(sweep.spec.metrics, sweep, base.scenario)
+    spec = sweep.spec
+    problems = check_metrics(spec.metrics, sweep, base.scenario)
+    problems += check_metrics(list(spec.objectives), sweep, base.scenario, key="objectives")
     problems += [sweep.problem(("metrics", i), f"{m!r} is also a varied path or a reserved column",
                                "distinct names")
-                 for i, m in enumerate(sweep.spec.metrics) if m in sweep.spec.vary or m in RESERVED_COLUMNS]
+                 for i, m in enumerate(spec.metrics) if m in spec.vary or m in RESERVED_COLUMNS]
+    refs = _metric_refs(sweep, base)
+    fixed = dict(spec.set)
+    if spec.freeze_plan and not problems:
+        fixed.update(frozen_hires(sweep, base))
     points, resolved, keys = [], {}, {}
     digests: dict[Path, str] = {}
     for values in generate_values(sweep):
         pid = point_id(values)
         seed = _point_seed(sweep, base, pid)
-        overrides = _overrides(sweep.spec.set, values, _sim_overrides(sweep, base, seed))
+        overrides = _overrides(fixed, values, _sim_overrides(sweep, base, seed))
         bad = _check_roundtrip(sweep, values)
         loaded = None if bad else _fast_validate(base, overrides)
         if loaded is None and not bad:
@@ -280,11 +301,35 @@ def plan_sweep(sweep_file: str | Path) -> SweepPlan:
         if loaded is not None:
             points.append(SweepPoint(pid, values, seed, overrides))
             resolved[pid] = loaded.resolved
-            keys[pid] = content_key(loaded.resolved, sweep.spec.metrics, sweep.base.parent, digests)
+            keys[pid] = content_key(loaded.resolved, [r.name for r in refs], sweep.base.parent, digests)
     unique = _merge_values(list(dict.fromkeys(problems)))
     if unique:
         raise InputError(unique)
-    return SweepPlan(sweep, points, resolved, keys)
+    return SweepPlan(sweep, points, resolved, keys, refs)
+
+
+def frozen_hires(sweep: SweepFile, base: LoadedScenario) -> dict[str, Any]:
+    """`{"plan.fixed_hires": [...]}`: the hires of the base scenario's plan (with the sweep's
+    `set`), solved once here; an empty dict when the scenario has no plan to freeze."""
+    from engine.batch.frozen import solve_plan
+
+    if base.scenario.plan is None:
+        return {}
+    loaded = load_scenario(sweep.base, [f"{k}={yaml_value(v)}" for k, v in sweep.spec.set.items()])
+    hiring = solve_plan(loaded).frame("hiring", "hiring")
+    if hiring is None:
+        return {}
+    rows = hiring[hiring["hires"] > 0].sort_values(["month", "role"], kind="stable")
+    return {"plan.fixed_hires": [{"month": str(m), "role": str(r), "hires": int(round(h))}
+                                 for m, r, h in rows[["month", "role", "hires"]].itertuples(index=False)]}
+
+
+def _metric_refs(sweep: SweepFile, base: LoadedScenario) -> tuple[MetricRef, ...]:
+    spec = sweep.spec
+    names = list(spec.metrics) or default_metrics(base.scenario)
+    names += [m for m in spec.objectives if m not in names]
+    sim = base.scenario.simulation
+    return tuple(resolve(m, sim.case if sim is not None else "base") for m in names)
 
 
 def _point_seed(sweep: SweepFile, base: LoadedScenario, pid: str) -> int | None:

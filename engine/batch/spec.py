@@ -21,6 +21,7 @@ SUMMARY_ROOTS = {
     "scenario": None, "currency": None, "headline": None, "reconciliation": None, "shocks": None,
     "data": ("data",), "demand": ("demand", "data"), "territory": ("territory",),
     "hiring": ("plan",), "allocation": ("allocation",), "simulation": ("simulation",),
+    "plan_totals": ("demand", "data"), "staffing": ("plan",),
 }
 """Top-level keys of summary.json and the scenario sections that switch each one on."""
 
@@ -86,13 +87,34 @@ def read_sweep(path: str | Path) -> SweepFile:
     try:
         spec = SweepSpec.model_validate(doc.data)
     except ValidationError as exc:
-        raise InputError(_problems(exc, path, doc.origins)) from None
+        raise InputError(_problems(exc, path, doc.origins) + _raw_checks(doc.data, path, doc.origins)) from None
     base = Path(spec.base) if Path(spec.base).is_absolute() else path.parent / spec.base
     sweep = SweepFile(spec, path, base, doc.origins)
     problems = check_method(sweep) + check_base(sweep)
     if problems:
-        raise InputError(problems)
+        names = check_metrics(spec.metrics, sweep) + check_metrics(list(spec.objectives), sweep, key="objectives")
+        raise InputError(problems + names)
     return sweep
+
+
+def _raw_checks(data: dict, path: Path, origins: dict[PathKey, Origin]) -> list[Problem]:
+    """What can be checked of a sweep whose schema is invalid, so that every problem is reported
+    at once: the base file exists, metric and objective names are known."""
+    shell = SweepFile(SweepSpec.model_construct(), path, path, origins)
+    out = []
+    base = data.get("base")
+    if isinstance(base, str):
+        target = Path(base) if Path(base).is_absolute() else path.parent / base
+        if not target.exists():
+            out.append(shell.problem(("base",), f"base scenario not found: {base}",
+                                     "a scenario file path relative to the sweep file"))
+    metrics = data.get("metrics")
+    if isinstance(metrics, list) and all(isinstance(m, str) for m in metrics):
+        out += check_metrics(metrics, shell)
+    objectives = data.get("objectives")
+    if isinstance(objectives, dict) and all(isinstance(m, str) for m in objectives):
+        out += check_metrics(list(objectives), shell, key="objectives")
+    return out
 
 
 def check_method(sweep: SweepFile) -> list[Problem]:
@@ -125,18 +147,22 @@ def check_base(sweep: SweepFile) -> list[Problem]:
 
 
 def check_metrics(metrics: list[str], sweep: SweepFile | None, scenario: Any = None,
-                  where: str = "--until") -> list[Problem]:
+                  where: str = "--until", key: str = "metrics") -> list[Problem]:
     """Each metric is a dotted path whose first key summary.json has (for the sections present)."""
+    from engine.batch.metrics import resolve
+
     out = []
     for i, metric in enumerate(metrics):
-        parts = [p for p in metric.split(".") if p]
+        path = resolve(metric).path if isinstance(metric, str) else ""
+        parts = [p for p in path.split(".") if p]
         root = parts[0] if parts else ""
-        problem = _metric_problem(metric, root, scenario)
+        problem = _metric_problem(path, root, scenario)
         if problem is None:
             continue
         message, expected = problem
         if sweep is not None:
-            out.append(sweep.problem(("metrics", i), f"{metric!r}: {message}", expected))
+            at = ("metrics", i) if key == "metrics" else (key, metric)
+            out.append(sweep.problem(at, f"{metric!r}: {message}", expected))
         else:
             out.append(Problem(where, None, metric, message, expected))
     return out
@@ -146,9 +172,13 @@ def _metric_problem(metric: str, root: str, scenario: Any) -> tuple[str, str] | 
     if not root or metric.startswith(".") or metric.endswith(".") or ".." in metric:
         return "not a dotted path", "keys separated by dots, e.g. headline.base.operating_margin"
     if root not in SUMMARY_ROOTS:
-        close = difflib.get_close_matches(root, list(SUMMARY_ROOTS), n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else f"a key of summary.json: {', '.join(SUMMARY_ROOTS)}"
-        return f"summary.json has no key '{root}'", hint
+        from engine.batch.metrics import CATALOGUE
+
+        names = [m.name for m in CATALOGUE if "<" not in m.name]
+        close = difflib.get_close_matches(root, [*names, *SUMMARY_ROOTS], n=1, cutoff=0.6)
+        hint = (f"did you mean '{close[0]}'?" if close else
+                "a name `salesops metrics` lists, or a dotted path into summary.json")
+        return f"neither a metric name nor a key of summary.json: '{root}'", hint
     sections = SUMMARY_ROOTS[root]
     if scenario is not None and sections and all(getattr(scenario, s, None) is None for s in sections):
         return (f"the base scenario has no {' or '.join(sections)} section, so summary.json has "

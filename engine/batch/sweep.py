@@ -10,8 +10,11 @@ sweep.json            the plan: sweep file, base scenario, every point's id, see
 points/<id>.parquet   one row per finished point, written atomically as it finishes
 runs/<id>/            with keep_runs: the point's run folder (as `salesops run` writes it)
 results.parquet       all rows, sorted by point id: point_id, seed, <varied paths>, status,
-                      error, run_s (seconds), <metrics>
-report.html           with render_sweep: tornado chart, Pareto frontier, sortable table of points
+                      error, run_s (seconds), <metrics> (a simulated metric with <metric>:p10
+                      and <metric>:p90, its band over replications)
+results.csv           the same table as CSV
+report.html           each metric against each varied value (p10-p90 band), tornado chart,
+                      Pareto frontier in the objectives' directions, sortable table of points
 ```
 
 engine/ never imports reports/: `salesops sweep` passes the renderers in (`render` writes each
@@ -59,6 +62,9 @@ if TYPE_CHECKING:
 SweepRender = Callable[..., str]
 """Callback (frame, vary, metrics, title=..., description=...) -> the sweep report's HTML page."""
 
+RESULTS_CSV = "results.csv"
+"""The results store as CSV (the same rows and columns as results.parquet), for spreadsheets."""
+
 
 @dataclass(frozen=True)
 class SweepSummary:
@@ -103,9 +109,11 @@ def _tasks(plan: SweepPlan, ids: list[str], runs_dir: Path | None,
     scenario_path = str(plan.sweep.base.resolve())
     for pid in ids:
         point = by_id[pid]
+        columns = plan.metric_columns
         yield PointTask(pid, point.seed, point.values, scenario_path, plan.resolved[pid],
-                        point.overrides, tuple(plan.metrics),
-                        str(runs_dir) if runs_dir is not None else None, render)
+                        point.overrides, tuple(columns),
+                        str(runs_dir) if runs_dir is not None else None, render,
+                        tuple(columns.values()))
 
 
 def _write_plan(plan: SweepPlan, out: Path) -> None:
@@ -115,7 +123,8 @@ def _write_plan(plan: SweepPlan, out: Path) -> None:
     doc = {"name": spec.name, "description": spec.description,
            "sweep_file": str(plan.sweep.path), "base": str(plan.sweep.base), "method": spec.method,
            "seed": spec.seed, "replications": spec.replications, "vary": plan.vary,
-           "metrics": plan.metrics, "spec_key": spec_key(plan.keys),
+           "metrics": plan.metric_columns, "objectives": spec.objectives,
+           "common_random_numbers": spec.common_random_numbers, "spec_key": spec_key(plan.keys),
            "points": [{"point_id": p.point_id, "seed": p.seed, "values": p.values,
                        "content_key": plan.keys.get(p.point_id)} for p in plan.points]}
     write_text(out / "sweep.json", json.dumps(doc, indent=1, default=str) + "\n")
@@ -123,7 +132,7 @@ def _write_plan(plan: SweepPlan, out: Path) -> None:
 
 def columns_of(plan: SweepPlan) -> list[str]:
     """Column order of the results store."""
-    return ["point_id", "seed", *plan.vary, "status", "error", "run_s", *plan.metrics]
+    return ["point_id", "seed", *plan.vary, "status", "error", "run_s", *plan.metric_columns]
 
 
 def _backend(workers: int, dask: str | None) -> str:
@@ -205,6 +214,7 @@ def _execute_locked(plan: SweepPlan, out: Path, start: float, workers: int, dask
             run_s += row["run_s"] or 0.0
             notify(done, failed, len(ids))
     frame = consolidate(out, ids, columns_of(plan))
+    write_text(out / RESULTS_CSV, frame.to_csv(index=False))
     report = _report(plan, frame, out, render_sweep) if render_sweep is not None else None
     ok = int((frame["status"] == "ok").sum()) if len(frame) else 0
     return SweepSummary(str(out), len(ids), len(finished), len(todo), ok, len(frame) - ok,
@@ -217,7 +227,7 @@ def _clear(out: Path) -> None:
 
     for name in ("points", "runs"):
         shutil.rmtree(out / name, ignore_errors=True)
-    for name in (RESULTS_FILE, "report.html"):
+    for name in (RESULTS_FILE, RESULTS_CSV, "report.html"):
         (out / name).unlink(missing_ok=True)
 
 
@@ -234,8 +244,19 @@ def _failed_count(out: Path, ids: set[str]) -> int:
 
 def _report(plan: SweepPlan, frame: pd.DataFrame, out: Path, render_sweep: SweepRender) -> str:
     target = out / "report.html"
-    write_text(target, render_sweep(frame, plan.vary, plan.metrics, title=plan.sweep.spec.name,
-                                    description=plan.sweep.spec.description))
+    spec = plan.sweep.spec
+    info = {}
+    for ref in plan.metric_refs:
+        band = [f"{ref.name}:p10", f"{ref.name}:p90"] if ref.band() else None
+        info[ref.name] = {"label": ref.label, "unit": ref.unit,
+                          "direction": spec.objectives.get(ref.name, ref.direction), "band": band}
+    order = [*spec.objectives, *(m for m in plan.metrics if m not in spec.objectives)]
+    if not spec.objectives:
+        order = plan.metrics
+    from engine.batch.stress_view import varied_label
+
+    write_text(target, render_sweep(frame, plan.vary, order, title=spec.name, description=spec.description,
+                                    info=info, vary_labels={v: varied_label(v) for v in plan.vary}))
     return str(target)
 
 

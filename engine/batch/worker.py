@@ -35,6 +35,8 @@ class PointTask:
     """With `--keep-runs`: write the run folder to runs_dir/<point_id>."""
     render: Render | None = None
     """Writes a kept run folder's report (a module-level function, so the task still pickles)."""
+    paths: tuple[str, ...] = ()
+    """summary.json path of each of `metrics` (the results columns); empty: the same strings."""
 
 
 WARM_MODULES = ("engine.run", "engine.scenario.model", "engine.scenario.load", "engine.plan.demand", "engine.data.stage",
@@ -99,7 +101,7 @@ def run_task(task: PointTask) -> dict[str, Any]:
         summary = jsonable(summary_of(result))
         if task.runs_dir is not None:
             write_run_folder(result, Path(task.runs_dir) / task.point_id, options, task.render)
-        metrics = {m: metric_value(summary, m) for m in task.metrics}
+        metrics = {m: metric_value(summary, p) for m, p in zip(task.metrics, task.paths or task.metrics, strict=True)}
         absent = [m for m, v in metrics.items() if v is None]
         if absent:
             row["error"] = f"{MISSING}: {', '.join(absent)}"

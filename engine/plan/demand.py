@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,9 @@ from engine.errors import InputError
 from engine.scenario.load import LoadedScenario
 from engine.scenario.shocks import apply_demand_shocks
 from engine.stage import DemandOut, StageOutput
+
+if TYPE_CHECKING:
+    from engine.scenario.model import Scenario
 
 log = logging.getLogger(__name__)
 
@@ -244,12 +248,21 @@ def _backtest_summary(tests: list[dict], methods: list[str]) -> dict[str, object
     return out
 
 
+def scale_demand(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Every lead volume times `demand.scale` (1.0, or no demand section: unchanged)."""
+    scale = scenario.demand.scale if scenario.demand is not None else 1.0
+    if scale == 1.0:
+        return frame
+    return frame.assign(leads=frame["leads"].to_numpy(dtype=float) * scale)
+
+
 def forecast_demand(loaded: LoadedScenario, history: pd.DataFrame | None = None) -> StageOutput:
     """The demand stage: forecast frame for the scenario horizon, written to demand/forecast.csv.
 
     Leads per month; `history` holds monthly lead counts (month `YYYY-MM`, segment, region,
     leads). Without it the forecast comes from the `demand` parameters. Demand shocks of the
-    scenario (`shocks`, engine/shocks.py) scale every case of the months they cover.
+    scenario (`shocks`, engine/shocks.py) scale every case of the months they cover, and
+    `demand.scale` multiplies every volume.
     """
     if history is None or history.empty:
         frame = parametric_forecast(loaded)
@@ -258,6 +271,7 @@ def forecast_demand(loaded: LoadedScenario, history: pd.DataFrame | None = None)
         frame, summary = history_forecast(loaded, history)
     frame = frame[["month", "segment", "region", "case", "leads"]].reset_index(drop=True)
     frame = apply_demand_shocks(frame, loaded.scenario)
+    frame = scale_demand(frame, loaded.scenario)
     shocks = [sh.name or sh.kind for sh in loaded.scenario.shocks
               if sh.kind in ("demand_surge", "demand_drop")]
     if shocks:

@@ -443,12 +443,14 @@ def reconcile(loaded: LoadedScenario, outputs: dict[str, StageOutput]) -> StageO
     """The reconciliation stage: table, headline per demand case, flags and adjustments."""
     from engine.reconcile.adjustments import propose
     from engine.reconcile.flags import find_flags, headline
+    from engine.reconcile.totals import plan_totals
 
     ctx = build_context(loaded, outputs)
     table = reconciliation_table(ctx)
     flags = find_flags(ctx, table)
     actions = propose(ctx, table, flags)
-    summary = {"headline": headline(ctx, table), "case": ctx.case, "rows": int(len(table)),
+    summary = {"headline": headline(ctx, table), "plan_totals": plan_totals(ctx), "case": ctx.case,
+               "rows": int(len(table)),
                "flags": flags, "adjustments": actions}
     return StageOutput(name="reconciliation", tables={"reconciliation.csv": table},
                        summary=summary, result=ReconciliationOut(table, ctx, flags, actions))

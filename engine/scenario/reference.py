@@ -81,7 +81,8 @@ def scenario_reference(root: type[BaseModel] = Scenario) -> str:
         parts.append("| field | type | default | meaning |\n| --- | --- | --- | --- |")
         for name, field in model.model_fields.items():
             description = " ".join((field.description or "").split()).replace("|", "\\|")
-            parts.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
+            shown = field.alias or name  # the key a file writes (`from`, not the attribute `start`)
+            parts.append(f"| `{shown}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
         parts.append("")
     return "\n".join(parts)
 
@@ -107,11 +108,23 @@ def reconciliation_reference() -> str:
     return "\n".join(rows) + "\n"
 
 
+def metrics_reference() -> str:
+    """The metric catalogue (engine/batch/metrics.py) as a Markdown table, as `salesops metrics` lists it."""
+    from engine.batch.metrics import catalogue_rows
+
+    rows = catalogue_rows()
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "| " + " | ".join("---" for _ in keys) + " |"]
+    lines += ["| " + " | ".join(" ".join(f"`{p}`" for p in r[k].split(", ")) if k in ("name", "summary.json")
+                                else r[k].replace("<", "&lt;") for k in keys) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 BLOCKS = {"SCENARIO REFERENCE": scenario_reference, "SWEEP REFERENCE": sweep_reference,
-          "RECONCILIATION METRICS": reconciliation_reference}
+          "RECONCILIATION METRICS": reconciliation_reference, "METRICS REFERENCE": metrics_reference}
 
 
-DOC_FILES = ("docs/scenario-reference.md", "docs/sweeps.md", "docs/reconciliation.md")
+DOC_FILES = ("docs/scenario-reference.md", "docs/sweeps.md", "docs/reconciliation.md", "docs/stress.md")
 """The pages holding generated references, relative to the repository root."""
 
 

@@ -18,6 +18,7 @@ from engine.scenario.load import LoadedScenario
 from engine.simulation.arrivals import ScoreFn
 from engine.simulation.config import SimConfig, config_from_scenario
 from engine.simulation.metrics import first_response_totals, month_labels
+from engine.simulation.rates import funnel_totals
 from engine.simulation.replications import leads_frame, monthly_frame, run_replications
 from engine.stage import SimulationOut, StageOutput
 
@@ -67,6 +68,7 @@ def summarise(monthly: pd.DataFrame, replications: int, leads: pd.DataFrame | No
     if sla is not None:
         headline["sla_attainment"] = _quantiles(sla)
     headline.update(_response_totals(leads))
+    headline.update({k: v for k, v in funnel_totals(monthly).items() if k not in headline})
     by_month: dict[str, dict[str, dict]] = {}
     grouped = monthly.groupby(["metric", "month"], sort=False)["value"]
     for (metric, month), values in grouped:

@@ -92,6 +92,9 @@ class Demand(Model):
     uncertainty_cv: NonNegFloat = defaults.DEMAND_UNCERTAINTY_CV
     """Coefficient of variation of a month's lead volume one month ahead; grows with the square
     root of months ahead. Sets the low / high cases (10th / 90th percentile)."""
+    scale: NonNegFloat = 1.0
+    """Multiplier of every lead volume (every month, segment, region and case, after shocks and
+    after a forecast from CRM history): the one knob for "what if lead volume were 1.5x"."""
 
 
 class SpeedToLead(Model):

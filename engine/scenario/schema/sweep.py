@@ -9,8 +9,9 @@ vary:
   roles.AE.attrition_per_year: [0.2, 0.3, 0.4]
 method: grid                       # grid | random | lhs
 replications: 2
-seed: 7
-metrics: [headline.base.operating_margin, simulation.totals.sla_attainment]
+seed: 7                            # every point runs this seed (common random numbers)
+metrics: [operating_margin, sla_attainment]  # optional: names from `salesops metrics`
+objectives: {operating_margin: max, sla_attainment: max}
 ```
 
 A `vary` key is a dotted scenario path as in `--set` (a list step may be an index or an item's
@@ -162,13 +163,25 @@ class SweepSpec(Model):
     """Points drawn by `random` and `lhs` (required there; not used by `grid`)."""
     seed: NonNegInt = 0
     """Root seed: draws of `random`/`lhs` and every point's simulation seed derive from it."""
-    common_random_numbers: bool = False
+    common_random_numbers: bool = True
     """Run every point with the sweep seed itself (common random numbers: differences between
-    points are not blurred by sampling noise) instead of a per-point seed."""
+    points are not blurred by sampling noise); false gives each point its own seed (a hash of
+    the sweep seed and the point)."""
+    freeze_plan: bool = False
+    """Solve the base scenario's hiring plan once (with `set` applied) and evaluate that same plan
+    at every point (its hires as `plan.fixed_hires`) instead of re-optimising each point: "can
+    our plan take it", not "can the optimiser keep up"."""
     replications: PosInt | None = None
     """Simulation replications per point (None = the base scenario's own setting)."""
-    metrics: list[str] = Field(min_length=1)
-    """Dotted paths into summary.json to collect per point (e.g. `headline.base.margin`)."""
+    metrics: list[str] = Field(default_factory=list)
+    """Metrics to collect per point: names `salesops metrics` lists (`win_rate`,
+    `simulation.sla_attainment.p90`, `plan.hires`) or dotted paths into summary.json. Empty: the
+    headline set (operating margin, revenue, win rate, SLA attainment, hires; those the base
+    scenario's stages produce)."""
+    objectives: dict[str, Literal["max", "min"]] = Field(default_factory=dict)
+    """Metric -> `max` or `min`: which way is better, for the Pareto frontier (the first two
+    objectives are its axes; without objectives, the first two metrics with a catalogue
+    direction). An objective not among `metrics` is collected too."""
 
     def axis_kind(self, path: str) -> str:
         """`values`, `range` or `distribution`: how `vary[path]` is given."""

@@ -1,0 +1,113 @@
+"""The plan a stress test keeps fixed: solved once from a scenario, or read from a run folder.
+
+A frozen plan is the planning stages' outputs (territory, hiring + staffing, allocation). At each
+probe only the demand forecast and the simulation run again, on the probe's scenario, against
+this same plan: the question is "can our plan take it", not "can the optimiser keep up".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import InputError
+from engine.scenario.load import LoadedScenario, load_scenario
+from engine.stage import StageOutput
+
+RESOLVED = "scenario.resolved.yaml"
+PLAN_FILES = {"hiring": ("plan/hiring.csv", "plan/hiring_cases.csv", "plan/staffing.csv",
+                         "plan/staffing_hourly.csv"),
+              "territory": ("plan/territories.csv",), "allocation": ("plan/allocation.csv",)}
+"""Run-folder files of each planning stage (those present are read)."""
+PLAN_STAGES = ("territory", "hiring", "allocation")
+
+
+@dataclass(frozen=True)
+class FrozenPlan:
+    """Planning-stage outputs by stage name, and where they came from."""
+
+    outputs: dict[str, StageOutput]
+    source: str
+
+    def frame(self, stage: str, key: str) -> pd.DataFrame | None:
+        """A plan frame (`hiring`, `staffing`, `staffing_hourly`, `territories`, `allocation`)."""
+        out = self.outputs.get(stage)
+        value = out.extra.get(key) if out is not None else None
+        return value if isinstance(value, pd.DataFrame) else None
+
+    def hires(self) -> float | None:
+        """Total hires of the plan over the horizon (people)."""
+        hiring = self.frame("hiring", "hiring")
+        return float(hiring["hires"].sum()) if hiring is not None and "hires" in hiring else None
+
+    def headcount(self) -> dict[str, list[float]]:
+        """Planned headcount by role, month by month (people): what the test of freezing compares."""
+        hiring = self.frame("hiring", "hiring")
+        if hiring is None:
+            return {}
+        return {str(role): [float(v) for v in part.sort_values("month")["headcount"]]
+                for role, part in hiring.groupby("role", sort=True)}
+
+
+def forecast_outputs(loaded: LoadedScenario) -> tuple[LoadedScenario, dict[str, StageOutput]]:
+    """The data (calibration) and demand stages of `loaded`: the part of a run a probe redoes."""
+    outputs: dict[str, StageOutput] = {}
+    history = None
+    if loaded.scenario.data is not None:
+        from engine.data.stage import calibrate_stage
+
+        loaded, data_out = calibrate_stage(loaded)
+        outputs[data_out.name] = data_out
+        history = data_out.extra.get("history")
+    if loaded.scenario.demand is not None or loaded.scenario.data is not None:
+        from engine.plan.demand import forecast_demand
+
+        outputs["demand"] = forecast_demand(loaded, history)
+    return loaded, outputs
+
+
+def plan_outputs(loaded: LoadedScenario, forecast: pd.DataFrame | None) -> dict[str, StageOutput]:
+    """The planning stages in the orchestrator's order (engine/run.py), for the scenario's forecast."""
+    s, outputs = loaded.scenario, {}
+    if s.territory is not None:
+        from engine.plan.territory import territory_stage
+
+        outputs["territory"] = territory_stage(loaded)
+    if s.plan is not None and forecast is not None:
+        from engine.plan.supply import plan_supply
+
+        outputs["hiring"] = plan_supply(loaded, forecast)
+    if getattr(s, "allocation", None) is not None and forecast is not None:
+        from engine.plan.allocation import allocation_stage
+
+        outputs["allocation"] = allocation_stage(loaded, forecast, outputs.get("hiring"))
+    return outputs
+
+
+def solve_plan(loaded: LoadedScenario) -> FrozenPlan:
+    """Run the planning stages once on the scenario as given and keep their outputs."""
+    loaded, outputs = forecast_outputs(loaded)
+    forecast = outputs["demand"].extra["forecast"] if "demand" in outputs else None
+    return FrozenPlan(plan_outputs(loaded, forecast), f"solved once from {loaded.path}")
+
+
+def _stage_from_files(folder: Path, stage: str) -> StageOutput | None:
+    tables = {rel: pd.read_csv(folder / rel) for rel in PLAN_FILES[stage] if (folder / rel).exists()}
+    if not tables:
+        return None
+    extra = {Path(rel).stem: frame for rel, frame in tables.items()}
+    return StageOutput(name=stage, tables=tables, extra=extra)
+
+
+def read_plan(run_dir: Path) -> tuple[LoadedScenario, FrozenPlan]:
+    """The scenario and plan of a run folder (`salesops run --out RUN_DIR`); InputError when the
+    folder has no resolved scenario."""
+    resolved = run_dir / RESOLVED
+    if not resolved.exists():
+        raise InputError.single(str(run_dir), RESOLVED, "not a run folder: the resolved scenario is missing",
+                                "a folder written by `salesops run`, or a scenario file")
+    loaded = load_scenario(resolved)
+    outputs = {stage: out for stage in PLAN_STAGES if (out := _stage_from_files(run_dir, stage)) is not None}
+    return loaded, FrozenPlan(outputs, f"read from {run_dir}")
