@@ -52,6 +52,7 @@ from engine.data.export_values import (
     parse_dates,
     reading,
     show,
+    trimmed,
 )
 from engine.errors import InputError, Problem
 
@@ -168,7 +169,7 @@ def _load(kind: str, path: Path, spec: ExportFile, user: dict) -> tuple[pd.DataF
     columns, problems = _resolve(kind, spec, user, header, str(path))
     if problems:
         raise InputError(problems)
-    ours = pd.DataFrame({o: frame[t].astype(str) for o, t in columns.items()}, index=frame.index)
+    ours = pd.DataFrame({o: trimmed(frame[t].astype(str)) for o, t in columns.items()}, index=frame.index)
     for col, renames in spec.values.items():
         if col in ours.columns:
             ours[col] = ours[col].replace(renames)
@@ -206,7 +207,7 @@ def _date_format(kind: str, rows: _Rows, spec: ExportFile, source: str, extra: l
 
 def _dates(rows: _Rows, ours: str, fmt: str, required: bool, what: str) -> pd.Series:
     raw = rows.frame[ours] if ours in rows.frame.columns else pd.Series("", index=rows.frame.index)
-    blank = raw.str.strip() == ""
+    blank = raw == ""
     if required:
         rows.flag(blank, ours, "missing value", what)
     parsed = parse_dates(raw, fmt)
@@ -221,17 +222,22 @@ def _plain_text(rows: _Rows) -> None:
                       "a plain name")
 
 
+def _lower(col: pd.Series) -> pd.Series:
+    """Lower-cased text, computed once per distinct value."""
+    return col.map({v: v.lower() for v in pd.unique(col)})
+
+
 def _status(rows: _Rows, spec: ExportFile) -> pd.Series:
     won = {v.lower() for v in (spec.won or DEFAULT_WON)}
     lost = {v.lower() for v in (spec.lost or DEFAULT_LOST)}
     f = rows.frame
     if "status" in f.columns:
-        text = f["status"].str.strip().str.lower()
+        text = _lower(f["status"])
         status = pd.Series(np.select([text.isin(won), text.isin(lost), text.isin({"open", ""})],
                                      ["won", "lost", "open"], "?"), index=f.index)
         rows.flag(status == "?", "status", "unknown status", "open, " + " / ".join(sorted(won | lost)))
         return status
-    text = f["stage"].str.strip().str.lower()
+    text = _lower(f["stage"])
     return pd.Series(np.select([text.isin(won), text.isin(lost)], ["won", "lost"], "open"), index=f.index)
 
 
@@ -239,10 +245,10 @@ def _deals(rows: _Rows, spec: ExportFile, fmt: str) -> pd.DataFrame:
     f = rows.frame
     _plain_text(rows)
     if "id" in f.columns:
-        rows.flag(f["id"].str.strip() == "", "id", "missing value", "the opportunity's id")
+        rows.flag(f["id"] == "", "id", "missing value", "the opportunity's id")
         dup = pd.Series(index_in(f["id"], f["id"]) != np.arange(len(f)), index=f.index)
         rows.flag(dup, "id", "duplicate id", "each id once")
-    rows.flag(f["stage"].str.strip() == "", "stage", "missing value", "the current stage")
+    rows.flag(f["stage"] == "", "stage", "missing value", "the current stage")
     created = _dates(rows, "created_at", fmt, True, "the date the opportunity was created")
     status = _status(rows, spec)
     close = _dates(rows, "close_date", fmt, False, "")
@@ -258,19 +264,19 @@ def _deals(rows: _Rows, spec: ExportFile, fmt: str) -> pd.DataFrame:
               "closed before it was created", "a close date on or after the created date")
     amount = amounts(f["amount"], spec.thousands) if "amount" in f.columns else pd.Series(np.nan, index=f.index)
     if "amount" in f.columns:
-        blank = f["amount"].str.strip() == ""
+        blank = f["amount"] == ""
         plain = f"a plain decimal{', thousands separated by ' + repr(spec.thousands) if spec.thousands else ''}"
         rows.flag(amount.isna() & ~blank, "amount", "not a number", plain)
         rows.flag(amount < 0, "amount", "negative amount", "an amount >= 0")
     out = pd.DataFrame({
-        "id": f["id"].str.strip() if "id" in f.columns else "row" + (f.index + 2).astype(str),
+        "id": f["id"] if "id" in f.columns else "row" + (f.index + 2).astype(str),
         "name": f.get("name", pd.Series("", index=f.index)),
-        "owner": f.get("owner", pd.Series("", index=f.index)).str.strip(),
+        "owner": f.get("owner", pd.Series("", index=f.index)),
         "account": f.get("account", pd.Series("", index=f.index)),
-        "stage": f["stage"].str.strip(), "status": status, "amount": amount,
+        "stage": f["stage"], "status": status, "amount": amount,
         "created_at": created, "closed_at": closed,
-        "segment": f["segment"].str.strip() if "segment" in f.columns else ONE,
-        "region": f["region"].str.strip() if "region" in f.columns else "",
+        "segment": f["segment"] if "segment" in f.columns else ONE,
+        "region": f["region"] if "region" in f.columns else "",
         "source": f.get("source", pd.Series("", index=f.index))}, index=f.index)
     out.loc[out["segment"] == "", "segment"] = "(blank)"
     return out
@@ -286,7 +292,7 @@ def _wide_history(frame: pd.DataFrame, rows: _Rows, spec: ExportFile, fmt: str
         if not m:
             continue
         stage = m.group("stage")
-        rows.frame[column] = frame[column].astype(str)
+        rows.frame[column] = trimmed(frame[column].astype(str))
         rows.columns[column] = column
         when = _dates(rows, column, fmt, False, "")
         parts.append(pd.DataFrame({"row": frame.index, "stage": stage, "entered_at": when}).dropna())
@@ -296,15 +302,15 @@ def _wide_history(frame: pd.DataFrame, rows: _Rows, spec: ExportFile, fmt: str
 def _history_long(rows: _Rows, fmt: str, deals: pd.DataFrame, deal_rows: _Rows) -> pd.DataFrame:
     f = rows.frame
     _plain_text(rows)
-    rows.flag(f["stage"].str.strip() == "", "stage", "missing value", "the stage entered")
+    rows.flag(f["stage"] == "", "stage", "missing value", "the stage entered")
     when = _dates(rows, "entered_at", fmt, True, "the date the stage was entered")
-    pos = index_in(f["opportunity_id"].str.strip(), deals["id"])
+    pos = index_in(f["opportunity_id"], deals["id"])
     rows.flag(pd.Series(pos < 0, index=f.index), "opportunity_id", "unknown opportunity id",
               f"an id in {Path(deal_rows.path).name}")
     bad_deal = deal_rows.bad.to_numpy()[np.maximum(pos, 0)] & (pos >= 0)
     rows.flag(pd.Series(bad_deal, index=f.index), "opportunity_id", "refers to a skipped opportunity",
               None, consequence=True)
-    return pd.DataFrame({"row": deals.index.to_numpy()[np.maximum(pos, 0)], "stage": f["stage"].str.strip(),
+    return pd.DataFrame({"row": deals.index.to_numpy()[np.maximum(pos, 0)], "stage": f["stage"],
                          "entered_at": when}, index=f.index)
 
 
@@ -329,9 +335,9 @@ def _rare(rows: _Rows, frame: pd.DataFrame, columns: tuple[str, ...], warnings: 
 def _users(rows: _Rows) -> pd.DataFrame:
     f = rows.frame
     _plain_text(rows)
-    rows.flag(f["rep"].str.strip() == "", "rep", "missing value", "the user's name")
-    active = f.get("active", pd.Series("", index=f.index)).str.strip().str.lower()
-    return pd.DataFrame({c: f[c].str.strip() if c in f.columns else "" for c in
+    rows.flag(f["rep"] == "", "rep", "missing value", "the user's name")
+    active = f.get("active", pd.Series("", index=f.index)).str.lower()
+    return pd.DataFrame({c: f[c] if c in f.columns else "" for c in
                          ("rep", "role", "manager", "team", "region")}, index=f.index).assign(
         active=~active.isin({"false", "0", "no", "n", "inactive"}))
 

@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 DATE_CANDIDATES = ("ISO8601", "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M",
                    "%m/%d/%Y %I:%M %p", "%d/%m/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S",
@@ -24,10 +26,16 @@ DETACHED_SHARE = 0.01
 CURRENCY_PREFIX = r"^(?:[A-Z]{3}\s+|[$€£¥])"
 
 
+def trimmed(raw: pd.Series) -> pd.Series:
+    """Text cells without leading or trailing white space (pyarrow: a few ms per million)."""
+    arr = pc.utf8_trim_whitespace(pa.array(raw.to_numpy(dtype=object), type=pa.string()))
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
+
+
 def parse_dates(raw: pd.Series, fmt: str) -> pd.Series:
-    """Naive-UTC timestamps (NaT for blank or unparsable cells). Raises ValueError on a bad
-    format directive."""
-    text = raw.str.strip()
+    """Naive-UTC timestamps (NaT for blank or unparsable cells) of trimmed cells. Raises
+    ValueError on a bad format directive."""
+    text = raw
     uniq = pd.unique(text[text != ""])
     parsed = pd.to_datetime(pd.Series(uniq, dtype=object), format=fmt, errors="coerce", utc=True)
     lookup = pd.Series(parsed.dt.tz_localize(None).to_numpy(), index=pd.Index(uniq, dtype=object))
@@ -56,7 +64,7 @@ def infer_date_format(values: pd.Series) -> tuple[str, str | None, str | None]:
     too (every day <= 12), the twin is returned so the caller can stop with both readings. With
     no candidate reading everything, the one that reads most.
     """
-    values = pd.Series(pd.unique(values.str.strip()), dtype=object)
+    values = pd.Series(pd.unique(values), dtype=object)
     values = values[values != ""]
     if values.empty:
         return "ISO8601", None, None
@@ -79,17 +87,20 @@ def reading(value: str, fmt: str) -> str:
 
 
 def amounts(raw: pd.Series, thousands: str | None) -> pd.Series:
-    """Amounts as floats (NaN for blank or not a number): an optional currency code or symbol
-    prefix, then a plain decimal, with `thousands` separators removed when given."""
-    text = raw.str.strip().str.replace(CURRENCY_PREFIX, "", regex=True)
+    """Amounts as floats (NaN for blank or not a number) of trimmed cells: an optional currency
+    code or symbol prefix, then a plain decimal, with `thousands` separators removed when given."""
+    arr = pc.replace_substring_regex(pa.array(raw.to_numpy(dtype=object), type=pa.string()),
+                                     CURRENCY_PREFIX, "")
     if thousands:
-        text = text.str.replace(thousands, "", regex=False)
+        arr = pc.replace_substring(arr, thousands, "")
+    text = pd.Series(arr.to_numpy(zero_copy_only=False), index=raw.index, dtype=object)
     return pd.to_numeric(text.where(text != ""), errors="coerce")
 
 
 def not_plain(raw: pd.Series) -> pd.Series:
     """True where a cell holds a control character or markup (`<`, `>`)."""
-    return raw.str.contains(NOT_PLAIN, regex=True, na=False)
+    hit = pc.match_substring_regex(pa.array(raw.to_numpy(dtype=object), type=pa.string()), NOT_PLAIN)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=raw.index, dtype=bool)
 
 
 def estimate_export_date(stamps: np.ndarray) -> pd.Timestamp:
