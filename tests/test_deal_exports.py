@@ -114,7 +114,8 @@ def test_opportunity_only_export_with_open_and_undated_rows(tmp_path):
     assert f"skipped {len(undated)} rows of report1700000001.csv: Created Date: missing value" in lenient.stderr
     run = _cli("run", out, "--out", tmp_path / "run", "--replications", "2", "--quiet")
     assert run.returncode == 0, run.stderr
-    assert (tmp_path / "run" / "summary.json").exists()
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "Where the figures came from" in report and "assumed: lead stage kept from" in report
 
 
 # --- item 5 and issue 21: guardrails, one test per bullet -----------------------------------
@@ -255,3 +256,22 @@ def test_malformed_files_and_outputs_exit_2(sf, tmp_path, case):
     res = _cli("calibrate", sf, "--preset", "salesforce", "--out", out)
     assert res.returncode == 2 and expected in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_lead_level_export_header_problems_exit_2(tmp_path):
+    """The lead-level reader (engine/data/crm.py) has the same header guardrails."""
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    (folder / "leads.csv").write_text("id,created_at,segment,region\n")
+    (folder / "opportunities.csv").write_text("id,lead_id,created_at,amount\n")
+    (folder / "stage_history.csv").write_text("lead_id,stage,entered_at\n")
+    res = _cli("calibrate", folder, "--out", tmp_path / "f.yaml")
+    assert res.returncode == 2 and "leads.csv: <file>: no data rows" in res.stderr, res.stderr
+    (folder / "leads.csv").write_text("id,created_at,segment,segment,region\nL1,2026-01-01,SMB,SMB,EMEA\n")
+    res = _cli("calibrate", folder, "--out", tmp_path / "f.yaml")
+    assert res.returncode == 2 and "leads.csv:1: segment: duplicate column (columns 3 and 4)" in res.stderr
+    (folder / "leads.csv").write_text("id,created_at,segment,region\nL1,2026-01-01,SMB,EMEA\n")
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("leads: {columns: {region: Regoin}}\n")
+    res = _cli("calibrate", folder, "--mapping", mapping, "--out", tmp_path / "f.yaml")
+    assert res.returncode == 2 and 'Regoin: no such column; did you mean "region"?' in res.stderr, res.stderr

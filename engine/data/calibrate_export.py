@@ -19,12 +19,10 @@ from pathlib import Path
 import yaml
 
 from engine.data.calibrate import calibrate_dir
-from engine.data.deals import _header_problems, read_deals
+from engine.data.deals import read_deals
 from engine.data.deals_calibrate import calibrate_deals, complete_scenario
 from engine.errors import InputError
 from engine.scenario.load import load_scenario
-
-LEAD_FILES = ("leads.csv", "opportunities.csv", "stage_history.csv", "activities.csv")
 
 
 @dataclass
@@ -79,9 +77,6 @@ def calibrate_export(crm_dir: Path, out: Path, preset: str | None = None, mappin
     if not crm_dir.is_dir():
         raise InputError.single(str(crm_dir), "<folder>", "not a folder", "the folder of the CRM export")
     if _is_lead_export(crm_dir, preset, mapping):
-        problems = [p for name in LEAD_FILES if (crm_dir / name).exists() for p in _header_problems(crm_dir / name)]
-        if problems:
-            raise InputError(problems)
         if complete is not None:
             raise InputError.single("--complete", "complete", "only for a deal export",
                                     "--preset, or a folder without leads.csv")

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from engine.data.crm import MAX_LINES_PER_CHECK, _read_csv, index_in
 from engine.data.export_mapping import (
@@ -64,6 +65,8 @@ DATE_COLUMNS = {"opportunities": ("created_at", "close_date", "won_at", "lost_at
                 "stage_history": ("entered_at",), "users": ()}
 TEXT_COLUMNS = ("stage", "status", "segment", "region", "owner", "rep", "role", "team")
 DEFAULT_WON, DEFAULT_LOST = ("won", "closed won"), ("lost", "closed lost")
+NOT_READ = {"name", "account", "probability", "type", "product", "source", "pipeline", "from_stage"}
+"""Columns a preset recognises but calibration does not use: left unread (memory)."""
 ONE = "All"
 """Segment and region of every deal when the export has no such column."""
 
@@ -72,8 +75,8 @@ ONE = "All"
 class DealExport:
     """A validated deal export. Times are naive UTC timestamps; amounts in the export's currency.
 
-    `deals`: id, name, owner, account, stage, status (open/won/lost), amount, created_at,
-    closed_at (NaT while open), segment, region, source, line. `history`: deal (row in
+    `deals`: id, owner, stage, status (open/won/lost), amount, created_at, closed_at (NaT while
+    open), segment, region, line (in the export). `history`: deal (row in
     `deals`), stage, entered_at. `users`: rep, role, manager, team, region, active, or None.
     `quality`: file, column, problem, rows, action (read, kept, skipped, error, flagged), lines.
     """
@@ -99,6 +102,8 @@ class _Rows:
         self.problems: list[Problem] = []
         self.counts: list[dict] = []
         self.extra = extra
+        self.wide_history: list[str] = []
+        """Columns of wide stage history (HubSpot's `Date entered "<stage>"`)."""
 
     def theirs(self, ours: str) -> str:
         return self.columns.get(ours, ours)
@@ -160,27 +165,46 @@ def _resolve(kind: str, spec: ExportFile, user: dict, header: list[str], path: s
     return out, problems
 
 
-def _load(kind: str, path: Path, spec: ExportFile, user: dict) -> tuple[pd.DataFrame, _Rows]:
-    frame, wide = _read_csv(path)
-    if frame.empty and not wide:
-        raise InputError.single(str(path), "<file>", "no data rows (only a header)",
-                                "at least one row under the header")
-    header = list(frame.columns)
+def _read_columns(path: Path, columns: list[str]) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
+    """Only `columns`, as text in pyarrow strings (an export can carry dozens we do not need,
+    and Python strings cost about five times the memory); see crm._read_csv."""
+    try:
+        frame = pd.read_csv(path, dtype=pd.ArrowDtype(pa.string()), keep_default_na=False, na_values=[],
+                            engine="pyarrow", usecols=columns)
+        return frame, []
+    except Exception:  # any pyarrow parse failure: the record-by-record reader knows the lines
+        frame, wide = _read_csv(path)
+        return frame[columns], wide
+
+
+def _load(kind: str, path: Path, spec: ExportFile, user: dict) -> _Rows:
+    header = header_of(path)
     columns, problems = _resolve(kind, spec, user, header, str(path))
     if problems:
         raise InputError(problems)
-    ours = pd.DataFrame({o: trimmed(frame[t].astype(str)) for o, t in columns.items()}, index=frame.index)
+    wanted = {o: t for o, t in columns.items() if o not in NOT_READ}
+    wide_cols = [c for c in header if spec.history_columns and re.match(spec.history_columns, c)]
+    frame, wide = _read_columns(path, list(dict.fromkeys([*wanted.values(), *wide_cols])))
+    if frame.empty and not wide and kind == "opportunities":
+        raise InputError.single(str(path), "<file>", "no data rows (only a header)",
+                                "at least one row under the header")
+    ours = pd.DataFrame({o: trimmed(frame[t]) for o, t in wanted.items()}, index=frame.index)
+    for c in wide_cols:
+        ours[c] = trimmed(frame[c])
+        wanted[c] = c
+    del frame
     for col, renames in spec.values.items():
         if col in ours.columns:
             ours[col] = ours[col].replace(renames)
-    rows = _Rows(str(path), ours, columns, len(wide))
+    rows = _Rows(str(path), ours, wanted, len(wide))
+    rows.wide_history = wide_cols
     if wide:
         rows.counts.append({"file": path.name, "column": "<row>", "problem": "wrong number of fields",
                             "rows": len(wide), "action": None,
                             "lines": " ".join(str(line) for line, _ in wide[:MAX_LINES_PER_CHECK])})
         rows.problems += [Problem(str(path), line, "<row>", f"wrong number of fields ({n})",
                                   f"one value per header column ({len(header)})") for line, n in wide]
-    return frame, rows
+    return rows
 
 
 def _date_format(kind: str, rows: _Rows, spec: ExportFile, source: str, extra: list[pd.Series]
@@ -270,32 +294,23 @@ def _deals(rows: _Rows, spec: ExportFile, fmt: str) -> pd.DataFrame:
         rows.flag(amount < 0, "amount", "negative amount", "an amount >= 0")
     out = pd.DataFrame({
         "id": f["id"] if "id" in f.columns else "row" + (f.index + 2).astype(str),
-        "name": f.get("name", pd.Series("", index=f.index)),
         "owner": f.get("owner", pd.Series("", index=f.index)),
-        "account": f.get("account", pd.Series("", index=f.index)),
         "stage": f["stage"], "status": status, "amount": amount,
         "created_at": created, "closed_at": closed,
         "segment": f["segment"] if "segment" in f.columns else ONE,
-        "region": f["region"] if "region" in f.columns else "",
-        "source": f.get("source", pd.Series("", index=f.index))}, index=f.index)
+        "region": f["region"] if "region" in f.columns else ""}, index=f.index)
     out.loc[out["segment"] == "", "segment"] = "(blank)"
     return out
 
 
-def _wide_history(frame: pd.DataFrame, rows: _Rows, spec: ExportFile, fmt: str
-                  ) -> pd.DataFrame:
+def _wide_history(rows: _Rows, spec: ExportFile, fmt: str) -> pd.DataFrame:
     """HubSpot's `Date entered "<stage>"` columns as long rows: deal line, stage, entered_at."""
-    pattern = re.compile(spec.history_columns)
+    pattern = re.compile(spec.history_columns or "")
     parts = []
-    for column in frame.columns:
-        m = pattern.match(column)
-        if not m:
-            continue
-        stage = m.group("stage")
-        rows.frame[column] = trimmed(frame[column].astype(str))
-        rows.columns[column] = column
+    for column in rows.wide_history:
         when = _dates(rows, column, fmt, False, "")
-        parts.append(pd.DataFrame({"row": frame.index, "stage": stage, "entered_at": when}).dropna())
+        parts.append(pd.DataFrame({"row": rows.frame.index, "stage": pattern.match(column).group("stage"),
+                                   "entered_at": when}).dropna())
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["row", "stage", "entered_at"])
 
 
@@ -367,23 +382,22 @@ def read_deals(folder: Path, preset: str | None = None, mapping: Path | None = N
     header_problems = [p for path in paths.values() for p in _header_problems(path)]
     if header_problems:
         raise InputError(header_problems)
-    raw, rows = _load("opportunities", paths["opportunities"], maps.opportunities, user)
-    wide_cols = [c for c in raw.columns if maps.opportunities.history_columns
-                 and re.match(maps.opportunities.history_columns, c)]
-    fmt = _date_format("opportunities", rows, maps.opportunities, source, [raw[c].astype(str) for c in wide_cols])
+    rows = _load("opportunities", paths["opportunities"], maps.opportunities, user)
+    fmt = _date_format("opportunities", rows, maps.opportunities, source,
+                       [rows.frame[c] for c in rows.wide_history])
     deals = _deals(rows, maps.opportunities, fmt)
     hist_rows, history, source_kind = None, pd.DataFrame(columns=["row", "stage", "entered_at"]), "current stages"
-    if wide_cols:
-        history, source_kind = _wide_history(raw, rows, maps.opportunities, fmt), "date-entered columns"
+    if rows.wide_history:
+        history, source_kind = _wide_history(rows, maps.opportunities, fmt), "date-entered columns"
     if "stage_history" in paths:
         spec = maps.stage_history or ExportFile()
-        _, hist_rows = _load("stage_history", paths["stage_history"], spec, user)
+        hist_rows = _load("stage_history", paths["stage_history"], spec, user)
         hist_fmt = _date_format("stage_history", hist_rows, spec, source, [])
         history, source_kind = _history_long(hist_rows, hist_fmt, deals, rows), "stage history"
     users = None
     user_rows = None
     if "users" in paths:
-        _, user_rows = _load("users", paths["users"], maps.users or ExportFile(), user)
+        user_rows = _load("users", paths["users"], maps.users or ExportFile(), user)
         users = _users(user_rows)
     lo = pd.Timestamp(maps.not_before)
     _flag_dates(rows, deals, ("created_at", "closed_at"), lo, None)

@@ -300,6 +300,10 @@ def calibrate_deals(ex: DealExport, start_month: str | None = None, seed: int = 
         report["headcount"], report["rep_productivity"] = hc, per_rep
         for role, n in hc.groupby("role")["headcount"].sum().items():
             sources[f"roles.{role}.headcount_start"] = f"proposed: {n} active users with role {role} in {users_file}"
+        for role, reps in per_rep[per_rep["role"].isin(hc["role"])].groupby("role"):
+            sources[f"roles.{role}.capacity"] = (
+                f"estimated: {reps['closed_per_month'].median():.2f} deals closed per rep-month (median of "
+                f"{len(reps)} reps; {reps['won_per_month'].median():.2f} won; report rep_productivity.csv)")
     assumptions = [f"{k}: {v}" for k, v in sources.items() if v.startswith("assumed")]
     return DealCalibration(fragment, sources, report, assumptions, hc)
 
