@@ -265,7 +265,8 @@ def headcount(ex: DealExport) -> tuple[pd.DataFrame | None, pd.DataFrame | None]
     hc = u.groupby(["role", "region"]).size().rename("headcount").reset_index()
     closed = ex.deals[ex.deals["status"] != "open"]
     months = max((ex.as_of - ex.deals["created_at"].min()).days / 30.44, 1.0)
-    per = closed.groupby("owner").agg(closed=("status", "size"), won=("status", lambda s: int((s == "won").sum())))
+    per = closed.assign(won=closed["status"] == "won").groupby("owner").agg(
+        closed=("status", "size"), won=("won", "sum"))
     per = per.join(u.set_index("rep")[["role", "region"]], how="left").fillna({"role": "(not in users)", "region": ""})
     per["closed_per_month"] = per["closed"] / months
     per["won_per_month"] = per["won"] / months
