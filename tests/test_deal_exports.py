@@ -19,6 +19,7 @@ from engine.data.survival import LOST, OPEN, WON, outcome_estimate
 from engine.data.synthetic_deals import write_export
 from engine.errors import InputError
 from engine.scenario.load import load_scenario
+from engine.scenario.model import Scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCALEUP = REPO / "scenarios" / "scaleup.yaml"
@@ -275,3 +276,17 @@ def test_lead_level_export_header_problems_exit_2(tmp_path):
     mapping.write_text("leads: {columns: {region: Regoin}}\n")
     res = _cli("calibrate", folder, "--mapping", mapping, "--out", tmp_path / "f.yaml")
     assert res.returncode == 2 and 'Regoin: no such column; did you mean "region"?' in res.stderr, res.stderr
+
+
+def test_lead_level_work_hours_from_default_activity_times_are_marked_assumed(tmp_path):
+    out = tmp_path / "params.yaml"
+    res = _cli("calibrate", REPO / "scenarios" / "data" / "crm_scaleup", "--out", out)
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    sources = yaml.safe_load(text)["sources"]
+    hours = {k: v for k, v in sources.items() if k.endswith(".work_hours")}
+    assert len(hours) == 4 and all(v.startswith("assumed: activity times (email 0.1 h") for v in hours.values())
+    for key in hours:
+        assert f"#   {key}: assumed" in text
+    assert sources["funnel.stages.close.conversion"].startswith("estimated")
+    Scenario.model_validate({**yaml.safe_load(text), "name": "fragment"})  # `sources` is schema
