@@ -216,14 +216,21 @@ def metrics(
 @app.command()
 def calibrate(
     crm_dir: Annotated[Path, typer.Argument(help="Folder of the CRM export.")],
-    out: Annotated[Path, typer.Option("--out", help="Scenario fragment YAML to write.")],
-    mapping: Annotated[Path | None, typer.Option(help="Column mapping YAML.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Scenario fragment YAML to write (a file, not a folder).")],
+    preset: Annotated[str | None, typer.Option(help="Export shape: salesforce, hubspot or pipedrive.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping YAML (overrides the preset's columns).")] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip and count bad rows.")] = False,
+    complete: Annotated[Path | None, typer.Option(
+        help="Write a complete scenario: this scenario with the calibrated sections.")] = None,
 ) -> None:
-    """Estimate funnel parameters from a CRM export."""
-    from engine.data.calibrate import calibrate_dir
+    """Estimate funnel parameters from a CRM export (lead-level, or a deal report with --preset)."""
+    from engine.data.calibrate_export import calibrate_export
 
-    calibrate_dir(crm_dir, out, mapping=mapping, lenient=lenient)
+    result = calibrate_export(crm_dir, out, preset=preset, mapping=mapping, lenient=lenient, complete=complete)
+    for line in result.messages:
+        sys.stderr.write(line + "\n")
+    for line in result.warnings:
+        sys.stderr.write(f"warning: {line}\n")
     typer.echo(f"wrote {out}")
 
 
@@ -233,8 +240,19 @@ def synth_crm(
     seed: Annotated[int, typer.Option(help="Seed.")],
     scenario: Annotated[Path | None, typer.Option(help="Scenario whose funnel is the truth.")] = None,
     leads: Annotated[int | None, typer.Option(help="Approximate number of leads.")] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="Write a deal export in this tool's shape (salesforce, hubspot, pipedrive).")] = None,
+    deals: Annotated[int, typer.Option(help="Deals in a --preset export.")] = 3000,
 ) -> None:
     """Write a synthetic CRM export drawn from known parameters."""
+    if preset is not None:
+        from engine.data.export_mapping import PRESETS
+        from engine.data.synthetic_deals import write_export
+
+        if preset not in PRESETS:
+            raise InputError.single("--preset", "preset", f"unknown preset {preset!r}", " / ".join(PRESETS))
+        typer.echo(f"wrote {write_export(preset, out, seed, deals=deals, scenario_path=scenario)}")
+        return
     from engine.data.synthetic import synth_crm as make
 
     folder = make(out, seed, scenario_path=scenario, leads=leads)

@@ -67,7 +67,19 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
         fig = plots.funnel(ctx, table)
         if fig is not None:
             sec.blocks.append(Chart("chart-funnel", "Funnel", fig))
+    sources = _sources_table(ctx.scenario.sources)
+    if sources is not None:
+        sec.blocks.append(sources)
     return sec
+
+
+def _sources_table(sources: dict[str, str]) -> Table | None:
+    """Where the scenario's figures came from (`salesops calibrate`), assumed ones first."""
+    if not sources:
+        return None
+    order = sorted(sources.items(), key=lambda kv: (not kv[1].startswith(("assumed", "derived")), kv[0]))
+    return Table("Where the figures came from (assumed first)", ["figure", "source"],
+                 [[k, v] for k, v in order], "sources", numeric_from=2)
 
 
 def _demand_section(ctx: Context, table: pd.DataFrame) -> Section:

@@ -66,6 +66,8 @@ class Calibration:
     report: dict[str, pd.DataFrame] = field(default_factory=dict)
     history: pd.DataFrame | None = None
     """Monthly lead counts: month (YYYY-MM), segment, region, leads (complete months only)."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Where each figure came from (dotted path -> `estimated: ...` / `assumed: ...`)."""
 
 
 @dataclass
@@ -432,7 +434,29 @@ def calibrate(crm: CrmData, stage_roles: dict[str, str] | None = None,
                                            "annual_growth": demand["annual_growth"],
                                            "uncertainty_cv": demand["uncertainty_cv"]}]),
               "quality": crm.quality}
-    return Calibration(fragment, report, history)
+    hours = {**DEFAULT_ACTIVITY_HOURS, **(activity_hours or {})}
+    return Calibration(fragment, report, history, _sources(crm, stages, wh, hours, missing))
+
+
+def _sources(crm: CrmData, stages: list[dict], wh: pd.DataFrame, hours: dict[str, float],
+             pooled_segments: list[str]) -> dict[str, str]:
+    """Where each calibrated figure came from. Work hours from activities are assumed figures:
+    the time per activity is a default (or `data.activity_hours`), not in the export."""
+    files = {k: Path(v).name for k, v in crm.files.items()}
+    times = ", ".join(f"{k} {v:g} h" for k, v in hours.items())
+    out = {}
+    for st in stages:
+        name = st["name"]
+        out[f"funnel.stages.{name}.conversion"] = f"estimated: matured cohort of {files.get('stage_history')}"
+        out[f"funnel.stages.{name}.duration_days"] = "estimated: matured cohort, best of 3 families by AIC"
+        counted = wh.loc[wh["stage"] == name, "hours"].notna().any()
+        out[f"funnel.stages.{name}.work_hours"] = (
+            f"assumed: activity times ({times}) x activities per item in {files.get('activities')}" if counted
+            else f"assumed: {DEFAULT_WORK_HOURS} h per item (no activities attributed to the stage)")
+    out["segments"] = f"estimated: deal sizes from won amounts in {files.get('opportunities')}" + (
+        f" (pooled for {', '.join(pooled_segments)})" if pooled_segments else "")
+    out["demand"] = f"estimated: leads created per month in {files.get('leads')}"
+    return out
 
 
 def calibrate_dir(crm_dir: Path, out_yaml: Path, mapping: Path | None = None,
@@ -450,7 +474,9 @@ def calibrate_dir(crm_dir: Path, out_yaml: Path, mapping: Path | None = None,
     header = (f"# Calibrated from {crm_dir} (export date {crm.as_of:%Y-%m-%d}) by salesops calibrate.\n"
               "# Use it through `extends:`; stage roles default to SDR before the opportunity, AE after.\n"
               f"# Report (intervals, AIC table): {out_yaml.stem}_report/\n")
-    out_yaml.write_text(header + yaml.safe_dump(cal.fragment, sort_keys=False))
+    assumed = [f"#   {k}: {v}\n" for k, v in cal.sources.items() if v.startswith("assumed")]
+    header += "# Assumed (not in the export):\n" + "".join(assumed)
+    out_yaml.write_text(header + yaml.safe_dump({**cal.fragment, "sources": cal.sources}, sort_keys=False))
     report_dir = out_yaml.with_name(f"{out_yaml.stem}_report")
     report_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in {**cal.report, "history": cal.history}.items():

@@ -34,7 +34,9 @@ line (header = 1). Strict mode raises one `InputError` with all of them (at most
 skips bad rows, and rows that refer to a skipped or unknown row, and counts every skip in the
 data-quality report. Nothing is dropped silently. A row with more fields than the header stops
 a strict import (`FILE:LINE: <row>: wrong number of fields`); lenient mode skips and counts it
-too. A missing file or column stops the import in both modes (`FILE:1: column: missing column`).
+too. A missing file or column stops the import in both modes (`FILE:1: column: missing column`),
+as do duplicate header names, a mapped column the file lacks (`no such column; did you mean
+"X"?`) and a leads.csv with only a header.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import pyarrow.compute as pc
 import yaml
 from pydantic import Field, ValidationError
 
+from engine.data.export_mapping import did_you_mean, header_of
 from engine.errors import InputError, Problem
 from engine.safe_files import require_regular_file
 from engine.scenario.schema.base import Model
@@ -179,12 +182,31 @@ def _read(folder: Path, name: str, fm: FileMapping
             return None, str(path), []
         raise InputError.single(str(path), "<file>", "file not found",
                                 f"{name}.csv in the CRM folder (or a `file` in the mapping)")
-    frame, wide = _read_csv(require_regular_file(path, "<file>", expected=f"{name}.csv, a regular CSV file"))
+    path = require_regular_file(path, "<file>", expected=f"{name}.csv, a regular CSV file")
+    _check_header(path, fm)
+    frame, wide = _read_csv(path)
+    if frame.empty and not wide and name == "leads":
+        raise InputError.single(str(path), "<file>", "no data rows (only a header)",
+                                "at least one row under the header")
     frame = frame.rename(columns={theirs: ours for ours, theirs in fm.columns.items()})
     for column, renames in fm.values.items():
         if column in frame.columns:
             frame[column] = frame[column].replace(renames)
     return frame, str(path), wide
+
+
+def _check_header(path: Path, fm: FileMapping) -> None:
+    """InputError for duplicate names in the header or a mapped column the file lacks (with the
+    closest header name)."""
+    header = header_of(path)
+    problems = [Problem(str(path), 1, name, f"duplicate column (columns {header.index(name) + 1} and {i})",
+                        "each column name once in the header")
+                for i, name in enumerate(header, start=1) if header.index(name) + 1 < i]
+    problems += [Problem(str(path), 1, theirs, f"no such column; {did_you_mean(theirs, header)}",
+                         f"the column mapped to `{ours}`")
+                 for ours, theirs in fm.columns.items() if header and theirs not in header]
+    if problems:
+        raise InputError(problems)
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, int]]]:

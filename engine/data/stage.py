@@ -13,6 +13,8 @@
   `work_hours` is kept from the scenario's same-named stage (the export records activities, not
   time) and estimated from activities otherwise; the other funnel settings are kept;
 * `demand`: calibrated baseline (at the horizon start), annual growth, seasonality and cv.
+* `sources`: where each figure came from (engine/data/calibrate.py `_sources`; work hours the
+  scenario kept are marked as its own), listed by the report, assumed figures first.
 
 The merged dict is re-validated with `Scenario.model_validate` and the meaning checks; the
 file path stays the original's. The StageOutput "data" holds the calibration report, the data-
@@ -83,6 +85,11 @@ def merged_scenario(resolved: dict, cal: Calibration) -> dict:
         stages.append(st)
     data["funnel"] = {**(data.get("funnel") or {}), "stages": stages}
     data["demand"] = {**(data.get("demand") or {}), **frag["demand"]}
+    sources = {**(data.get("sources") or {}), **cal.sources}
+    for st in stages:
+        if st["name"] in old_stages and "work_hours" in old_stages[st["name"]]:
+            sources[f"funnel.stages.{st['name']}.work_hours"] = "the scenario's own value"
+    data["sources"] = sources
     return data
 
 

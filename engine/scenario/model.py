@@ -24,6 +24,9 @@ class Scenario(Model):
     """Scenario name, shown in reports."""
     description: str = ""
     """Free text: what this scenario represents."""
+    sources: dict[str, str] = Field(default_factory=dict)
+    """Where figures came from (dotted path -> source, e.g. `estimated from report1.csv` or
+    `assumed: default activity times`); written by `salesops calibrate`, read by no stage."""
     company: Company = Company()
     """The company: currency, ARR and its growth."""
     horizon: Horizon | None = None

@@ -1,0 +1,103 @@
+"""`salesops calibrate`: choose the export kind, calibrate, write the fragment and its report.
+
+Two kinds of export: the full lead-level export (leads.csv, opportunities.csv, stage_history.csv,
+activities.csv; engine/data/crm.py and calibrate.py), and a deal export (an opportunity report,
+optional stage history and users sheet; engine/data/deals.py and deals_calibrate.py). A deal
+export is read when `--preset` is given, or when the folder has no leads table.
+
+The fragment goes to `--out` (a YAML file; a directory is refused) with a header comment naming
+the files read and every assumed figure; its report frames go to `<out stem>_report/`. With
+`--complete PARENT.yaml` the output is a complete scenario (engine/data/deals_calibrate.py
+`complete_scenario`) that `salesops run` takes as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from engine.data.calibrate import calibrate_dir
+from engine.data.deals import read_deals
+from engine.data.deals_calibrate import calibrate_deals, complete_scenario
+from engine.errors import InputError
+from engine.scenario.load import load_scenario
+
+
+@dataclass
+class CalibrateResult:
+    """What the CLI tells the user: files taken, warnings, skips (lenient) and assumptions."""
+
+    out: Path
+    messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _check_out(out: Path) -> None:
+    if out.is_dir():
+        raise InputError.single(str(out), "--out", "is a directory", "a YAML file to write, e.g. calibrated.yaml")
+    if not out.parent.exists():
+        raise InputError.single(str(out), "--out", f"folder {out.parent} does not exist", "an existing folder")
+
+
+def _is_lead_export(folder: Path, preset: str | None, mapping: Path | None) -> bool:
+    if preset:
+        return False
+    if mapping is not None:
+        try:
+            raw = yaml.safe_load(mapping.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            raw = {}
+        if isinstance(raw, dict) and "leads" in raw:
+            return True
+    return (folder / "leads.csv").exists()
+
+
+def _write(out: Path, header: list[str], body: dict, report: dict) -> None:
+    text = "".join(f"# {line}\n" for line in header) + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    report_dir = out.with_name(f"{out.stem}_report")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in report.items():
+        if frame is not None:
+            frame.to_csv(report_dir / f"{name}.csv", index=False)
+    out.write_text(text, encoding="utf-8")
+
+
+def _skips(quality) -> list[str]:
+    q = quality[quality["action"] == "skipped"]
+    return [f"skipped {r.rows} rows of {r.file}: {r.column}: {r.problem}" for r in q.itertuples()]
+
+
+def calibrate_export(crm_dir: Path, out: Path, preset: str | None = None, mapping: Path | None = None,
+                     lenient: bool = False, complete: Path | None = None) -> CalibrateResult:
+    """Calibrate the export in `crm_dir` and write `out` (see the module docstring)."""
+    crm_dir, out = Path(crm_dir), Path(out)
+    _check_out(out)
+    if not crm_dir.is_dir():
+        raise InputError.single(str(crm_dir), "<folder>", "not a folder", "the folder of the CRM export")
+    if _is_lead_export(crm_dir, preset, mapping):
+        if complete is not None:
+            raise InputError.single("--complete", "complete", "only for a deal export",
+                                    "--preset, or a folder without leads.csv")
+        calibrate_dir(crm_dir, out, mapping=mapping, lenient=lenient)
+        return CalibrateResult(out, [f"read the lead-level export in {crm_dir}"])
+    ex = read_deals(crm_dir, preset, mapping, lenient)
+    parent = load_scenario(complete) if complete is not None else None
+    cal = calibrate_deals(ex, parent.scenario.horizon.start if parent and parent.scenario.horizon else None)
+    taken = [f"{kind}: {Path(path).name}" for kind, path in ex.files.items()]
+    header = [f"Calibrated by salesops calibrate from {crm_dir} ({preset or 'mapping'}); export date "
+              f"{ex.as_of:%Y-%m-%d}; open deals censored there.",
+              "Files: " + "; ".join(taken) + f"; stage reach from {ex.history_source}.",
+              f"Report (intervals, naive closed-only figures, quality): {out.stem}_report/"]
+    if parent is not None:
+        body, notes = complete_scenario(parent.resolved, cal, f"{parent.scenario.name}, calibrated from {crm_dir.name}")
+    else:
+        body = {"name": f"Calibrated from {crm_dir.name}", "sources": cal.sources, **cal.fragment}
+        notes = cal.assumptions
+        header.append("Opportunity-only: the funnel starts at 'opportunity created'; demand counts opportunities.")
+    header += ["Assumed (not in the export):"] + [f"  {n}" for n in notes]
+    _write(out, header, body, {**cal.report})
+    messages = [f"took {t}" for t in taken] + [f"export date {ex.as_of:%Y-%m-%d} ({len(ex.deals)} deals kept)"]
+    messages += _skips(ex.quality) + notes
+    return CalibrateResult(out, messages, ex.warnings)
