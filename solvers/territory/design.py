@@ -26,6 +26,7 @@ from solvers.territory.bound_balanced import balanced_lagrangian_bound, instance
 from solvers.territory.bound_colgen import supported
 from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
 from solvers.territory.milp_assign import AssignSolution, centre_positions, solve_assignment
+from solvers.territory.milp_contiguous import bands, solve_contiguous
 from solvers.territory.milp_priced import solve_priced
 from solvers.territory.milp_radius import is_integral, solve_radius
 from solvers.territory.problem import (
@@ -35,6 +36,7 @@ from solvers.territory.problem import (
     TerritoryProblem,
     TerritoryResult,
 )
+from solvers.territory.start_contiguous import contiguous_start
 from solvers.territory.start_greedy import HeuristicSolution, solve_heuristic
 from solvers.territory.start_locate import location_allocation_start
 
@@ -67,6 +69,14 @@ PRICED_START = "location-allocation (priced MILP rounds)"
 """`start_plan.method` in summary.json when the start came from the priced rounds."""
 LOCATE_SHARE = 0.8
 """Share of the time limit the location-allocation rounds may use."""
+CONTIGUOUS_FULL_PAIRS = 15_000
+"""Up to this many unit-centre pairs the contiguous model keeps every pair (its bound is exact)."""
+CONTIGUOUS_START_SHARE = 0.25
+"""Share of the time limit the contiguous region-growing start may use."""
+CONTIGUOUS_BOUND_SHARE = 0.3
+"""Share of the time left after the start that a reduced contiguous model leaves for its bound."""
+CONTIGUOUS_START = "region growing + moves and swaps on the border graph"
+"""`start_plan.method` in summary.json for the contiguous start."""
 
 __all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "design_territories"]
 
@@ -77,7 +87,9 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     notes: dict = {}
     t0 = time.perf_counter()
     with solver_defaults(mip_max_nodes=opts.max_nodes):
-        if prob.side_constrained:
+        if _contiguous_path(prob):
+            centres, result, extra = _solve_contiguous(prob, opts, notes)
+        elif prob.side_constrained:
             centres, result, extra = _solve_assign(prob, opts, notes)
         else:
             centres, result, extra = _solve_pmedian(prob, opts)
@@ -88,6 +100,71 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     out = _result(prob, centres, result, extra, opts)
     out.summary.update(notes)
     return out
+
+
+def _contiguous_path(prob: TerritoryProblem) -> bool:
+    """Contiguity on free, unnamed territories without pair rules: the region-growing start and
+    the separator-cut loop (`solvers.territory.milp_contiguous`) apply."""
+    return (prob.adjacency is not None and not prob.labelled and prob.candidate_centres is None
+            and len(prob.together) == 0 and len(prob.apart) == 0)
+
+
+def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
+                      ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
+    """Contiguous plan from region growing and local search, then the separator-cut MILP loop
+    warm-started from it. Up to CONTIGUOUS_FULL_PAIRS unit-centre pairs the model has every
+    pair and its bound is certified as it stands; above, each unit keeps its nearest
+    candidates (from LARGE_N units, around the start plan's centres, fixed) and the certified
+    bound is a relaxation over every pair (`_certify_reduced`, which drops contiguity)."""
+    t0 = time.perf_counter()
+    limit = opts.time_limit_s
+    start = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
+                             time_limit_s=None if limit is None else CONTIGUOUS_START_SHARE * limit)
+    if start is not None:
+        notes["start_plan"] = {"objective": start.cost, "method": CONTIGUOUS_START,
+                               "balanced": start.balanced}
+    work, cap = prob, None
+    if start is not None and prob.n >= LARGE_N:
+        centres = np.unique(start.centre_of)
+        work = replace(prob, fixed_centres=centres, labels=tuple(f"T{k + 1}" for k in range(prob.p)))
+        cap = min(len(centres), FIXED_CENTRE_CANDIDATES + 2)
+    elif prob.n * prob.n > CONTIGUOUS_FULL_PAIRS:
+        cap = max(MIN_CANDIDATES, CONTIGUOUS_FULL_PAIRS // prob.n)
+    reduced = work is not prob or cap is not None
+    milp_s = _left(opts, t0)
+    if reduced and milp_s is not None:
+        milp_s *= 1 - CONTIGUOUS_BOUND_SHARE  # the rest certifies the bound over every pair
+    sol = solve_contiguous(work, start, max_candidates=cap, time_limit_s=milp_s, mip_gap=opts.mip_gap)
+    notes["contiguity"] = {"formulation": "separator cuts (Validi, Buchanan and Lykhovyd 2022), lazy on "
+                                          "integer solutions", "rounds": sol.rounds, "cuts": sol.cuts,
+                           "repaired_incumbents": sol.repaired}
+    res = sol.result
+    if sol.centre_of is None:
+        return None, res, []
+    if work is not prob or not sol.pairs.complete:
+        notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
+                                  "candidates_per_unit": cap}
+        res = _certify_reduced(prob, res, opts, None, _deadline(opts, t0), notes)
+    alts = []
+    if opts.alternatives:
+        alts = _contiguous_alternatives(work, opts, cap, sol, res)
+    return sol.centre_of, res, alts
+
+
+def _contiguous_alternatives(work: TerritoryProblem, opts: SolveOptions, cap: int | None, sol, res: SolveResult
+                             ) -> list[np.ndarray]:
+    """Contiguous near-optimal alternatives (the assignment MILP's diversify mode, whose cut
+    loop keeps adding cuts until its plan is contiguous)."""
+    cpos = centre_positions(sol.pairs.centres, work.n)
+    seen, alts = [cpos[sol.centre_of]], []
+    for _ in range(opts.alternatives):
+        alt = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
+                               cost_limit=res.objective * (1 + opts.alternative_tolerance), avoid=seen)
+        if not alt.result.has_solution:
+            break
+        seen.append(alt.assign)
+        alts.append(alt.pairs.centres[alt.assign])
+    return alts
 
 
 def _candidates(prob: TerritoryProblem) -> np.ndarray:
