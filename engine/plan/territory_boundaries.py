@@ -193,3 +193,34 @@ def component_problem(file: str, ids: np.ndarray, edges: np.ndarray, territories
                    f"territories, so no plan can be contiguous: {parts}{more}",
                    "at most as many parts as territories (link islands with territory.link_islands, "
                    "add borders in an adjacency file, or raise territories)")
+
+
+def unit_tables(path: Path, id_column: str, measures: list[str], rule: str = "rook",
+                link_islands: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
+    """units.csv (id, x, y in km, area_km2, then each measure) and adjacency.csv (from, to) for
+    a boundary file; a measure is a column name, or `NAME=COLUMN` to rename it (e.g.
+    `workload=POP`). Also the boundary notes."""
+    geo = load_boundaries(path, id_column, rule, link_islands)
+    units = pd.DataFrame({"id": geo.ids, "x": np.round(geo.x, 6), "y": np.round(geo.y, 6),
+                          "area_km2": np.round(geo.area, 6)})
+    problems = []
+    for spec in measures:
+        name, _, column = spec.partition("=") if "=" in spec else (spec, "", spec)
+        name, column = name.strip(), column.strip()
+        values = pd.to_numeric(geo.attributes[column], errors="coerce") if column in geo.attributes else None
+        if values is None:
+            cols = ", ".join(geo.attributes.columns)
+            problems.append(Problem(geo.file, None, f"--measure {spec}", f"no column {column!r}", f"one of: {cols}"))
+        elif values.isna().any():
+            bad = geo.ids[values.isna().to_numpy()]
+            problems.append(Problem(geo.file, None, f"{column}[{bad[0]}]", f"{len(bad)} non-numeric value(s)",
+                                    "a number for every unit"))
+        elif name in units.columns:
+            problems.append(Problem(geo.file, None, f"--measure {spec}", f"{name!r} is already a column",
+                                    "another name (NAME=COLUMN)"))
+        else:
+            units[name] = values.to_numpy()
+    if problems:
+        raise InputError(problems)
+    adjacency = pd.DataFrame({"from": geo.ids[geo.edges[:, 0]], "to": geo.ids[geo.edges[:, 1]]})
+    return units, adjacency, geo.notes

@@ -25,6 +25,7 @@ from solvers.territory import bound_capacitated as capacitated_lagrange
 from solvers.territory.bound_balanced import balanced_lagrangian_bound, instance_of
 from solvers.territory.bound_colgen import supported
 from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
+from solvers.territory.diagnose import diagnose
 from solvers.territory.milp_assign import AssignSolution, centre_positions, solve_assignment
 from solvers.territory.milp_contiguous import bands, solve_contiguous
 from solvers.territory.milp_priced import solve_priced
@@ -99,6 +100,8 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     result = replace(result, solve_s=max(result.solve_s, elapsed - result.build_s))
     out = _result(prob, centres, result, extra, opts)
     out.summary.update(notes)
+    if centres is None:
+        out.summary["diagnosis"] = diagnose(prob, result.status, opts.time_limit_s)
     return out
 
 
