@@ -26,7 +26,7 @@ from solvers.territory.bound_balanced import balanced_lagrangian_bound, instance
 from solvers.territory.bound_colgen import supported
 from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
 from solvers.territory.diagnose import diagnose
-from solvers.territory.milp_assign import AssignSolution, centre_positions, solve_assignment
+from solvers.territory.milp_assign import AssignSolution, Pairs, centre_positions, solve_assignment
 from solvers.territory.milp_contiguous import bands, solve_contiguous
 from solvers.territory.milp_priced import solve_priced
 from solvers.territory.milp_radius import is_integral, solve_radius
@@ -37,7 +37,7 @@ from solvers.territory.problem import (
     TerritoryProblem,
     TerritoryResult,
 )
-from solvers.territory.start_contiguous import contiguous_start
+from solvers.territory.start_contiguous import ContiguousPlan, contiguous_start, recentre
 from solvers.territory.start_greedy import HeuristicSolution, solve_heuristic
 from solvers.territory.start_locate import location_allocation_start
 
@@ -76,6 +76,11 @@ CONTIGUOUS_START_SHARE = 0.25
 """Share of the time limit the contiguous region-growing start may use."""
 CONTIGUOUS_BOUND_SHARE = 0.3
 """Share of the time left after the start that a reduced contiguous model leaves for its bound."""
+CONTIGUOUS_FREE_PAIRS = 10_000
+"""Up to this many unit-centre pairs the located plan is finished by the free-centre model over
+every pair, whose bound is exact (contiguity included)."""
+FIXED_CENTRE_GAP = 1e-3
+"""Gap of each fixed-centre round: those models are small, and their plan sets the final gap."""
 CONTIGUOUS_START = "region growing + moves and swaps on the border graph"
 """`start_plan.method` in summary.json for the contiguous start."""
 
@@ -114,11 +119,12 @@ def _contiguous_path(prob: TerritoryProblem) -> bool:
 
 def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
                       ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
-    """Contiguous plan from region growing and local search, then the separator-cut MILP loop
-    warm-started from it. Up to CONTIGUOUS_FULL_PAIRS unit-centre pairs the model has every
-    pair and its bound is certified as it stands; above, each unit keeps its nearest
-    candidates (from LARGE_N units, around the start plan's centres, fixed) and the certified
-    bound is a relaxation over every pair (`_certify_reduced`, which drops contiguity)."""
+    """Contiguous plan from region growing and local search, then location-allocation rounds:
+    the separator-cut MILP over the plan's centres (fixed; warm-started from the plan, cutoff at
+    its cost), every territory re-centred on its 1-median, again while the centres move. The
+    certified bound is a relaxation over every unit-centre pair (`_certify_reduced`: the balanced
+    Lagrangian, which drops contiguity), given CONTIGUOUS_BOUND_SHARE of the time. Without a
+    balanced start the free-centre MILP over each unit's nearest candidates searches alone."""
     t0 = time.perf_counter()
     limit = opts.time_limit_s
     start = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
@@ -126,40 +132,70 @@ def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     if start is not None:
         notes["start_plan"] = {"objective": start.cost, "method": CONTIGUOUS_START,
                                "balanced": start.balanced}
-    work, cap = prob, None
-    if start is not None and prob.n >= LARGE_N:
-        centres = np.unique(start.centre_of)
-        work = replace(prob, fixed_centres=centres, labels=tuple(f"T{k + 1}" for k in range(prob.p)))
-        cap = min(len(centres), FIXED_CENTRE_CANDIDATES + 2)
-    elif prob.n * prob.n > CONTIGUOUS_FULL_PAIRS:
-        cap = max(MIN_CANDIDATES, CONTIGUOUS_FULL_PAIRS // prob.n)
-    reduced = work is not prob or cap is not None
     milp_s = _left(opts, t0)
-    if reduced and milp_s is not None:
+    if milp_s is not None:
         milp_s *= 1 - CONTIGUOUS_BOUND_SHARE  # the rest certifies the bound over every pair
-    sol = solve_contiguous(work, start, max_candidates=cap, time_limit_s=milp_s, mip_gap=opts.mip_gap)
+    stop = None if milp_s is None else time.perf_counter() + milp_s
+    if start is None or not start.balanced:
+        cap = max(MIN_CANDIDATES, CONTIGUOUS_FULL_PAIRS // prob.n) if prob.n * prob.n > CONTIGUOUS_FULL_PAIRS else None
+        sol = solve_contiguous(prob, start, max_candidates=cap, time_limit_s=milp_s, mip_gap=opts.mip_gap)
+        work, res, best, rounds = prob, sol.result, sol.centre_of, 1
+    else:
+        work, sol, best, rounds = _relocate(prob, start.centre_of, opts, stop)
+        if prob.n * prob.n <= CONTIGUOUS_FREE_PAIRS and (stop is None or time.perf_counter() < stop - 1.0):
+            # small enough for the model over every pair: its bound certifies contiguity too
+            plan = ContiguousPlan(best, prob.plan_cost(best), 0.0)
+            left = None if stop is None else stop - time.perf_counter()
+            sol = solve_contiguous(prob, plan, max_candidates=None, time_limit_s=left, mip_gap=opts.mip_gap)
+            work, best = prob, sol.centre_of if sol.centre_of is not None else best
+        res = sol.result
+        if best is not None and (not res.has_solution or res.objective > prob.plan_cost(best) + 1e-9):
+            res = SolveResult(Status.FEASIBLE, f"start plan kept ({res.termination})", prob.plan_cost(best),
+                              None, None, res.build_s, res.solve_s)
     notes["contiguity"] = {"formulation": "separator cuts (Validi, Buchanan and Lykhovyd 2022), lazy on "
-                                          "integer solutions", "rounds": sol.rounds, "cuts": sol.cuts,
-                           "repaired_incumbents": sol.repaired}
-    res = sol.result
-    if sol.centre_of is None:
+                                          "integer solutions", "location_rounds": rounds, "cut_rounds": sol.rounds,
+                           "cuts": sol.cuts, "repaired_incumbents": sol.repaired}
+    if best is None:
         return None, res, []
     if work is not prob or not sol.pairs.complete:
-        notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
-                                  "candidates_per_unit": cap}
+        notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap,
+                                       "note": "valid only with the final centres fixed"}
         res = _certify_reduced(prob, res, opts, None, _deadline(opts, t0), notes)
     alts = []
     if opts.alternatives:
-        alts = _contiguous_alternatives(work, opts, cap, sol, res)
-    return sol.centre_of, res, alts
+        alts = _contiguous_alternatives(work, opts, sol.pairs, best, res)
+    return best, res, alts
 
 
-def _contiguous_alternatives(work: TerritoryProblem, opts: SolveOptions, cap: int | None, sol, res: SolveResult
-                             ) -> list[np.ndarray]:
+def _relocate(prob: TerritoryProblem, plan: np.ndarray, opts: SolveOptions, stop: float | None):
+    """Location-allocation rounds from a contiguous balanced plan (see `_solve_contiguous`):
+    (problem with the final centres fixed, last MILP loop, best plan, rounds)."""
+    best, rounds = recentre(prob.distance, prob.weight, plan), 0
+    while True:
+        rounds += 1
+        centres = np.unique(best)
+        work = replace(prob, fixed_centres=centres, labels=tuple(f"T{k + 1}" for k in range(len(centres))))
+        cap = None if prob.n * len(centres) <= CONTIGUOUS_FULL_PAIRS else FIXED_CENTRE_CANDIDATES + 2
+        left = None if stop is None else max(1.0, stop - time.perf_counter())
+        plan_now = ContiguousPlan(best, prob.plan_cost(best), 0.0)
+        gap = FIXED_CENTRE_GAP if opts.mip_gap is None else min(opts.mip_gap, FIXED_CENTRE_GAP)
+        sol = solve_contiguous(work, plan_now, max_candidates=cap, time_limit_s=left, mip_gap=gap)
+        if sol.centre_of is not None and prob.plan_cost(sol.centre_of) < prob.plan_cost(best) - 1e-9:
+            best = sol.centre_of
+        moved = recentre(prob.distance, prob.weight, best)
+        out_of_time = stop is not None and time.perf_counter() >= stop - 1.0
+        if (np.unique(moved) == centres).all() or out_of_time or rounds >= LOCATE_ROUNDS:
+            return work, sol, best, rounds
+        best = moved
+
+
+def _contiguous_alternatives(work: TerritoryProblem, opts: SolveOptions, pairs: Pairs, best: np.ndarray,
+                             res: SolveResult) -> list[np.ndarray]:
     """Contiguous near-optimal alternatives (the assignment MILP's diversify mode, whose cut
     loop keeps adding cuts until its plan is contiguous)."""
-    cpos = centre_positions(sol.pairs.centres, work.n)
-    seen, alts = [cpos[sol.centre_of]], []
+    cap = None if pairs.complete else FIXED_CENTRE_CANDIDATES + 2
+    cpos = centre_positions(pairs.centres, work.n)
+    seen, alts = [cpos[best]], []
     for _ in range(opts.alternatives):
         alt = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
                                cost_limit=res.objective * (1 + opts.alternative_tolerance), avoid=seen)

@@ -115,6 +115,10 @@ def solve_contiguous(prob: TerritoryProblem, start: ContiguousPlan | None, *, ma
     best_cost = prob.plan_cost(best) if best is not None else np.inf
     pairs = candidate_pairs(prob, max_candidates, best)
     am = build(prob, pairs)
+    if prob.fixed_centres is not None:  # a fixed centre lies in its own territory
+        own = pairs.index(prob.fixed_centres, np.arange(len(prob.fixed_centres)))
+        for k in own[own >= 0]:
+            am.x[k].fix(1.0)
     build_s = time.perf_counter() - t0
     total_build, total_solve, bound, rounds, cuts, repaired = build_s, 0.0, -np.inf, 0, 0, 0
     last = None

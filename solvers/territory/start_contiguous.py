@@ -307,6 +307,7 @@ def repair(dist: np.ndarray, weight: np.ndarray, edges: np.ndarray, centre_of: n
     deadline = time.perf_counter() + (np.inf if time_limit_s is None else time_limit_s)
     graph = _Graph(n, edges)
     centres, terr = np.unique(centre_of, return_inverse=True)
+    terr[centres] = np.arange(len(centres))
     same = terr[edges[:, 0]] == terr[edges[:, 1]]
     kept = edges[same]
     g = coo_matrix((np.ones(len(kept)), (kept[:, 0], kept[:, 1])), shape=(n, n))
@@ -318,3 +319,14 @@ def repair(dist: np.ndarray, weight: np.ndarray, edges: np.ndarray, centre_of: n
         return None
     search = _Search(graph, dist, weight, bands, deadline)
     return search.plan(search.run(search.state(terr, centres), edges))
+
+
+def recentre(dist: np.ndarray, weight: np.ndarray, centre_of: np.ndarray) -> np.ndarray:
+    """The same territories, each centred on its weighted 1-median among its own units
+    (the cost never rises; contiguity and bands are unchanged)."""
+    out = centre_of.copy()
+    for c in np.unique(centre_of):
+        members = np.flatnonzero(centre_of == c)
+        cost = weight[members] @ dist[np.ix_(members, members)]
+        out[members] = members[int(np.argmin(cost))]
+    return out
