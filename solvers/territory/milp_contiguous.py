@@ -9,10 +9,10 @@ from j) holds a unit of that territory,
     x_ij <= sum_{l in C} x_lj.
 
 There are exponentially many, so they are separated lazily on integer solutions: for every
-piece S of a territory cut off from its centre, C = N(S) (the units bordering S outside it) is a
-minimal separator for every unit of S and every centre outside S ∪ N(S), so the cut is added for
-every open centre, not only the one S was assigned to (otherwise the next solve hands S to a
-neighbour's centre and is cut again). HiGHS has no lazy-constraint callback, so each round is a
+piece S of a territory cut off from its centre, C = N(S) (the units bordering S outside it)
+separates every unit of S from every centre outside S ∪ N(S), so the cut is added for every open
+centre, not only the one S was assigned to (otherwise the next solve hands S to a neighbour's
+centre and is cut again; `milp_assign.add_contiguity_cuts`). HiGHS has no lazy-constraint callback, so each round is a
 full solve, warm-started from the best contiguous plan with its cost as cutoff (HiGHS
 `objective_bound`): a round that cannot beat it proves that plan optimal for the model.
 A round whose solution falls apart is also repaired by the local search into a contiguous plan
@@ -27,13 +27,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
 
-from solvers.rows import add_rows
 from solvers.solve import SolveResult, Status, relative_gap, solve
 from solvers.territory.milp_assign import (
-    AssignModel,
     Pairs,
+    add_contiguity_cuts,
     build,
     candidate_pairs,
     disconnected_parts,
@@ -70,39 +68,6 @@ def bands(prob: TerritoryProblem) -> list[Band]:
     if prob.capacity is not None:
         out.append(Band(prob.measure(prob.capacity_measure), None, prob.capacity))
     return out
-
-
-def add_separator_cuts(am: AssignModel, adjacency: np.ndarray, parts: list[tuple[int, np.ndarray]],
-                       open_centres: np.ndarray, n: int, round_no: int) -> int:
-    """x_ij <= sum_{l in N(S)} x_lj for every cut-off piece S, unit i in S and open centre
-    position j whose centre unit lies outside S (see the module docstring); returns the count."""
-    nbr = coo_matrix((np.ones(2 * len(adjacency)),
-                      (np.r_[adjacency[:, 0], adjacency[:, 1]], np.r_[adjacency[:, 1], adjacency[:, 0]])),
-                     shape=(n, n)).tocsr()
-    vars_, coefs, ptr = [], [], [0]
-    seen: set[tuple[int, frozenset]] = set()
-    for _, piece in parts:
-        inside = np.zeros(n, dtype=bool)
-        inside[piece] = True
-        boundary = np.unique(nbr[piece].indices)
-        boundary = boundary[~inside[boundary]]
-        for cpos in open_centres:
-            if inside[am.pairs.centres[cpos]]:
-                continue
-            key = (int(cpos), frozenset(piece.tolist()))
-            if key in seen:
-                continue
-            seen.add(key)
-            kb = am.pairs.index(boundary, np.full(len(boundary), cpos))
-            kb = kb[kb >= 0]
-            ki = am.pairs.index(piece, np.full(len(piece), cpos))
-            for k in ki[ki >= 0]:
-                vars_.extend([am.x[k], *am.x[kb]])
-                coefs.extend([1.0] + [-1.0] * len(kb))
-                ptr.append(len(vars_))
-    add_rows(am.model, f"separator_{round_no}", np.asarray(ptr), np.asarray(vars_, dtype=object),
-             np.asarray(coefs), None, 0.0)
-    return len(ptr) - 1
 
 
 def solve_contiguous(prob: TerritoryProblem, start: ContiguousPlan | None, *, max_candidates: int | None,
@@ -143,9 +108,9 @@ def solve_contiguous(prob: TerritoryProblem, start: ContiguousPlan | None, *, ma
             break
         if not res.has_solution:
             break
-        centre_of = pairs.centres[read_assignment(am, prob.n)]
-        parts = disconnected_parts(prob.adjacency, np.unique(centre_of, return_inverse=True)[1],
-                                   np.unique(centre_of))
+        assign = read_assignment(am, prob.n)
+        centre_of = pairs.centres[assign]
+        parts = disconnected_parts(prob.adjacency, assign, pairs.centres)
         if not parts:
             cost = prob.plan_cost(centre_of)
             if cost < best_cost - 1e-9 * max(1.0, abs(best_cost)):
@@ -158,8 +123,7 @@ def solve_contiguous(prob: TerritoryProblem, start: ContiguousPlan | None, *, ma
         if time.perf_counter() >= deadline:
             break
         t1 = time.perf_counter()
-        open_pos = np.unique(read_assignment(am, prob.n))
-        cuts += add_separator_cuts(am, prob.adjacency, parts, open_pos, prob.n, rounds)
+        cuts += add_contiguity_cuts(am, prob.adjacency, parts, prob.n, rounds, np.unique(assign))
         build_s = time.perf_counter() - t1
         total_build += build_s
     return ContiguousSolution(best, _record(best, best_cost, bound, last, mip_gap, total_build, total_solve),
