@@ -124,8 +124,36 @@ def test_unit_alone_above_band_is_diagnosed(tmp_path: Path) -> None:
     _write(tmp_path, workload={"c0r0": 60.0})
     res = run_territory(_section(link_islands=True), tmp_path)
     assert not res.solve.has_solution
-    assert res.summary["status"] in ("infeasible", "no_solution")
+    assert res.summary["status"] == "infeasible"
     assert any("c0r0" in line and "exceed" in line for line in res.summary["diagnosis"])
+    assert "territories" not in res.summary
+
+
+def test_island_too_light_for_a_territory_is_diagnosed(tmp_path: Path) -> None:
+    """Island not linked, 2 territories: 2 parts is allowed, but the island (one cell, workload
+    at most 3 of ~100) would have to be a whole territory, far below the band: infeasible,
+    and the diagnosis names the island's part."""
+    _write(tmp_path)
+    res = run_territory(_section(territories=2), tmp_path)
+    assert res.summary["status"] == "infeasible"
+    assert any("separate part" in line and "c10r2" in line for line in res.summary["diagnosis"])
+
+
+def test_granularity_spread_is_diagnosed() -> None:
+    """Workloads 3, 3, 3, 1 into 2 territories within 10 % of the mean 5 (band 4.5..5.5): no
+    unit alone is above the band, but the best split ({3,3} / {3,1}) differs by 2 > the band's
+    width 1, so the diagnosis reports a smallest spread of at least 2."""
+    from solvers.territory.design import Balance, SolveOptions, TerritoryProblem, design_territories
+
+    xy = np.array([[0.0, 0], [1, 0], [2, 0], [3, 0]])
+    dist = np.abs(xy[:, None, 0] - xy[None, :, 0])
+    prob = TerritoryProblem(unit_ids=np.array(list("abcd"), dtype=object), distance=dist, weight=np.ones(4),
+                            workload=np.array([3.0, 3, 3, 1]), potential=np.zeros(4), p=2,
+                            balance=(Balance("workload", 0.1),))
+    res = design_territories(prob, SolveOptions(time_limit_s=10))
+    assert res.summary["status"] == "infeasible"
+    spread = [line for line in res.summary["diagnosis"] if "smallest achievable spread" in line]
+    assert spread and "is at least 2," in spread[0], res.summary["diagnosis"]
 
 
 def _scenario(folder: Path, **kw) -> Path:

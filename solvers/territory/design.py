@@ -25,7 +25,7 @@ from solvers.territory import bound_capacitated as capacitated_lagrange
 from solvers.territory.bound_balanced import balanced_lagrangian_bound, instance_of
 from solvers.territory.bound_colgen import supported
 from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
-from solvers.territory.diagnose import diagnose
+from solvers.territory.diagnose import diagnose, proven_infeasible
 from solvers.territory.milp_assign import AssignSolution, Pairs, centre_positions, solve_assignment
 from solvers.territory.milp_contiguous import bands, solve_contiguous
 from solvers.territory.milp_priced import solve_priced
@@ -76,6 +76,10 @@ CONTIGUOUS_START_SHARE = 0.25
 """Share of the time limit the contiguous region-growing start may use."""
 CONTIGUOUS_BOUND_SHARE = 0.3
 """Share of the time left after the start that a reduced contiguous model leaves for its bound."""
+CONTIGUOUS_RESTARTS = 8
+"""Most further region-growing starts (seeded k-means++ seeds) tried while MILP time is left."""
+RESTART_MIN_S = 5.0
+"""A restart is tried only with at least this many seconds of MILP time left."""
 CONTIGUOUS_FREE_PAIRS = 10_000
 """Up to this many unit-centre pairs the located plan is finished by the free-centre model over
 every pair, whose bound is exact (contiguity included)."""
@@ -92,8 +96,12 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     opts = options or SolveOptions()
     notes: dict = {}
     t0 = time.perf_counter()
+    proof = proven_infeasible(prob)
     with solver_defaults(mip_max_nodes=opts.max_nodes):
-        if _contiguous_path(prob):
+        if proof:
+            centres, result, extra = None, SolveResult(Status.INFEASIBLE, "infeasible by a check (no solve)",
+                                                       None, None, None, 0.0, 0.0), []
+        elif _contiguous_path(prob):
             centres, result, extra = _solve_contiguous(prob, opts, notes)
         elif prob.side_constrained:
             centres, result, extra = _solve_assign(prob, opts, notes)
@@ -106,7 +114,7 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     out = _result(prob, centres, result, extra, opts)
     out.summary.update(notes)
     if centres is None:
-        out.summary["diagnosis"] = diagnose(prob, result.status, opts.time_limit_s)
+        out.summary["diagnosis"] = proof or diagnose(prob, result.status, opts.time_limit_s)
     return out
 
 
@@ -142,6 +150,20 @@ def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         work, res, best, rounds = prob, sol.result, sol.centre_of, 1
     else:
         work, sol, best, rounds = _relocate(prob, start.centre_of, opts, stop)
+        restarts = 0
+        while restarts < CONTIGUOUS_RESTARTS and (stop is None or stop - time.perf_counter() > RESTART_MIN_S):
+            restarts += 1
+            other = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
+                                     time_limit_s=None if stop is None else stop - time.perf_counter(),
+                                     variant=restarts)
+            if other is None or not other.balanced:
+                continue
+            found = _relocate(prob, other.centre_of, opts, stop)
+            if found[2] is not None and prob.plan_cost(found[2]) < prob.plan_cost(best) - 1e-9:
+                work, sol, best = found[0], found[1], found[2]
+                notes["start_plan"]["best_restart"] = restarts
+            rounds += found[3]
+        notes["start_plan"]["restarts"] = restarts
         if prob.n * prob.n <= CONTIGUOUS_FREE_PAIRS and (stop is None or time.perf_counter() < stop - 1.0):
             # small enough for the model over every pair: its bound certifies contiguity too
             plan = ContiguousPlan(best, prob.plan_cost(best), 0.0)

@@ -37,8 +37,9 @@ def named_bands(prob: TerritoryProblem) -> list[tuple[str, Band]]:
     return out
 
 
-def diagnose(prob: TerritoryProblem, status: Status, time_limit_s: float | None) -> list[str]:
-    """Sentences explaining a solve that ended without a plan (`status`)."""
+def proven_infeasible(prob: TerritoryProblem) -> list[str]:
+    """The cheap checks (no solver): sentences proving that no plan exists, or []. Run before
+    any solve, so such an instance ends at once with its reason."""
     found: list[str] = []
     named = named_bands(prob)
     for name, band in named:
@@ -48,6 +49,13 @@ def diagnose(prob: TerritoryProblem, status: Status, time_limit_s: float | None)
                          f"x {band.high:,.4g}: no plan can respect the {name}.")
     if prob.adjacency is not None and not found:
         found += _parts_vs_band(prob, named)
+    return found
+
+
+def diagnose(prob: TerritoryProblem, status: Status, time_limit_s: float | None) -> list[str]:
+    """Sentences explaining a solve that ended without a plan (`status`)."""
+    found = proven_infeasible(prob)
+    named = named_bands(prob)
     if not found and named and prob.n <= SPREAD_CHECK_UNITS:
         found += _spread(prob, named[0])
     if found:

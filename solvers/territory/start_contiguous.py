@@ -74,10 +74,12 @@ class _State:
     totals: np.ndarray
 
 
-def seeds_per_part(graph: _Graph, dist: np.ndarray, weight: np.ndarray, share: np.ndarray, p: int
-                   ) -> np.ndarray | None:
+def seeds_per_part(graph: _Graph, dist: np.ndarray, weight: np.ndarray, share: np.ndarray, p: int,
+                   variant: int = 0) -> np.ndarray | None:
     """p seed units, each connected part of the border graph getting at least one and otherwise
-    seats in proportion to its `share` measure (largest remainders); None if parts > p."""
+    seats in proportion to its `share` measure (largest remainders); None if parts > p. Within
+    a part the seeds are the p-median heuristic's centres (variant 0) or a k-means++ draw
+    weighted by `share` from a generator seeded with `variant` (restarts)."""
     parts = np.unique(graph.component)
     if len(parts) > p:
         return None
@@ -95,9 +97,31 @@ def seeds_per_part(graph: _Graph, dist: np.ndarray, weight: np.ndarray, share: n
         if k >= len(members):
             seeds.extend(members.tolist())
             continue
-        heur = solve_heuristic(dist[np.ix_(members, members)], np.maximum(weight[members], EPS), int(k))
-        seeds.extend(members[heur.centres].tolist())
+        if variant == 0:
+            heur = solve_heuristic(dist[np.ix_(members, members)], np.maximum(weight[members], EPS), int(k))
+            seeds.extend(members[heur.centres].tolist())
+        else:
+            seeds.extend(members[_spread_draw(dist[np.ix_(members, members)], share[members], int(k), variant)])
     return np.asarray(seeds, dtype=np.int64)
+
+
+def _spread_draw(dist: np.ndarray, share: np.ndarray, k: int, variant: int) -> list[int]:
+    """k-means++ seeding: each next seed drawn with probability share x squared distance to the
+    nearest seed so far (the first by share alone)."""
+    rng = np.random.default_rng(variant)
+    mass = np.maximum(share, EPS)
+    chosen = [int(rng.choice(len(mass), p=mass / mass.sum()))]
+    near = dist[:, chosen[0]] ** 2
+    for _ in range(k - 1):
+        odds = mass * near
+        odds[chosen] = 0.0
+        pick = int(rng.choice(len(odds), p=odds / odds.sum())) if odds.sum() > 0 else \
+            int(np.flatnonzero(~np.isin(np.arange(len(odds)), chosen))[0])
+        chosen.append(pick)
+        near = np.minimum(near, dist[:, pick] ** 2)
+    return chosen
+
+
 
 
 def grow(graph: _Graph, dist: np.ndarray, share: np.ndarray, terr: np.ndarray, centre: np.ndarray
@@ -276,15 +300,16 @@ class _Search:
 
 
 def contiguous_start(dist: np.ndarray, weight: np.ndarray, edges: np.ndarray, p: int, bands: list[Band],
-                     time_limit_s: float | None = None) -> ContiguousPlan | None:
+                     time_limit_s: float | None = None, variant: int = 0) -> ContiguousPlan | None:
     """A contiguous plan of p territories (None when the border graph has more parts than p, or
     growing leaves a unit unclaimed). Distances between any units, `weight` the compactness
-    weight, `edges` (m, 2) the border graph, `bands` the balance and capacity rules."""
+    weight, `edges` (m, 2) the border graph, `bands` the balance and capacity rules; `variant`
+    chooses the seeds (0: p-median heuristic; else a seeded k-means++ draw, for restarts)."""
     n = len(weight)
     deadline = time.perf_counter() + (np.inf if time_limit_s is None else time_limit_s)
     graph = _Graph(n, edges)
     share = bands[0].values if bands else np.maximum(weight, EPS)
-    seeds = seeds_per_part(graph, dist, weight, share, p)
+    seeds = seeds_per_part(graph, dist, weight, share, p, variant)
     if seeds is None:
         return None
     terr = np.full(n, -1, dtype=np.int64)
