@@ -71,7 +71,8 @@ PRICED_START = "location-allocation (priced MILP rounds)"
 LOCATE_SHARE = 0.8
 """Share of the time limit the location-allocation rounds may use."""
 CONTIGUOUS_FULL_PAIRS = 15_000
-"""Up to this many unit-centre pairs the contiguous model keeps every pair (its bound is exact)."""
+"""Up to this many unit-centre pairs a contiguous model (fixed centres, or the fallback without a
+balanced start) keeps every pair; above, each unit keeps its nearest candidates."""
 CONTIGUOUS_START_SHARE = 0.25
 """Share of the time limit the contiguous region-growing start may use."""
 CONTIGUOUS_BOUND_SHARE = 0.3
