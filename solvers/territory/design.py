@@ -77,6 +77,8 @@ CONTIGUOUS_START_SHARE = 0.25
 """Share of the time limit the contiguous region-growing start may use."""
 CONTIGUOUS_BOUND_SHARE = 0.3
 """Share of the time left after the start that a reduced contiguous model leaves for its bound."""
+ROUND_SHARE = 0.5
+"""Share of the MILP time left that one location-allocation round may use."""
 CONTIGUOUS_RESTARTS = 8
 """Most further region-growing starts (seeded k-means++ seeds) tried while MILP time is left."""
 RESTART_MIN_S = 5.0
@@ -199,7 +201,8 @@ def _relocate(prob: TerritoryProblem, plan: np.ndarray, opts: SolveOptions, stop
         centres = np.unique(best)
         work = replace(prob, fixed_centres=centres, labels=tuple(f"T{k + 1}" for k in range(len(centres))))
         cap = None if prob.n * len(centres) <= CONTIGUOUS_FULL_PAIRS else FIXED_CENTRE_CANDIDATES + 2
-        left = None if stop is None else max(1.0, stop - time.perf_counter())
+        # a round may take half the time left, so the centres can move at least once more
+        left = None if stop is None else max(1.0, ROUND_SHARE * (stop - time.perf_counter()))
         plan_now = ContiguousPlan(best, prob.plan_cost(best), 0.0)
         gap = FIXED_CENTRE_GAP if opts.mip_gap is None else min(opts.mip_gap, FIXED_CENTRE_GAP)
         sol = solve_contiguous(work, plan_now, max_candidates=cap, time_limit_s=left, mip_gap=gap)
