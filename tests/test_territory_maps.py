@@ -189,3 +189,34 @@ def test_units_command_writes_csvs(tmp_path: Path) -> None:
     assert len(units) == len(cells) and len(adj) == len(_grid_edges(cells))
     bad = _cli("units", str(tmp_path / "shapes.geojson"), "--id", "nope", "--out", str(tmp_path / "csv2"))
     assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_start_heuristic_alone_is_contiguous_and_balanced(tmp_path: Path) -> None:
+    """The region-growing start (no MILP) on the grid, island linked: 4 territories, each
+    connected over the grid's border graph and within 10 % of the mean workload."""
+    from engine.plan.territory import load_territory_problem
+    from solvers.territory.start_contiguous import Band, contiguous_start
+
+    cells = _write(tmp_path)
+    prob = load_territory_problem(_section(link_islands=True, territories=4), tmp_path)
+    mean = prob.workload.sum() / 4
+    plan = contiguous_start(prob.distance, prob.weight, prob.adjacency, 4, [Band(prob.workload, 0.9 * mean, 1.1 * mean)])
+    assert plan is not None and plan.balanced
+    edges = _grid_edges(cells, [(cells.index(ISLAND), cells.index((7, 2)))])
+    for c in np.unique(plan.centre_of):
+        members = np.flatnonzero(plan.centre_of == c)
+        assert c in members and _connected(members, edges, len(cells))
+        assert 0.9 * mean - 1e-9 <= prob.workload[members].sum() <= 1.1 * mean + 1e-9
+    assert plan.cost == pytest.approx(prob.plan_cost(plan.centre_of))
+
+
+def test_time_limit_keeps_a_contiguous_plan(tmp_path: Path) -> None:
+    """With a 1 s limit the stage still returns a contiguous, balanced plan (the best one found)
+    and a certified gap, never a disconnected plan or none."""
+    cells = _write(tmp_path)
+    res = run_territory(_section(link_islands=True, territories=4, time_limit_s=1.0), tmp_path)
+    assert res.solve.has_solution and res.summary["gap"] is not None
+    a = res.assignments
+    edges = _grid_edges(cells, [(cells.index(ISLAND), cells.index((7, 2)))])
+    for name in a["territory"].unique():
+        assert _connected(np.flatnonzero(a["territory"].to_numpy() == name), edges, len(cells))
