@@ -234,6 +234,30 @@ def calibrate(
     typer.echo(f"wrote {out}")
 
 
+@app.command()
+def units(
+    boundaries: Annotated[Path, typer.Argument(help="GeoJSON, Shapefile or GeoPackage, one polygon per unit.")],
+    id_column: Annotated[str, typer.Option("--id", help="Column holding the unit id.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for units.csv and adjacency.csv.")],
+    measure: Annotated[list[str] | None, typer.Option(
+        "--measure", help="Column to copy into units.csv, or NAME=COLUMN to rename it (repeatable).")] = None,
+    queen: Annotated[bool, typer.Option("--queen", help="Units touching at a corner also border.")] = False,
+    link_islands: Annotated[bool, typer.Option("--link-islands", help="Join islands to their closest unit.")] = False,
+) -> None:
+    """Write units.csv (id, x, y in km, area_km2, measures) and adjacency.csv from a boundary file."""
+    from engine.plan.territory_boundaries import unit_tables
+    from engine.runfolder.atomic import write_text_atomic
+
+    table, adjacency, notes = unit_tables(boundaries, id_column, measure or [],
+                                          "queen" if queen else "rook", link_islands)
+    write_text_atomic(out / "units.csv", table.to_csv(index=False))
+    write_text_atomic(out / "adjacency.csv", adjacency.to_csv(index=False))
+    for note in notes:
+        sys.stderr.write(f"note: {note}\n")
+    typer.echo(f"wrote {out / 'units.csv'} ({len(table)} units) and {out / 'adjacency.csv'} "
+               f"({len(adjacency)} borders)")
+
+
 @app.command("synth-crm")
 def synth_crm(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the export to.")],

@@ -19,6 +19,7 @@ from engine.reconcile.stage import COLUMNS, UNITS
 from engine.stage import FAILED_STATUSES, StageOutput, stage_failures
 from reports import plots, tables
 from reports.document import Bullets, Chart, Document, Section, Table, Text
+from reports.geo import read_unit_shapes
 
 log = logging.getLogger(__name__)
 MAX_DATA_ROWS = 60
@@ -170,7 +171,8 @@ def _binding_blocks(ctx: Context) -> list:
     return blocks
 
 
-def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | None) -> Section:
+def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | None,
+                    shaped: tuple | None = None) -> Section:
     sec = Section("supply", "3. Supply plan")
     for name in ("hiring", "territory"):
         note = _solve_note(name, ctx.stage_summaries.get(name, {}), ctx.scenario.currency)
@@ -203,7 +205,9 @@ def _supply_section(ctx: Context, table: pd.DataFrame, units: pd.DataFrame | Non
     fig = plots.sla_by_month(ctx, table)
     if fig is not None:
         sec.blocks.append(Chart("chart-sla", "SLA by month", fig))
-    fig = plots.territory_map(ctx, units)
+    fig = plots.territory_choropleth(ctx, shaped[0], units, shaped[1]) if shaped else None
+    if fig is None:
+        fig = plots.territory_map(ctx, units)
     if fig is not None:
         sec.blocks.append(Chart("chart-territory-map", "Territory map", fig))
     fig = plots.workload_balance(ctx, table)
@@ -326,6 +330,26 @@ def _units_frame(loaded_dir, scenario) -> pd.DataFrame | None:
         return None
 
 
+def _territory_maps(ctx: Context, outputs: dict[str, StageOutput], loaded_dir, scenario) -> tuple | None:
+    """(unit shapes, [(title, alternative plan)]) when the scenario gives territory boundaries."""
+    terr = scenario.territory
+    if terr is None or terr.boundaries is None or ctx.territories is None:
+        return None
+    shapes = read_unit_shapes(loaded_dir / terr.boundaries, terr.boundary_id)
+    if shapes is None:
+        return None
+    stage = outputs.get("territory")
+    tables_ = stage.tables if stage is not None else {}
+    alternatives = []
+    for k in range(1, len(tables_) + 1):
+        frame = tables_.get(f"plan/territories_alternative_{k}.csv")
+        if frame is None:
+            break
+        alternatives.append((f"alternative {k}", frame.astype({"unit_id": str, "territory": str,
+                                                               "center_unit_id": str})))
+    return shapes, alternatives
+
+
 def _glance_findings(summary: dict) -> list:
     """The three most severe flags and the best-valued action of each lever."""
     blocks: list = []
@@ -371,6 +395,7 @@ def build_document(ctx: Context, outputs: dict[str, StageOutput], table: pd.Data
     doc.sections.append(glance)
     doc.sections.append(_data_section(ctx, outputs, table))
     doc.sections.append(_demand_section(ctx, table))
-    doc.sections.append(_supply_section(ctx, table, _units_frame(scenario_dir, s)))
+    doc.sections.append(_supply_section(ctx, table, _units_frame(scenario_dir, s),
+                                        _territory_maps(ctx, outputs, scenario_dir, s)))
     doc.sections.append(_recon_section(ctx, table, summary))
     return doc

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.numbers import fmt
 from engine.reconcile.context import Context
 from engine.reconcile.quantiles import ALL
 
@@ -264,6 +265,92 @@ def territory_map(ctx: Context, units: pd.DataFrame | None) -> Figure | None:
     fig["layout"]["yaxis"].update({"scaleanchor": "x", "scaleratio": 1})
     fig["layout"]["xaxis"]["title"] = {"text": "x"}
     return fig
+
+
+MAP_HEIGHT = 560
+SMALL_MAP_HEIGHT = 260
+CLEAR = "rgba(0,0,0,0)"
+GEO_OFFLINE_JS = ('window.PlotlyGeoAssets.topojson["world_110m"] = window.PlotlyGeoAssets.topojson["world_110m"]'
+                  ' || {"type": "Topology", "objects": {}, "arcs": []};')
+"""Run before a map is plotted: plotly.js fetches its base-map topojson (from a CDN) for any geo
+trace with a location mode, even with every base layer hidden; an empty one already in its
+asset cache keeps the report offline. The maps draw only the embedded unit GeoJSON."""
+
+
+def territory_choropleth(ctx: Context, shapes: Any, units: pd.DataFrame | None,
+                         alternatives: list[tuple[str, pd.DataFrame]] | None = None) -> Figure | None:
+    """Territories as filled unit polygons (plotly choropleth over the embedded GeoJSON, no
+    tiles): one colour per territory, centres starred, units that left their current territory
+    outlined; each alternative plan as a small map below. `shapes` is a reports.geo.UnitShapes."""
+    t = ctx.territories
+    if t is None or shapes is None or t.empty:
+        return None
+    plans = [("plan", t)] + list(alternatives or [])
+    names = sorted({str(n) for _, frame in plans for n in frame["territory"]})
+    fig: Figure = {"data": [], "layout": {**LAYOUT, "height": MAP_HEIGHT, "hovermode": "closest",
+                                          "title": {"text": "Territories on the map (centres starred; "
+                                                            "outlined units change territory)"}}}
+    fig["layout"]["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
+    small = len(plans) - 1
+    if small:
+        fig["layout"]["height"] = MAP_HEIGHT + SMALL_MAP_HEIGHT
+    split = SMALL_MAP_HEIGHT / (MAP_HEIGHT + SMALL_MAP_HEIGHT) if small else 0.0
+    for k, (title, frame) in enumerate(plans):
+        geo = "geo" if k == 0 else f"geo{k + 1}"
+        domain = ({"x": [0, 1], "y": [split + 0.02 if small else 0, 1]} if k == 0 else
+                  {"x": [(k - 1) / small + 0.01, k / small - 0.01], "y": [0, split - 0.04]})
+        fig["layout"][geo] = {"fitbounds": "locations", "visible": False, "domain": domain,
+                              "scope": "world", "resolution": 110,
+                              "projection": {"type": "mercator"}}
+        fig["data"] += _plan_traces(frame, names, shapes, geo, title)
+    current = _moved_units(t, units)
+    if current is not None and not current.empty:
+        fig["data"].append({"type": "choropleth", "geojson": shapes.geojson, "featureidkey": "id",
+                            "locationmode": "geojson-id",
+                            "locations": values(current["unit_id"]), "z": [0] * len(current),
+                            "colorscale": [[0, CLEAR], [1, CLEAR]], "showscale": False, "geo": "geo",
+                            "marker": {"line": {"color": "black", "width": 2}},
+                            "name": "changes territory", "hoverinfo": "text",
+                            "text": [f"{label(u)}: {label(a)} → {label(b)}" for u, a, b in
+                                     zip(current["unit_id"], current["current_territory"],
+                                         current["territory"], strict=True)]})
+    return fig
+
+
+def _plan_traces(frame: pd.DataFrame, names: list[str], shapes: Any, geo: str, title: str) -> list[dict]:
+    """Choropleth of one plan (territory colours, hover with its totals) and its centre stars."""
+    totals = frame.groupby("territory")[["workload", "potential"]].sum()
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+    scale = [[edge, c] for i, c in enumerate(colours)
+             for edge in (i / len(names), (i + 1) / len(names))]
+    z = [names.index(str(n)) + 0.5 for n in frame["territory"]]
+    text = [f"{label(u)}<br>territory {label(n)} (centre {label(c)})<br>territory workload "
+            f"{fmt(totals.loc[n, 'workload'], 1)}, potential {fmt(totals.loc[n, 'potential'], 0)}"
+            f"<br>unit workload {fmt(w, 2)}"
+            for u, n, c, w in zip(frame["unit_id"], frame["territory"], frame["center_unit_id"],
+                                  frame["workload"], strict=True)]
+    traces = [{"type": "choropleth", "geojson": shapes.geojson, "featureidkey": "id", "geo": geo,
+               "locationmode": "geojson-id",
+               "locations": values(frame["unit_id"]), "z": z, "zmin": 0, "zmax": len(names),
+               "colorscale": scale, "showscale": False, "name": label(title), "hoverinfo": "text",
+               "text": text, "marker": {"line": {"color": "white", "width": 0.3}}}]
+    centres = shapes.points.merge(pd.DataFrame({"id": frame["center_unit_id"].astype(str).unique()}), on="id")
+    # geojson-id on every trace: plotly.js then needs no base-map topojson (no network)
+    traces.append({"type": "scattergeo", "geo": geo, "locationmode": "geojson-id", "lon": values(centres["lon"]), "lat": values(centres["lat"]),
+                   "mode": "markers", "name": f"{label(title)} centres", "hoverinfo": "skip",
+                   "marker": {"symbol": "star", "size": 12 if geo == "geo" else 7, "color": "black",
+                              "line": {"color": "white", "width": 1}}, "showlegend": False})
+    return traces
+
+
+def _moved_units(t: pd.DataFrame, units: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Units whose planned territory differs from their current one (units CSV column)."""
+    if units is None or "current_territory" not in units.columns:
+        return None
+    cur = units[["id", "current_territory"]].astype(str).rename(columns={"id": "unit_id"})
+    cur = cur[cur["current_territory"].str.strip().ne("") & cur["current_territory"].ne("nan")]
+    both = t[["unit_id", "territory"]].astype(str).merge(cur, on="unit_id")
+    return both[both["territory"] != both["current_territory"]]
 
 
 def workload_balance(ctx: Context, table: pd.DataFrame) -> Figure | None:

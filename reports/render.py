@@ -70,6 +70,8 @@ def _html_block(block: object, first_chart: list[bool]) -> str:
             script = f'<script type="text/javascript">{_plotly_js()}</script>\n'
             first_chart[0] = False
         ident = html.escape(block.chart_id)
+        if any(key.startswith("geo") for key in block.figure.get("layout", {})):
+            script += f"<script>{plots.GEO_OFFLINE_JS}</script>\n"
         return (f'{script}<figure class="chart" data-chart="{ident}"><div id="{ident}" '
                 f'class="plotly-chart"></div><script>Plotly.newPlot("{ident}", '
                 f"{plots.to_json(block.figure)}, {json.dumps(PLOTLY_CONFIG)});</script></figure>")

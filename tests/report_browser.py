@@ -107,6 +107,8 @@ class PageReport:
     external_requests: list[str] = field(default_factory=list)
     charts: list[dict] = field(default_factory=list)
     dom: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+    drawn_after_s: float | None = None
 
 
 CHART_JS = """JSON.stringify(Array.from(document.querySelectorAll('.plotly-chart')).map(d => {
@@ -176,8 +178,11 @@ def _record(session: _Session, report: PageReport) -> None:
     session.events.clear()
 
 
-def inspect_page(html_path: Path, screenshot: Path | None = None, timeout: float = 60.0) -> PageReport:
-    """Load the page in headless Chromium and report what a user (and the console) would see."""
+def inspect_page(html_path: Path, screenshot: Path | None = None, timeout: float = 60.0,
+                 extra_js: dict[str, str] | None = None, poll_s: float = 0.25) -> PageReport:
+    """Load the page in headless Chromium and report what a user (and the console) would see.
+    `extra_js` (name -> expression) are evaluated once the charts are drawn, into `extra`;
+    `drawn_after_s` is the time from navigation until every chart was drawn (to `poll_s`)."""
     exe = chromium_path()
     if exe is None:
         raise RuntimeError("chromium not installed")
@@ -194,18 +199,21 @@ def inspect_page(html_path: Path, screenshot: Path | None = None, timeout: float
         session = _Session(_WebSocket(page["webSocketDebuggerUrl"], timeout=timeout))
         for domain in ("Page", "Runtime", "Log", "Network"):
             session.call(f"{domain}.enable")
+        started = time.monotonic()
         session.call("Page.navigate", url=html_path.resolve().as_uri())
-        end = time.monotonic() + timeout
+        end = started + timeout
         while time.monotonic() < end:
             _record(session, report)
             state = session.evaluate("document.readyState")
             charts = json.loads(session.evaluate(CHART_JS) or "[]") if state == "complete" else []
             if state == "complete" and all(c["drawn"] for c in charts):
+                report.drawn_after_s = time.monotonic() - started
                 break
-            time.sleep(0.25)
+            time.sleep(poll_s)
         _record(session, report)
         report.charts = json.loads(session.evaluate(CHART_JS) or "[]")
         report.dom = json.loads(session.evaluate(DOM_JS) or "{}")
+        report.extra = {name: session.evaluate(js) for name, js in (extra_js or {}).items()}
         if screenshot is not None:
             height = min(int(report.dom.get("height", 1000)), 16000)
             session.call("Emulation.setDeviceMetricsOverride", width=1280, height=height,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from engine.errors import InputError, Problem
+from engine.plan.territory_boundaries import Boundaries, component_problem, load_boundaries
 from engine.plan.territory_files import Units, complete_distances, euclidean, load_pairs, load_units
 from engine.safe_files import require_regular_file
 from engine.scenario.schema.territory import LOCK_WORDS, TerritorySection
@@ -38,9 +40,23 @@ def load_territory_problem(section: TerritorySection, scenario_dir: Path,
                            source: str = "scenario") -> TerritoryProblem:
     """Read the data files of `section` and turn them into a solver instance; `source` names
     the scenario file in problems about the section itself."""
+    return load_territory_inputs(section, scenario_dir, source)[0]
+
+
+def load_territory_inputs(section: TerritorySection, scenario_dir: Path,
+                          source: str = "scenario") -> tuple[TerritoryProblem, tuple[str, ...]]:
+    """The solver instance and the boundary file's notes (islands, multi-part units, links)."""
+    geo = None
+    if section.boundaries is not None:
+        geo = load_boundaries(_data_file(scenario_dir, section.boundaries, "boundaries", source), section.boundary_id,
+                              section.border_rule, section.link_islands)
     units = load_units(_data_file(scenario_dir, section.units, "units", source),
-                       need_coords=section.distances is None)
+                       need_coords=section.distances is None and geo is None)
     ids = units.frame["id"]
+    order = None
+    if geo is not None:
+        order = _shape_rows(geo, ids, units.file)
+        units = replace(units, coords=np.column_stack([geo.x[order], geo.y[order]]))
     if section.distances is not None:
         dpath = _data_file(scenario_dir, section.distances, "distances", source)
         a, b, d = load_pairs(dpath, ids, with_distance=True)
@@ -48,11 +64,38 @@ def load_territory_problem(section: TerritorySection, scenario_dir: Path,
     else:
         dist = euclidean(units.coords)
     adjacency = None
-    if section.adjacency is not None and section.contiguity:
-        a, b, _ = load_pairs(_data_file(scenario_dir, section.adjacency, "adjacency", source), ids,
-                             with_distance=False)
-        adjacency = np.column_stack([a, b])
-    return _problem(section, units, dist, adjacency, source)
+    if section.contiguity:
+        adjacency, file = _adjacency(section, scenario_dir, ids, geo, order)
+        found = component_problem(file, ids.to_numpy(dtype=object), adjacency, section.territories,
+                                  f"{SECTION}.territories")
+        if found is not None:
+            raise InputError([found])
+    return _problem(section, units, dist, adjacency, source), (() if geo is None else geo.notes)
+
+
+def _shape_rows(geo: Boundaries, ids: pd.Series, units_file: str) -> np.ndarray:
+    """Row of the boundary file holding each unit (every unit needs a shape)."""
+    rows = pd.Index(geo.ids).get_indexer(ids.to_numpy(dtype=object))
+    missing = ids.to_numpy(dtype=object)[rows < 0]
+    if len(missing):
+        raise InputError([Problem(units_file, int(r) + 2, "id", f"no shape for unit {u!r} in {geo.file}",
+                                  "every unit id also in the boundary file's id column")
+                          for r, u in zip(np.flatnonzero(rows < 0)[:20], missing[:20], strict=True)])
+    return rows
+
+
+def _adjacency(section: TerritorySection, scenario_dir: Path, ids: pd.Series, geo: Boundaries | None,
+               order: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """Border graph as unit-position pairs, from the adjacency CSV or else the boundary file,
+    and the file it came from."""
+    if section.adjacency is not None:
+        path = _data_file(scenario_dir, section.adjacency, "adjacency", "scenario")
+        a, b, _ = load_pairs(path, ids, with_distance=False)
+        return np.column_stack([a, b]), str(path)
+    position = np.full(geo.n, -1)
+    position[order] = np.arange(len(order))
+    pairs = position[geo.edges]
+    return pairs[(pairs >= 0).all(axis=1)], geo.file
 
 
 def _problem(section: TerritorySection, units: Units, dist: np.ndarray,
@@ -150,12 +193,15 @@ def _locks(section: TerritorySection, f: pd.DataFrame, labels: tuple[str, ...],
 def run_territory(section: TerritorySection, scenario_dir: Path, source: str = "scenario") -> TerritoryResult:
     """Load the data of `section` (paths relative to `scenario_dir`), solve, return the result.
     `source` (the scenario file) is named in problems about the section's own fields."""
-    problem = load_territory_problem(section, scenario_dir, source)
+    problem, notes = load_territory_inputs(section, scenario_dir, source)
     options = SolveOptions(time_limit_s=section.time_limit_s, mip_gap=section.mip_gap,
                            alternatives=section.alternatives,
                            alternative_tolerance=section.alternatives_within,
                            max_candidates=section.max_candidates, max_nodes=section.max_nodes)
-    return design_territories(problem, options)
+    result = design_territories(problem, options)
+    if notes:
+        result.summary["boundary_notes"] = list(notes)
+    return result
 
 
 def territory_stage(loaded) -> StageOutput:  # noqa: ANN001 - engine.scenario.load.LoadedScenario

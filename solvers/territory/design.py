@@ -25,7 +25,9 @@ from solvers.territory import bound_capacitated as capacitated_lagrange
 from solvers.territory.bound_balanced import balanced_lagrangian_bound, instance_of
 from solvers.territory.bound_colgen import supported
 from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
-from solvers.territory.milp_assign import AssignSolution, centre_positions, solve_assignment
+from solvers.territory.diagnose import diagnose, proven_infeasible
+from solvers.territory.milp_assign import AssignSolution, Pairs, centre_positions, solve_assignment
+from solvers.territory.milp_contiguous import bands, solve_contiguous
 from solvers.territory.milp_priced import solve_priced
 from solvers.territory.milp_radius import is_integral, solve_radius
 from solvers.territory.problem import (
@@ -35,6 +37,7 @@ from solvers.territory.problem import (
     TerritoryProblem,
     TerritoryResult,
 )
+from solvers.territory.start_contiguous import ContiguousPlan, contiguous_start, recentre
 from solvers.territory.start_greedy import HeuristicSolution, solve_heuristic
 from solvers.territory.start_locate import location_allocation_start
 
@@ -67,6 +70,26 @@ PRICED_START = "location-allocation (priced MILP rounds)"
 """`start_plan.method` in summary.json when the start came from the priced rounds."""
 LOCATE_SHARE = 0.8
 """Share of the time limit the location-allocation rounds may use."""
+CONTIGUOUS_FULL_PAIRS = 15_000
+"""Up to this many unit-centre pairs a contiguous model (fixed centres, or the fallback without a
+balanced start) keeps every pair; above, each unit keeps its nearest candidates."""
+CONTIGUOUS_START_SHARE = 0.25
+"""Share of the time limit the contiguous region-growing start may use."""
+CONTIGUOUS_BOUND_SHARE = 0.3
+"""Share of the time left after the start that a reduced contiguous model leaves for its bound."""
+ROUND_SHARE = 0.5
+"""Share of the MILP time left that one location-allocation round may use."""
+CONTIGUOUS_RESTARTS = 8
+"""Most further region-growing starts (seeded k-means++ seeds) tried while MILP time is left."""
+RESTART_MIN_S = 5.0
+"""A restart is tried only with at least this many seconds of MILP time left."""
+CONTIGUOUS_FREE_PAIRS = 10_000
+"""Up to this many unit-centre pairs the located plan is finished by the free-centre model over
+every pair, whose bound is exact (contiguity included)."""
+FIXED_CENTRE_GAP = 1e-3
+"""Gap of each fixed-centre round: those models are small, and their plan sets the final gap."""
+CONTIGUOUS_START = "region growing + moves and swaps on the border graph"
+"""`start_plan.method` in summary.json for the contiguous start."""
 
 __all__ = ["Balance", "SolveOptions", "TerritoryProblem", "TerritoryResult", "design_territories"]
 
@@ -76,8 +99,14 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     opts = options or SolveOptions()
     notes: dict = {}
     t0 = time.perf_counter()
+    proof = proven_infeasible(prob)
     with solver_defaults(mip_max_nodes=opts.max_nodes):
-        if prob.side_constrained:
+        if proof:
+            centres, result, extra = None, SolveResult(Status.INFEASIBLE, "infeasible by a check (no solve)",
+                                                       None, None, None, 0.0, 0.0), []
+        elif _contiguous_path(prob):
+            centres, result, extra = _solve_contiguous(prob, opts, notes)
+        elif prob.side_constrained:
             centres, result, extra = _solve_assign(prob, opts, notes)
         else:
             centres, result, extra = _solve_pmedian(prob, opts)
@@ -87,7 +116,120 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     result = replace(result, solve_s=max(result.solve_s, elapsed - result.build_s))
     out = _result(prob, centres, result, extra, opts)
     out.summary.update(notes)
+    if centres is None:
+        out.summary["diagnosis"] = proof or diagnose(prob, result.status, opts.time_limit_s)
     return out
+
+
+def _contiguous_path(prob: TerritoryProblem) -> bool:
+    """Contiguity on free, unnamed territories without pair rules: the region-growing start and
+    the separator-cut loop (`solvers.territory.milp_contiguous`) apply."""
+    return (prob.adjacency is not None and not prob.labelled and prob.candidate_centres is None
+            and len(prob.together) == 0 and len(prob.apart) == 0)
+
+
+def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
+                      ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
+    """Contiguous plan from region growing and local search, then location-allocation rounds:
+    the separator-cut MILP over the plan's centres (fixed; warm-started from the plan, cutoff at
+    its cost), every territory re-centred on its 1-median, again while the centres move. The
+    certified bound is a relaxation over every unit-centre pair (`_certify_reduced`: the balanced
+    Lagrangian, which drops contiguity), given CONTIGUOUS_BOUND_SHARE of the time. Without a
+    balanced start the free-centre MILP over each unit's nearest candidates searches alone."""
+    t0 = time.perf_counter()
+    limit = opts.time_limit_s
+    start = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
+                             time_limit_s=None if limit is None else CONTIGUOUS_START_SHARE * limit)
+    if start is not None:
+        notes["start_plan"] = {"objective": start.cost, "method": CONTIGUOUS_START,
+                               "balanced": start.balanced}
+    milp_s = _left(opts, t0)
+    if milp_s is not None:
+        milp_s *= 1 - CONTIGUOUS_BOUND_SHARE  # the rest certifies the bound over every pair
+    stop = None if milp_s is None else time.perf_counter() + milp_s
+    if start is None or not start.balanced:
+        cap = max(MIN_CANDIDATES, CONTIGUOUS_FULL_PAIRS // prob.n) if prob.n * prob.n > CONTIGUOUS_FULL_PAIRS else None
+        sol = solve_contiguous(prob, start, max_candidates=cap, time_limit_s=milp_s, mip_gap=opts.mip_gap)
+        work, res, best, rounds = prob, sol.result, sol.centre_of, 1
+    else:
+        work, sol, best, rounds = _relocate(prob, start.centre_of, opts, stop)
+        restarts = 0
+        while restarts < CONTIGUOUS_RESTARTS and (stop is None or stop - time.perf_counter() > RESTART_MIN_S):
+            restarts += 1
+            other = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
+                                     time_limit_s=None if stop is None else stop - time.perf_counter(),
+                                     variant=restarts)
+            if other is None or not other.balanced:
+                continue
+            found = _relocate(prob, other.centre_of, opts, stop)
+            if found[2] is not None and prob.plan_cost(found[2]) < prob.plan_cost(best) - 1e-9:
+                work, sol, best = found[0], found[1], found[2]
+                notes["start_plan"]["best_restart"] = restarts
+            rounds += found[3]
+        notes["start_plan"]["restarts"] = restarts
+        if prob.n * prob.n <= CONTIGUOUS_FREE_PAIRS and (stop is None or time.perf_counter() < stop - 1.0):
+            # small enough for the model over every pair: its bound certifies contiguity too
+            plan = ContiguousPlan(best, prob.plan_cost(best), 0.0)
+            left = None if stop is None else stop - time.perf_counter()
+            sol = solve_contiguous(prob, plan, max_candidates=None, time_limit_s=left, mip_gap=opts.mip_gap)
+            work, best = prob, sol.centre_of if sol.centre_of is not None else best
+        res = sol.result
+        if best is not None and (not res.has_solution or res.objective > prob.plan_cost(best) + 1e-9):
+            res = SolveResult(Status.FEASIBLE, f"start plan kept ({res.termination})", prob.plan_cost(best),
+                              None, None, res.build_s, res.solve_s)
+    notes["contiguity"] = {"formulation": "separator cuts (Validi, Buchanan and Lykhovyd 2022), lazy on "
+                                          "integer solutions", "location_rounds": rounds, "cut_rounds": sol.rounds,
+                           "cuts": sol.cuts, "repaired_incumbents": sol.repaired}
+    if best is None:
+        return None, res, []
+    if work is not prob or not sol.pairs.complete:
+        notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap,
+                                       "note": "valid only with the final centres fixed"}
+        res = _certify_reduced(prob, res, opts, None, _deadline(opts, t0), notes)
+    alts = []
+    if opts.alternatives:
+        alts = _contiguous_alternatives(work, opts, sol.pairs, best, res)
+    return best, res, alts
+
+
+def _relocate(prob: TerritoryProblem, plan: np.ndarray, opts: SolveOptions, stop: float | None):
+    """Location-allocation rounds from a contiguous balanced plan (see `_solve_contiguous`):
+    (problem with the final centres fixed, last MILP loop, best plan, rounds)."""
+    best, rounds = recentre(prob.distance, prob.weight, plan), 0
+    while True:
+        rounds += 1
+        centres = np.unique(best)
+        work = replace(prob, fixed_centres=centres, labels=tuple(f"T{k + 1}" for k in range(len(centres))))
+        cap = None if prob.n * len(centres) <= CONTIGUOUS_FULL_PAIRS else FIXED_CENTRE_CANDIDATES + 2
+        # a round may take half the time left, so the centres can move at least once more
+        left = None if stop is None else max(1.0, ROUND_SHARE * (stop - time.perf_counter()))
+        plan_now = ContiguousPlan(best, prob.plan_cost(best), 0.0)
+        gap = FIXED_CENTRE_GAP if opts.mip_gap is None else min(opts.mip_gap, FIXED_CENTRE_GAP)
+        sol = solve_contiguous(work, plan_now, max_candidates=cap, time_limit_s=left, mip_gap=gap)
+        if sol.centre_of is not None and prob.plan_cost(sol.centre_of) < prob.plan_cost(best) - 1e-9:
+            best = sol.centre_of
+        moved = recentre(prob.distance, prob.weight, best)
+        out_of_time = stop is not None and time.perf_counter() >= stop - 1.0
+        if (np.unique(moved) == centres).all() or out_of_time or rounds >= LOCATE_ROUNDS:
+            return work, sol, best, rounds
+        best = moved
+
+
+def _contiguous_alternatives(work: TerritoryProblem, opts: SolveOptions, pairs: Pairs, best: np.ndarray,
+                             res: SolveResult) -> list[np.ndarray]:
+    """Contiguous near-optimal alternatives (the assignment MILP's diversify mode, whose cut
+    loop keeps adding cuts until its plan is contiguous)."""
+    cap = None if pairs.complete else FIXED_CENTRE_CANDIDATES + 2
+    cpos = centre_positions(pairs.centres, work.n)
+    seen, alts = [cpos[best]], []
+    for _ in range(opts.alternatives):
+        alt = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
+                               cost_limit=res.objective * (1 + opts.alternative_tolerance), avoid=seen)
+        if not alt.result.has_solution:
+            break
+        seen.append(alt.assign)
+        alts.append(alt.pairs.centres[alt.assign])
+    return alts
 
 
 def _candidates(prob: TerritoryProblem) -> np.ndarray:

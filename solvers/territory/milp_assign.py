@@ -265,25 +265,32 @@ def disconnected_parts(adjacency: np.ndarray, assign: np.ndarray, centres: np.nd
     return parts
 
 
-def add_contiguity_cuts(am: AssignModel, adjacency: np.ndarray,
-                        parts: list[tuple[int, np.ndarray]], n: int, round_no: int) -> int:
-    """For each piece S cut off from centre j: x_ij <= sum_{l in N(S)} x_lj for i in S."""
+def add_contiguity_cuts(am: AssignModel, adjacency: np.ndarray, parts: list[tuple[int, np.ndarray]],
+                        n: int, round_no: int, open_centres: np.ndarray | None = None) -> int:
+    """For each piece S cut off from its centre: x_ij <= sum_{l in N(S)} x_lj for i in S and
+    every centre position j in `open_centres` (default: the piece's own) whose centre unit lies
+    outside S. N(S) separates S from any such centre (Validi, Buchanan and Lykhovyd 2022), so
+    cutting all open centres at once keeps the next solve from handing S to a neighbour's
+    centre, only to be cut again."""
     nbr = coo_matrix((np.ones(2 * len(adjacency)),
                       (np.r_[adjacency[:, 0], adjacency[:, 1]], np.r_[adjacency[:, 1], adjacency[:, 0]])),
                      shape=(n, n)).tocsr()
     vars_, coefs, ptr = [], [], [0]
-    for cpos, piece in parts:
+    for own, piece in parts:
         inside = np.zeros(n, dtype=bool)
         inside[piece] = True
         boundary = np.unique(nbr[piece].indices)
         boundary = boundary[~inside[boundary]]
-        kb = am.pairs.index(boundary, np.full(len(boundary), cpos))
-        kb = kb[kb >= 0]
-        ki = am.pairs.index(piece, np.full(len(piece), cpos))
-        for k in ki[ki >= 0]:
-            vars_.extend([am.x[k], *am.x[kb]])
-            coefs.extend([1.0] + [-1.0] * len(kb))
-            ptr.append(len(vars_))
+        for cpos in ([own] if open_centres is None else open_centres):
+            if inside[am.pairs.centres[cpos]]:
+                continue
+            kb = am.pairs.index(boundary, np.full(len(boundary), cpos))
+            kb = kb[kb >= 0]
+            ki = am.pairs.index(piece, np.full(len(piece), cpos))
+            for k in ki[ki >= 0]:
+                vars_.extend([am.x[k], *am.x[kb]])
+                coefs.extend([1.0] + [-1.0] * len(kb))
+                ptr.append(len(vars_))
     add_rows(am.model, f"contiguity_{round_no}", np.asarray(ptr), np.asarray(vars_, dtype=object),
              np.asarray(coefs), None, 0.0)
     return len(ptr) - 1
@@ -371,7 +378,7 @@ def solve_assignment(prob: TerritoryProblem, *, max_candidates: int | None,
             break
         round_no += 1
         t1 = time.perf_counter()
-        cuts += add_contiguity_cuts(am, prob.adjacency, parts, prob.n, round_no)
+        cuts += add_contiguity_cuts(am, prob.adjacency, parts, prob.n, round_no, np.unique(assign))
         build_s = time.perf_counter() - t1
         total_build += build_s
     final = SolveResult(res.status, res.termination, res.objective, res.bound, res.gap,

@@ -22,6 +22,17 @@ class TerritorySection(Model):
     given pairs are used as given, missing pairs are completed by shortest paths."""
     adjacency: str | None = None
     """Optional CSV `from,to` of units that share a border (for `contiguity`)."""
+    boundaries: str | None = None
+    """Optional boundary file (GeoJSON, Shapefile or GeoPackage), relative to the scenario file,
+    one polygon per unit: centroids (x, y in km) and, without `adjacency`, the border graph come
+    from the shapes, and the report draws the territories on the map."""
+    boundary_id: str = "id"
+    """Column of the boundary file holding the unit id (as in the units CSV)."""
+    border_rule: Literal["rook", "queen"] = "rook"
+    """Which shapes border each other: `rook` (a shared edge) or `queen` (a shared corner is enough)."""
+    link_islands: bool = False
+    """Join every separate part of the border graph (islands) to its closest unit by centroid
+    distance, instead of refusing more parts than territories."""
     territories: PosInt
     """Number of territories p."""
     objective: Literal["compactness"] = "compactness"
@@ -70,8 +81,8 @@ class TerritorySection(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> TerritorySection:
-        if self.contiguity and self.adjacency is None:
-            raise ValueError("contiguity needs an `adjacency` file")
+        if self.contiguity and self.adjacency is None and self.boundaries is None:
+            raise ValueError("contiguity needs an `adjacency` or a `boundaries` file")
         if self.centres is not None and len(self.centres) != self.territories:
             raise ValueError(f"centres names {len(self.centres)} territories but territories is "
                              f"{self.territories}")

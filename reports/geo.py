@@ -1,0 +1,61 @@
+"""Unit boundaries for the report's territory map: a compact GeoJSON in longitude/latitude.
+
+The scenario's `territory.boundaries` file is read with geopandas, brought to EPSG:4326 (a file
+without a CRS is used as it stands when its coordinates are longitude/latitude, else no map is
+drawn), simplified to a share of the map's extent and rounded, so a 3,000-unit map stays a few
+hundred kilobytes inside report.html and draws without a tile server.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+DECIMALS = 4
+"""Longitude/latitude decimals kept (about 10 m)."""
+SIMPLIFY_SHARE = 5e-4
+"""Simplification tolerance as a share of the map's larger extent."""
+
+
+@dataclass(frozen=True)
+class UnitShapes:
+    """`geojson`: FeatureCollection with each feature's `id` the unit id; `points`: id, lon, lat
+    of a point inside each unit (for centre markers)."""
+
+    geojson: dict
+    points: pd.DataFrame
+
+
+def read_unit_shapes(path: Path, id_column: str) -> UnitShapes | None:
+    """The boundary file as map data, or None (with a log line) when it cannot be drawn."""
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # noqa: BLE001 - a map that cannot be read is left out, not fatal
+        log.warning("territory map drawn without boundaries: cannot read %s (%s)", path, exc)
+        return None
+    if id_column not in frame.columns:
+        return None
+    if frame.crs is None:
+        x0, y0, x1, y1 = frame.total_bounds
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            log.warning("territory map drawn without boundaries: %s has no CRS", path)
+            return None
+    else:
+        frame = frame.to_crs(4326)
+    x0, y0, x1, y1 = frame.total_bounds
+    tolerance = SIMPLIFY_SHARE * max(x1 - x0, y1 - y0)
+    geometry = frame.geometry.simplify(tolerance, preserve_topology=True).set_precision(10.0 ** -DECIMALS)
+    ids = frame[id_column].astype(str).str.strip().to_numpy()
+    features = [{"type": "Feature", "id": str(i), "properties": {}, "geometry": g.__geo_interface__}
+                for i, g in zip(ids, geometry, strict=True) if g is not None and not g.is_empty]
+    inside = frame.geometry.representative_point()
+    points = pd.DataFrame({"id": ids, "lon": np.round(inside.x.to_numpy(), DECIMALS),
+                           "lat": np.round(inside.y.to_numpy(), DECIMALS)})
+    return UnitShapes({"type": "FeatureCollection", "features": features}, points)
