@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 	@echo "report: $(DEMO_OUT)/report.html"
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check engine solvers reports tests benchmarks
