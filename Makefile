@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= scenarios/scaleup.yaml
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check engine solvers reports tests benchmarks
 
+# mutmut over the model cores' capacity, ramp, attrition, lead-time, conversion, interval and money
+# functions (benchmarks/mutation.py TARGETS; files and fast tests in setup.cfg); docs/development-mutation.md
+mutation: $(VENV)/.installed-dev
+	nice -n 10 $(BIN)/python benchmarks/mutation.py
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
 
@@ -37,4 +42,4 @@ docs: $(VENV)/.installed
 	$(BIN)/python -m engine.scenario.reference README.md
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache mutants
