@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= scenarios/scaleup.yaml
 DEMO_OUT ?= runs/demo
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,15 @@ demo: $(VENV)/.installed
 	@echo "report: $(DEMO_OUT)/report.html"
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check engine solvers reports tests benchmarks
+
+# mutmut over the model cores' capacity, ramp, attrition, lead-time, conversion, interval and money
+# functions (benchmarks/mutation.py TARGETS; files and fast tests in setup.cfg); docs/development-mutation.md
+mutation: $(VENV)/.installed-dev
+	nice -n 10 $(BIN)/python benchmarks/mutation.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run_all.py
@@ -37,4 +42,4 @@ docs: $(VENV)/.installed
 	$(BIN)/python -m engine.scenario.reference
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache mutants

@@ -44,7 +44,8 @@ def test_parametric_forecast_matches_closed_form(loaded):
     out = forecast_demand(loaded)
     f = out.tables["demand/forecast.csv"]
     assert list(f.columns) == ["month", "segment", "region", "case", "leads"]
-    assert out.name == "demand" and out.result.forecast is not None
+    assert out.name == "demand"
+    pd.testing.assert_frame_equal(out.result.forecast, f)  # the stage hands on what it writes
     smb = f[(f.segment == "SMB") & (f.region == "EMEA")].pivot(index="month", columns="case", values="leads")
     months = pd.period_range("2027-03", periods=18, freq="M")
     assert list(smb.index) == list(months.strftime("%Y-%m"))

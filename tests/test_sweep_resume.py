@@ -34,7 +34,7 @@ def _scenario(folder: Path) -> Path:
 
 
 def _start(sweep: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "engine.batch.sweep", str(sweep), "--out", str(out), *extra],
+    return subprocess.Popen([sys.executable, "-m", "engine.cli", "sweep", str(sweep), "--out", str(out), *extra],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 

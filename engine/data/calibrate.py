@@ -382,8 +382,8 @@ def _pooled_deal_size(crm: CrmData, seed: int) -> dict:
                                 f"only {len(amounts)} won opportunities with an amount",
                                 "at least two won deals to fit a deal-size distribution")
     best = crm_dists.fit_families(_sample(amounts, np.random.default_rng(seed)))[0]
-    return {"kind": best.kind, "mean": round(best.mean, 4),
-            "cv": 1.0 if best.kind == "exponential" else round(best.cv, 4)}
+    return {"kind": best.kind, "mean": round(float(best.mean), 4),
+            "cv": 1.0 if best.kind == "exponential" else round(float(best.cv), 4)}
 
 
 def calibrate(crm: CrmData, stage_roles: dict[str, str] | None = None,
