@@ -14,7 +14,7 @@ import pandas as pd
 
 from engine.errors import InputError
 from engine.scenario.load import LoadedScenario, load_scenario
-from engine.stage import StageOutput
+from engine.stage import AllocationOut, StageOutput, StageResult, SupplyOut, TerritoryOut
 
 RESOLVED = "scenario.resolved.yaml"
 PLAN_FILES = {"hiring": ("plan/hiring.csv", "plan/hiring_cases.csv", "plan/staffing.csv",
@@ -34,7 +34,7 @@ class FrozenPlan:
     def frame(self, stage: str, key: str) -> pd.DataFrame | None:
         """A plan frame (`hiring`, `staffing`, `staffing_hourly`, `territories`, `allocation`)."""
         out = self.outputs.get(stage)
-        value = out.extra.get(key) if out is not None else None
+        value = getattr(out.result, key, None) if out is not None else None
         return value if isinstance(value, pd.DataFrame) else None
 
     def hires(self) -> float | None:
@@ -60,7 +60,7 @@ def forecast_outputs(loaded: LoadedScenario) -> tuple[LoadedScenario, dict[str, 
 
         loaded, data_out = calibrate_stage(loaded)
         outputs[data_out.name] = data_out
-        history = data_out.extra.get("history")
+        history = data_out.result.history
     if loaded.scenario.demand is not None or loaded.scenario.data is not None:
         from engine.plan.demand import forecast_demand
 
@@ -79,7 +79,7 @@ def plan_outputs(loaded: LoadedScenario, forecast: pd.DataFrame | None) -> dict[
         from engine.plan.supply import plan_supply
 
         outputs["hiring"] = plan_supply(loaded, forecast)
-    if getattr(s, "allocation", None) is not None and forecast is not None:
+    if s.allocation is not None and forecast is not None:
         from engine.plan.allocation import allocation_stage
 
         outputs["allocation"] = allocation_stage(loaded, forecast, outputs.get("hiring"))
@@ -89,7 +89,7 @@ def plan_outputs(loaded: LoadedScenario, forecast: pd.DataFrame | None) -> dict[
 def solve_plan(loaded: LoadedScenario) -> FrozenPlan:
     """Run the planning stages once on the scenario as given and keep their outputs."""
     loaded, outputs = forecast_outputs(loaded)
-    forecast = outputs["demand"].extra["forecast"] if "demand" in outputs else None
+    forecast = outputs["demand"].result.forecast if "demand" in outputs else None
     return FrozenPlan(plan_outputs(loaded, forecast), f"solved once from {loaded.path}")
 
 
@@ -97,8 +97,19 @@ def _stage_from_files(folder: Path, stage: str) -> StageOutput | None:
     tables = {rel: pd.read_csv(folder / rel) for rel in PLAN_FILES[stage] if (folder / rel).exists()}
     if not tables:
         return None
-    extra = {Path(rel).stem: frame for rel, frame in tables.items()}
-    return StageOutput(name=stage, tables=tables, extra=extra)
+    return StageOutput(name=stage, tables=tables, result=_result_from_files(stage, tables))
+
+
+def _result_from_files(stage: str, tables: dict[str, pd.DataFrame]) -> StageResult:
+    """The typed result a planning stage would hand on, rebuilt from its run-folder files."""
+    if stage == "territory":
+        return TerritoryOut(tables["plan/territories.csv"])
+    if stage == "allocation":
+        return AllocationOut(tables["plan/allocation.csv"])
+    hiring = tables.get("plan/hiring.csv")
+    capacity = hiring[["month", "role", "capacity_hours"]] if hiring is not None and "capacity_hours" in hiring else None
+    return SupplyOut(hiring=hiring, capacity_hours=capacity, staffing=tables.get("plan/staffing.csv"),
+                     staffing_hourly=tables.get("plan/staffing_hourly.csv"))
 
 
 def read_plan(run_dir: Path) -> tuple[LoadedScenario, FrozenPlan]:

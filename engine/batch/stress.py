@@ -231,7 +231,7 @@ class _Evaluator:
         from engine.simulation.stage import simulate
 
         loaded, outputs = forecast_outputs(loaded)
-        forecast = outputs["demand"].extra["forecast"] if "demand" in outputs else None
+        forecast = outputs["demand"].result.forecast if "demand" in outputs else None
         plan = self.plan or FrozenPlan(plan_outputs(loaded, forecast), "re-optimised")
         outputs.update(plan.outputs)
         if forecast is not None:
@@ -254,7 +254,7 @@ class _Evaluator:
         ref = self.until.ref or resolve(self.until.metric)
         sim = outputs.get("simulation")
         if ref.total is not None and sim is not None:
-            series = per_replication(sim.extra["monthly"], ref.total)
+            series = per_replication(sim.result.monthly, ref.total)
             if series is not None:
                 return series.to_numpy(dtype=float)
         value = value_at(_summary(loaded, outputs), ref.path)
