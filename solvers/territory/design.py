@@ -355,28 +355,10 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         # infeasible with reduced candidates proves nothing: try again with every pair
         sol = solve_assignment(work, max_candidates=None, time_limit_s=_left(opts, t0), mip_gap=opts.mip_gap)
     elif follow and sol.result.has_solution:
-        reduced = sol
-        full = solve_assignment(work, max_candidates=None, time_limit_s=_left(opts, t0), mip_gap=opts.mip_gap,
-                                start=reduced.pairs.centres[reduced.assign], start_feasible=True)
-        if full.result.has_solution and full.result.objective <= reduced.result.objective + 1e-9:
-            notes["reduced_model"] = {"bound": reduced.result.bound, "gap": reduced.result.gap,
-                                      "fixed_centres": False, "candidates_per_unit": cap,
-                                      "then": "model over every unit-centre pair, warm-started"}
-            r = full.result
-            sol = replace(full, result=SolveResult(r.status, r.termination, r.objective, r.bound, r.gap,
-                                                   r.build_s + reduced.result.build_s,
-                                                   r.solve_s + reduced.result.solve_s))
-    res = sol.result
+        sol = _follow_with_every_pair(work, sol, opts, _left(opts, t0), cap, notes)
     if feasible and start is not None:
-        start_cost = notes["start_plan"]["objective"]
-        if not res.has_solution or res.objective > start_cost + 1e-9 * max(1.0, abs(start_cost)):
-            # the MILP stopped without beating its own start (e.g. time limit): keep the start
-            gap = relative_gap(start_cost, res.bound)
-            done = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
-            res = SolveResult(Status.OPTIMAL if done else Status.FEASIBLE, f"start plan kept ({res.termination})", start_cost,
-                              res.bound, gap, res.build_s, res.solve_s)
-            cpos = centre_positions(sol.pairs.centres, work.n)
-            sol = replace(sol, assign=cpos[start], result=res)
+        sol = _keep_start_unless_beaten(work, sol, start, notes["start_plan"]["objective"], opts)
+    res = sol.result
     if not res.has_solution:
         return None, res, []
     centre_of = sol.pairs.centres[sol.assign]
@@ -388,19 +370,59 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
                                   "candidates_per_unit": None if sol.pairs.complete else cap}
         res = _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
+    return centre_of, res, _alternatives_from(work, opts, cap, sol.assign, res.objective)
+
+
+def _follow_with_every_pair(work: TerritoryProblem, reduced: AssignSolution, opts: SolveOptions,
+                            time_limit_s: float | None, cap: int | None, notes: dict) -> AssignSolution:
+    """The model over every unit-centre pair, warm-started from the reduced model's plan; its
+    result (times added up) replaces the reduced one when it is at least as good."""
+    full = solve_assignment(work, max_candidates=None, time_limit_s=time_limit_s, mip_gap=opts.mip_gap,
+                            start=reduced.pairs.centres[reduced.assign], start_feasible=True)
+    if not (full.result.has_solution and full.result.objective <= reduced.result.objective + 1e-9):
+        return reduced
+    notes["reduced_model"] = {"bound": reduced.result.bound, "gap": reduced.result.gap,
+                              "fixed_centres": False, "candidates_per_unit": cap,
+                              "then": "model over every unit-centre pair, warm-started"}
+    r = full.result
+    return replace(full, result=SolveResult(r.status, r.termination, r.objective, r.bound, r.gap,
+                                            r.build_s + reduced.result.build_s,
+                                            r.solve_s + reduced.result.solve_s))
+
+
+def _keep_start_unless_beaten(work: TerritoryProblem, sol: AssignSolution, start: np.ndarray,
+                              start_cost: float, opts: SolveOptions) -> AssignSolution:
+    """`sol`, or the start plan (cost `start_cost`) with the MILP's bound when the MILP stopped
+    without beating its own start (e.g. on its time limit)."""
+    res = sol.result
+    if res.has_solution and res.objective <= start_cost + 1e-9 * max(1.0, abs(start_cost)):
+        return sol
+    gap = relative_gap(start_cost, res.bound)
+    done = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
+    res = SolveResult(Status.OPTIMAL if done else Status.FEASIBLE, f"start plan kept ({res.termination})", start_cost,
+                      res.bound, gap, res.build_s, res.solve_s)
+    cpos = centre_positions(sol.pairs.centres, work.n)
+    return replace(sol, assign=cpos[start], result=res)
+
+
+def _alternatives_from(work: TerritoryProblem, opts: SolveOptions, cap: int | None, assign: np.ndarray,
+                       objective: float) -> list[np.ndarray]:
+    """Up to `opts.alternatives` plans within the tolerance of `objective`, each unlike the plan
+    `assign` (pair positions) and the alternatives before it; centre per unit."""
     alts: list[np.ndarray] = []
-    if opts.alternatives:
-        limit = res.objective * (1 + opts.alternative_tolerance)
-        seen = [sol.assign]
-        for _ in range(opts.alternatives):
-            alt = solve_assignment(work, max_candidates=cap,
-                                   time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
-                                   cost_limit=limit, avoid=seen)
-            if not alt.result.has_solution:
-                break
-            seen.append(alt.assign)
-            alts.append(alt.pairs.centres[alt.assign])
-    return centre_of, res, alts
+    if not opts.alternatives:
+        return alts
+    limit = objective * (1 + opts.alternative_tolerance)
+    seen = [assign]
+    for _ in range(opts.alternatives):
+        alt = solve_assignment(work, max_candidates=cap,
+                               time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
+                               cost_limit=limit, avoid=seen)
+        if not alt.result.has_solution:
+            break
+        seen.append(alt.assign)
+        alts.append(alt.pairs.centres[alt.assign])
+    return alts
 
 
 def _solve_priced(prob: TerritoryProblem, work: TerritoryProblem, heur: HeuristicSolution | None,
