@@ -118,6 +118,9 @@ DOM_JS = """JSON.stringify({title: document.title,
   h1: (document.querySelector('h1') || {}).textContent || '',
   scripts_with_src: document.querySelectorAll('script[src]').length,
   body_text: document.body.innerText,
+  wide_tables: Array.from(document.querySelectorAll('div.scroll'))
+    .filter(d => d.scrollWidth > d.clientWidth + 1 && d.offsetParent !== null)
+    .map(d => (d.previousElementSibling || {}).textContent || d.id || ''),
   height: document.documentElement.scrollHeight})"""
 
 
