@@ -244,8 +244,9 @@ def _headline_table(ctx: Context, headline: dict) -> Table | None:
 def glossary_table(currency: str) -> Table:
     """What every headline figure means, its unit and the file it comes from."""
     rows = [[k, currency if u == "currency" else u, text, source] for k, u, text, source in GLOSSARY]
+    wrap = [["", "", "text", "text"] for _ in rows]  # sentences wrap instead of widening the page
     return Table("Glossary of the headline figures", ["figure", "unit", "definition", "source"], rows,
-                 "glossary", numeric_from=99)
+                 "glossary", numeric_from=99, cell_classes=wrap)
 
 
 RESPONSE_METRICS = (("first_response_p50_h", "p50 (h)", 1), ("first_response_p90_h", "p90 (h)", 1),

@@ -33,6 +33,8 @@ def _check_page(html: Path, shot: Path) -> dict:
         assert chart["drawn"] and chart["width"] > 0 and chart["height"] > 0, chart
         assert chart["traces"] > 0, chart
     assert page.dom["scripts_with_src"] == 0
+    # the funnel table fits the page at 1280 px (so at 1400) without a horizontal scroll bar
+    assert not [t for t in page.dom["wide_tables"] if t.startswith("Funnel parameters")], page.dom["wide_tables"]
     assert shot.is_file() and shot.stat().st_size > 10_000
     return page.dom
 
