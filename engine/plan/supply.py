@@ -177,7 +177,7 @@ def ops_role_called_for(s: Scenario, months: list[str]) -> dict[str, str]:
 def _fixed_hires(s: Scenario, plan: Plan, months: list[str]) -> np.ndarray | None:
     """R x T fixed hires: the named roles' table (0 in months not listed), the other roles NaN
     (optimised) or 0 (`other_roles: no_hires`)."""
-    if plan.fixed_hires is None:
+    if plan.fixed_hires is None or (not plan.fixed_hires and plan.other_roles == "optimise"):
         return None
     names = [r.name for r in s.roles]
     out = np.full((len(names), len(months)), 0.0 if plan.other_roles == "no_hires" else np.nan)
@@ -286,9 +286,9 @@ def _by_role_month(frame: pd.DataFrame, value: str, tol: float = 1e-6) -> dict[s
 
 def _mode(s: Scenario, plan: Plan) -> str:
     """`optimise` (no fixed plan), `evaluate` (every role fixed) or `partial` (some roles fixed)."""
-    if plan.fixed_hires is None:
+    named = {h.role for h in plan.fixed_hires or []}
+    if plan.fixed_hires is None or (not named and plan.other_roles == "optimise"):
         return "optimise"
-    named = {h.role for h in plan.fixed_hires}
     return "evaluate" if plan.other_roles == "no_hires" or named >= {r.name for r in s.roles} else "partial"
 
 
