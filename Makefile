@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-dev
 docs: $(VENV)/.installed
 	$(BIN)/python -m engine.scenario.reference README.md
 	$(BIN)/python -m engine.scenario.reference docs/sweeps.md
+	$(BIN)/python -m engine.scenario.reference docs/stress.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
