@@ -320,6 +320,10 @@ def stress_search(scenario: str | Path, vary: str, lo: float, hi: float, until: 
     seed = seed if seed is not None else base.scenario.simulation.seed
     if not replan and plan is None:
         plan = solve_plan(base)
+    if plan is not None and "hiring" in plan.outputs and plan.frame("hiring", "hiring") is None:
+        status = plan.outputs["hiring"].summary.get("status", "no plan")
+        raise InputError.single(str(scenario), "plan", f"there is no hiring plan to freeze (the solve ended {status})",
+                                "a scenario whose plan solves (`salesops run` says why not), or --replan")
     tol = abs(hi - lo) / 16 if tolerance is None else abs(tolerance)
     evaluate = _Evaluator(source, [], vary, cond, None if replan else plan, replications, seed, workers)
     probes = _bisect(evaluate, lo, hi, tol, max_probes, progress)
