@@ -147,7 +147,7 @@ class StressResult:
         hires = self.probes[0].hires if self.probes else None
         if self.frozen and hires is not None:
             plan += f" ({hires:g} hires)"
-        tail = f"with {plan}, {self.replications} replications per probe"
+        tail = f"with {plan}, {self.replications} replication{'s' if self.replications != 1 else ''} per probe"
         if self.status == "found":
             low, high = (f"{v:.4g}" if v is not None else "?" for v in self.interval)
             words = {"<": "falls below", "<=": "falls to", ">": "rises above", ">=": "rises to"}
