@@ -121,7 +121,6 @@ DOM_JS = """JSON.stringify({title: document.title,
   scripts_with_src: document.querySelectorAll('script[src]').length,
   body_text: document.body.innerText,
   svg_text: Array.from(document.querySelectorAll('svg text')).map(t => t.textContent),
-
   wide_tables: Array.from(document.querySelectorAll('div.scroll'))
     .filter(d => d.scrollWidth > d.clientWidth + 1 && d.offsetParent !== null)
     .map(d => (d.previousElementSibling || {}).textContent || d.id || ''),

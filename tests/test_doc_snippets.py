@@ -1,6 +1,7 @@
 """Every YAML snippet in README.md and docs/*.md parses against the schema it illustrates (scenario,
 sweep or CRM column mapping), and the generated references in docs/ match the code.
 
+A scenario snippet without `name` is a fragment: it is checked merged into scenarios/scaleup.yaml.
 A snippet that is deliberately partial opts out with the comment `# snippet: partial`."""
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def test_snippet_parses(where: str, text: str, tmp_path: Path) -> None:
     else:
         if "extends" in data:  # examples extend the repository's scenarios
             data["extends"] = str(REPO / "scenarios" / Path(data["extends"]).name)
+        elif "name" not in data:  # a fragment (a section or two): checked within the scale-up example
+            data = {"extends": str(REPO / "scenarios" / "scaleup.yaml"), "name": "snippet", **data}
         path = tmp_path / "snippet.yaml"
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
         load_scenario(path)

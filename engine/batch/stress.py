@@ -147,7 +147,7 @@ class StressResult:
         hires = self.probes[0].hires if self.probes else None
         if self.frozen and hires is not None:
             plan += f" ({hires:g} hires)"
-        tail = f"with {plan}, {self.replications} replications per probe"
+        tail = f"with {plan}, {self.replications} replication{'s' if self.replications != 1 else ''} per probe"
         if self.status == "found":
             low, high = (f"{v:.4g}" if v is not None else "?" for v in self.interval)
             words = {"<": "falls below", "<=": "falls to", ">": "rises above", ">=": "rises to"}
@@ -320,6 +320,10 @@ def stress_search(scenario: str | Path, vary: str, lo: float, hi: float, until: 
     seed = seed if seed is not None else base.scenario.simulation.seed
     if not replan and plan is None:
         plan = solve_plan(base)
+    if plan is not None and "hiring" in plan.outputs and plan.frame("hiring", "hiring") is None:
+        status = plan.outputs["hiring"].summary.get("status", "no plan")
+        raise InputError.single(str(scenario), "plan", f"there is no hiring plan to freeze (the solve ended {status})",
+                                "a scenario whose plan solves (`salesops run` says why not), or --replan")
     tol = abs(hi - lo) / 16 if tolerance is None else abs(tolerance)
     evaluate = _Evaluator(source, [], vary, cond, None if replan else plan, replications, seed, workers)
     probes = _bisect(evaluate, lo, hi, tol, max_probes, progress)
