@@ -290,3 +290,19 @@ def test_lead_level_work_hours_from_default_activity_times_are_marked_assumed(tm
         assert f"#   {key}: assumed" in text
     assert sources["funnel.stages.close.conversion"].startswith("estimated")
     Scenario.model_validate({**yaml.safe_load(text), "name": "fragment"})  # `sources` is schema
+
+
+def test_pipedrive_prefixed_columns_and_a_file_named_in_the_mapping(tmp_path):
+    """Newer Pipedrive exports prefix every column with "Deal - "; a mapping can name the file."""
+    folder = write_export("pipedrive", tmp_path / "pd", seed=4, deals=400)
+    plain = read_deals(folder, preset="pipedrive")
+    deals = folder / "deals-2027-01-01.csv"
+    frame = pd.read_csv(deals, dtype=str, keep_default_na=False)
+    frame.columns = [f"Deal - {c}" for c in frame.columns]
+    frame.to_csv(folder / "export.csv", index=False)
+    deals.unlink()
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("opportunities: {file: export.csv}\n")
+    prefixed = read_deals(folder, preset="pipedrive", mapping=mapping)
+    assert prefixed.files["opportunities"].endswith("export.csv")
+    pd.testing.assert_frame_equal(prefixed.deals, plain.deals)
