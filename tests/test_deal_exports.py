@@ -306,3 +306,15 @@ def test_pipedrive_prefixed_columns_and_a_file_named_in_the_mapping(tmp_path):
     prefixed = read_deals(folder, preset="pipedrive", mapping=mapping)
     assert prefixed.files["opportunities"].endswith("export.csv")
     pd.testing.assert_frame_equal(prefixed.deals, plain.deals)
+
+
+def test_pipedrive_lost_time_after_the_export_date_names_its_column(tmp_path):
+    folder = write_export("pipedrive", tmp_path / "pd", seed=4, deals=400)
+    deals = folder / "deals-2027-01-01.csv"
+    frame = pd.read_csv(deals, dtype=str, keep_default_na=False)
+    lost = frame.index[frame["Status"] == "lost"][0]
+    frame.loc[lost, "Lost time"] = "2099-01-01 10:00:00"
+    frame.to_csv(deals, index=False)
+    lines = _problems(folder, preset="pipedrive")
+    assert lines == [f'{deals}:{lost + 2}: Lost time ("2099-01-01 10:00:00"): after the export date 2026-12-31 '
+                     "(a date on or before the export date (`export_date` in the mapping))"]
