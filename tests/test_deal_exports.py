@@ -290,3 +290,31 @@ def test_lead_level_work_hours_from_default_activity_times_are_marked_assumed(tm
         assert f"#   {key}: assumed" in text
     assert sources["funnel.stages.close.conversion"].startswith("estimated")
     Scenario.model_validate({**yaml.safe_load(text), "name": "fragment"})  # `sources` is schema
+
+
+def test_pipedrive_prefixed_columns_and_a_file_named_in_the_mapping(tmp_path):
+    """Newer Pipedrive exports prefix every column with "Deal - "; a mapping can name the file."""
+    folder = write_export("pipedrive", tmp_path / "pd", seed=4, deals=400)
+    plain = read_deals(folder, preset="pipedrive")
+    deals = folder / "deals-2027-01-01.csv"
+    frame = pd.read_csv(deals, dtype=str, keep_default_na=False)
+    frame.columns = [f"Deal - {c}" for c in frame.columns]
+    frame.to_csv(folder / "export.csv", index=False)
+    deals.unlink()
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text("opportunities: {file: export.csv}\n")
+    prefixed = read_deals(folder, preset="pipedrive", mapping=mapping)
+    assert prefixed.files["opportunities"].endswith("export.csv")
+    pd.testing.assert_frame_equal(prefixed.deals, plain.deals)
+
+
+def test_pipedrive_lost_time_after_the_export_date_names_its_column(tmp_path):
+    folder = write_export("pipedrive", tmp_path / "pd", seed=4, deals=400)
+    deals = folder / "deals-2027-01-01.csv"
+    frame = pd.read_csv(deals, dtype=str, keep_default_na=False)
+    lost = frame.index[frame["Status"] == "lost"][0]
+    frame.loc[lost, "Lost time"] = "2099-01-01 10:00:00"
+    frame.to_csv(deals, index=False)
+    lines = _problems(folder, preset="pipedrive")
+    assert lines == [f'{deals}:{lost + 2}: Lost time ("2099-01-01 10:00:00"): after the export date 2026-12-31 '
+                     "(a date on or before the export date (`export_date` in the mapping))"]

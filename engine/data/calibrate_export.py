@@ -13,6 +13,7 @@ the files read and every assumed figure; its report frames go to `<out stem>_rep
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,14 +55,24 @@ def _is_lead_export(folder: Path, preset: str | None, mapping: Path | None) -> b
     return (folder / "leads.csv").exists()
 
 
-def _write(out: Path, header: list[str], body: dict, report: dict) -> None:
+def _write(out: Path, header: list[str], body: dict, report: dict, validate: bool) -> None:
+    """Write the YAML (through a temporary sibling, checked with the scenario loader when it
+    is a complete scenario, so a failing one leaves nothing behind) and the report tables."""
     text = "".join(f"# {line}\n" for line in header) + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    tmp = out.with_name(f".{out.name}.tmp.yaml")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        if validate:
+            load_scenario(tmp)
+    except InputError:
+        tmp.unlink()
+        raise
     report_dir = out.with_name(f"{out.stem}_report")
     report_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in report.items():
         if frame is not None:
             frame.to_csv(report_dir / f"{name}.csv", index=False)
-    out.write_text(text, encoding="utf-8")
+    tmp.replace(out)
 
 
 def _skips(quality) -> list[str]:
@@ -92,12 +103,13 @@ def calibrate_export(crm_dir: Path, out: Path, preset: str | None = None, mappin
               f"Report (intervals, naive closed-only figures, quality): {out.stem}_report/"]
     if parent is not None:
         body, notes = complete_scenario(parent.resolved, cal, f"{parent.scenario.name}, calibrated from {crm_dir.name}")
+        body = {"extends": os.path.relpath(Path(complete).resolve(), out.resolve().parent), **body}
     else:
         body = {"name": f"Calibrated from {crm_dir.name}", "sources": cal.sources, **cal.fragment}
         notes = cal.assumptions
         header.append("Opportunity-only: the funnel starts at 'opportunity created'; demand counts opportunities.")
     header += ["Assumed (not in the export):"] + [f"  {n}" for n in notes]
-    _write(out, header, body, {**cal.report})
+    _write(out, header, body, {**cal.report}, validate=parent is not None)
     messages = [f"took {t}" for t in taken] + [f"export date {ex.as_of:%Y-%m-%d} ({len(ex.deals)} deals kept)"]
     messages += _skips(ex.quality) + notes
     return CalibrateResult(out, messages, ex.warnings)

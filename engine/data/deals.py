@@ -360,16 +360,23 @@ def _users(rows: _Rows) -> pd.DataFrame:
 def _flag_dates(rows: _Rows, frame: pd.DataFrame, columns: tuple[str, ...], lo: pd.Timestamp | None,
                 hi: pd.Timestamp | None) -> None:
     for c in columns:
-        if lo is not None:
-            rows.flag(frame[c] < lo, _source_of(c), f"before {lo:%Y-%m-%d}",
-                      "a date after the company existed (`not_before` in the mapping)")
-        if hi is not None:
-            rows.flag(frame[c] > hi, _source_of(c), f"after the export date {hi:%Y-%m-%d}",
-                      "a date on or before the export date (`export_date` in the mapping)")
+        for source, which in _sources_of(rows, frame, c):
+            if lo is not None:
+                rows.flag((frame[c] < lo) & which, source, f"before {lo:%Y-%m-%d}",
+                          "a date after the company existed (`not_before` in the mapping)")
+            if hi is not None:
+                rows.flag((frame[c] > hi) & which, source, f"after the export date {hi:%Y-%m-%d}",
+                          "a date on or before the export date (`export_date` in the mapping)")
 
 
-def _source_of(column: str) -> str:
-    return {"closed_at": "close_date"}.get(column, column)
+def _sources_of(rows: _Rows, frame: pd.DataFrame, column: str) -> list[tuple[str, pd.Series]]:
+    """(our source column, rows it holds the value for): a close date comes from `won_at` /
+    `lost_at` where the export has them (Pipedrive), else from `close_date`."""
+    every = pd.Series(True, index=frame.index)
+    if column != "closed_at":
+        return [(column, every)]
+    return [(c if c in rows.frame.columns else "close_date", frame["status"] == status)
+            for status, c in (("won", "won_at"), ("lost", "lost_at"))]
 
 
 def read_deals(folder: Path, preset: str | None = None, mapping: Path | None = None,

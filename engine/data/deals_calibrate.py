@@ -327,11 +327,14 @@ def _conversion_of(value: object, segment: str) -> float:
 
 
 def complete_scenario(parent: dict, cal: DealCalibration, name: str) -> tuple[dict, list[str]]:
-    """A complete scenario: `parent` (a resolved scenario dict) with the calibrated regions,
-    segments, opportunity stages, demand and headcount, every list consistent; and the assumptions
-    this adds (the parent's lead stages and the figures taken over from it)."""
-    data = copy.deepcopy(parent)
-    data.pop("data", None)
+    """The sections that turn `parent` (a resolved scenario dict) into the calibrated scenario
+    when written over it with `extends:`: name, regions, segments, funnel (the parent's lead
+    stages, then the calibrated opportunity stages), demand, roles (headcount from the users
+    sheet), every list whole and consistent, `data: null` (the parent's own CRM export is not
+    re-read), and `sources`; plus the assumptions this adds."""
+    data: dict = {"name": name}
+    if parent.get("data") is not None:
+        data["data"] = None
     frag = cal.fragment
     segments = [sg["name"] for sg in frag["segments"]]
     regions = [r["name"] for r in frag["regions"]]
@@ -373,7 +376,6 @@ def complete_scenario(parent: dict, cal: DealCalibration, name: str) -> tuple[di
         sources["demand.baseline"] = ("derived: opportunities per month / the product of the lead stages' "
                                       f"conversions (assumed, from {parent.get('name')})")
     data["roles"] = [_role(r, segments, regions, cal.headcount, sources) for r in parent.get("roles") or []]
-    data["name"] = name
     data["sources"] = sources
     notes = [f"{k}: {v}" for k, v in sources.items() if v.startswith(("assumed", "derived"))]
     return data, notes
