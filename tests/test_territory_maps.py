@@ -220,3 +220,14 @@ def test_time_limit_keeps_a_contiguous_plan(tmp_path: Path) -> None:
     edges = _grid_edges(cells, [(cells.index(ISLAND), cells.index((7, 2)))])
     for name in a["territory"].unique():
         assert _connected(np.flatnonzero(a["territory"].to_numpy() == name), edges, len(cells))
+
+
+def test_missing_boundary_file_is_named_with_its_line(tmp_path: Path) -> None:
+    from engine.scenario.load import load_scenario
+
+    _write(tmp_path)
+    scenario = _scenario(tmp_path, boundaries="missing.gpkg")
+    with pytest.raises(InputError) as err:
+        load_scenario(scenario, [])
+    line = next(i for i, t in enumerate(scenario.read_text().splitlines(), start=1) if "missing.gpkg" in t)
+    assert f"{scenario}:{line}: territory.boundaries: file not found" in str(err.value)

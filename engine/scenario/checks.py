@@ -177,7 +177,8 @@ def check_data_files(loaded: LoadedScenario, at: At) -> list[Problem]:
     files: list[tuple[PathKey, str | None]] = []
     if s.territory is not None:
         files += [(("territory", "units"), s.territory.units),
-                  (("territory", "distances"), s.territory.distances)]
+                  (("territory", "distances"), s.territory.distances),
+                  (("territory", "boundaries"), s.territory.boundaries)]
     if s.data is not None:
         files += [(("data", "crm_dir"), s.data.crm_dir), (("data", "mapping"), s.data.mapping)]
     for path, value in files:

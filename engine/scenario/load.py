@@ -94,7 +94,7 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...] = (),
 
 
 _DATA_PATH_FIELDS = (("territory", "units"), ("territory", "distances"), ("territory", "adjacency"),
-                     ("data", "crm_dir"), ("data", "mapping"))
+                     ("territory", "boundaries"), ("data", "crm_dir"), ("data", "mapping"))
 
 
 def _rebase_data_paths(doc: LocatedDoc, parent_dir: Path, child_dir: Path) -> None:

@@ -1,0 +1,46 @@
+"""The territory map figure (no browser): one feature per unit, colours by territory, moved
+units outlined, alternatives as extra geo subplots, and no base-map download."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+
+from reports import plots
+from reports.geo import UnitShapes
+
+
+def _shapes(ids: list[str]) -> UnitShapes:
+    feats = [{"type": "Feature", "id": u, "properties": {},
+              "geometry": {"type": "Polygon", "coordinates": [[[k, 0], [k + 1, 0], [k + 1, 1], [k, 1], [k, 0]]]}}
+             for k, u in enumerate(ids)]
+    return UnitShapes({"type": "FeatureCollection", "features": feats},
+                      pd.DataFrame({"id": ids, "lon": [k + 0.5 for k in range(len(ids))], "lat": [0.5] * len(ids)}))
+
+
+def test_choropleth_colours_outlines_and_alternatives() -> None:
+    ids = ["a", "b", "c", "d"]
+    plan = pd.DataFrame({"unit_id": ids, "territory": ["North", "North", "South", "South"],
+                         "center_unit_id": ["a", "a", "d", "d"], "workload": [1.0, 2, 3, 4],
+                         "potential": [10.0, 20, 30, 40]})
+    alt = plan.assign(territory=["North", "South", "South", "South"], center_unit_id=["a", "d", "d", "d"])
+    units = pd.DataFrame({"id": ids, "current_territory": ["North", "South", "South", ""]})
+    fig = plots.territory_choropleth(SimpleNamespace(territories=plan), _shapes(ids), units,
+                                     [("alternative 1", alt)])
+    maps = [t for t in fig["data"] if t["type"] == "choropleth"]
+    main = maps[0]
+    assert main["locations"] == ids and main["geo"] == "geo"
+    assert main["z"][0] == main["z"][1] != main["z"][2] == main["z"][3]
+    assert "territory North (centre a)" in main["text"][1] and "workload 3.0" in main["text"][1]
+    moved = next(t for t in maps if t["name"] == "changes territory")
+    assert moved["locations"] == ["b"]  # b: South -> North; d has no current territory
+    assert any(t["geo"] == "geo2" for t in maps) and "geo2" in fig["layout"]
+    assert all(t.get("locationmode") == "geojson-id" for t in fig["data"])
+    assert "world_110m" in plots.GEO_OFFLINE_JS
+
+
+def test_no_boundaries_no_choropleth() -> None:
+    plan = pd.DataFrame({"unit_id": ["a"], "territory": ["T1"], "center_unit_id": ["a"], "workload": [1.0],
+                         "potential": [0.0]})
+    assert plots.territory_choropleth(SimpleNamespace(territories=plan), None, None) is None
