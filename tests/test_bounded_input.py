@@ -89,7 +89,7 @@ def test_a_fifo_is_refused_not_read(tmp_path: Path, field: str) -> None:
         _fifo(tmp_path / "units.csv")
         target = tmp_path / "s.yaml"
         target.write_text("name: x\nterritory: {units: units.csv, territories: 2}\n")
-        result, where = _cli("run", str(target), "--out", str(tmp_path / "o"), "-q"), f"{target}: territory.units: "
+        result, where = _cli("run", str(target), "--out", str(tmp_path / "o"), "-q"), f"{target}:2: territory.units: "
     elif field == "crm file":
         crm = tmp_path / "crm"
         shutil.copytree(REPO / "scenarios/data/crm_scaleup", crm)
@@ -120,7 +120,7 @@ def test_devices_and_folders_are_refused(tmp_path: Path, capsys) -> None:
     scenario = tmp_path / "t.yaml"
     scenario.write_text("name: x\nterritory: {units: units, territories: 2}\n")
     assert main(["run", str(scenario), "--out", str(tmp_path / "o"), "-q"]) == 2
-    assert f"{scenario}: territory.units: {tmp_path / 'units'} is a directory" in capsys.readouterr().err
+    assert f"{scenario}:2: territory.units: {tmp_path / 'units'} is a directory" in capsys.readouterr().err
 
 
 def test_files_are_read_only_up_to_a_size_cap(tmp_path: Path) -> None:
@@ -143,6 +143,7 @@ def test_files_are_read_only_up_to_a_size_cap(tmp_path: Path) -> None:
     ("roles.SDR.headcount_start=1000000000", "--set: roles.0.headcount_start: out of range"),
     ("plan.budget_per_month=1.0e300", "--set: plan.budget_per_month: out of range"),
     ("plan.cases=[]", "--set: plan.cases: wrong length (got 0 items)"),
+    ("roles.SDR.selling_share=0", "--set: roles.0.selling_share: 0 leaves the role no time for the stages"),
     ("horizon.months=true", "--set: horizon.months: true/false is not a number"),
     ("demand.seasonality.3=false", "--set: demand.seasonality.3: true/false is not a number"),
     ("roles.-1.cost_per_month=1", "--set: roles.-1: no list item '-1' (an index from 0 to 0 or one of ['SDR'])"),

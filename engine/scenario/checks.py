@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from engine.errors import Problem
+from engine.errors import InputError, Problem
+from engine.safe_files import require_regular_file
 from engine.scenario.model import Scenario
 from engine.scenario.origins import Origin, PathKey, origin_of
 
@@ -90,8 +91,13 @@ def check_funnel_references(s: Scenario, at: At) -> list[Problem]:
 
 def check_role_references(s: Scenario, at: At) -> list[Problem]:
     segments, regions = [g.name for g in s.segments], [r.name for r in s.regions]
+    working = {st.role for st in (s.funnel.stages if s.funnel else [])}
+    working |= {s.support.role} if s.support else set()
     out = []
     for i, role in enumerate(s.roles):
+        if role.name in working and role.selling_share == 0:
+            out.append(at(("roles", i, "selling_share"), "0 leaves the role no time for the stages or "
+                          "tickets it works", "a share above 0"))
         for j, name in enumerate(role.segments or []):
             if name not in segments:
                 out.append(at(("roles", i, "segments", j), *_unknown("segment", name, segments)))
@@ -184,8 +190,18 @@ def check_data_files(loaded: LoadedScenario, at: At) -> list[Problem]:
     if s.data is not None:
         files += [(("data", "crm_dir"), s.data.crm_dir), (("data", "mapping"), s.data.mapping)]
     for path, value in files:
-        if value is not None and not loaded.resolve_path(value).exists():
+        if value is None:
+            continue
+        target = loaded.resolve_path(value)
+        if not target.exists():
             out.append(at(path, f"file not found: {value}", "a path relative to the scenario file"))
+        elif path[-1] == "crm_dir" and not target.is_dir():
+            out.append(at(path, f"{value} is not a folder", "the folder of the CRM export"))
+        elif path[-1] != "crm_dir":
+            try:
+                require_regular_file(target, "")
+            except InputError as exc:
+                out.append(at(path, exc.problems[0].message, "a regular file"))
     return out
 
 
