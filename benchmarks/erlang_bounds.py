@@ -39,7 +39,7 @@ def main() -> int:
         except ValueError as exc:
             answer = f"refused ({str(exc)[:60]})"
         timings.append((time.perf_counter() - start, (arrivals, aht, patience, within, target), answer))
-    timings.sort(reverse=True)
+    timings.sort(key=lambda t: t[0], reverse=True)
     refused = sum(a.startswith("refused") for _, _, a in timings)
     print(f"{len(timings)} calls: {len(timings) - refused} answered, {refused} refused; "
           f"slowest {timings[0][0]:.2f} s, {sum(t > 1.0 for t, _, _ in timings)} over 1 s")

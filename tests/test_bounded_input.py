@@ -78,7 +78,7 @@ def _fifo(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("field", ["extends", "territory.units", "crm file", "sweep base"])
+@pytest.mark.parametrize("field", ["extends", "territory.units", "crm file", "mapping file", "sweep base"])
 def test_a_fifo_is_refused_not_read(tmp_path: Path, field: str) -> None:
     if field == "extends":
         _fifo(tmp_path / "parent.yaml")
@@ -97,6 +97,14 @@ def test_a_fifo_is_refused_not_read(tmp_path: Path, field: str) -> None:
         _fifo(crm / "leads.csv")
         result = _cli("calibrate", str(crm), "--out", str(tmp_path / "cal.yaml"))
         where = f"{crm / 'leads.csv'}: <file>: "
+    elif field == "mapping file":
+        crm = tmp_path / "crm"
+        shutil.copytree(REPO / "scenarios/data/crm_scaleup", crm)
+        _fifo(crm / "export_leads.csv")
+        mapping = tmp_path / "map.yaml"
+        mapping.write_text("leads: {file: export_leads.csv}\n")
+        result = _cli("calibrate", str(crm), "--out", str(tmp_path / "cal.yaml"), "--mapping", str(mapping))
+        where = f"{crm / 'export_leads.csv'}: <file>: "
     else:
         _fifo(tmp_path / "base.yaml")
         target = tmp_path / "sweep.yaml"
