@@ -304,6 +304,8 @@ def agents_for_target_array(load: np.ndarray, aht_seconds: np.ndarray | float, t
                             within_seconds: float) -> np.ndarray:
     """Erlang C agents needed for many offered loads (Erlangs) at once: one recursion, vectorised."""
     load = np.asarray(load, float)
+    if load.size and not np.all(np.isfinite(load) & (load <= MAX_LOAD)):
+        raise ValueError(f"offered load {np.nanmax(load):,.6g} Erlangs is above {MAX_LOAD:,.0f} (or not finite)")
     aht = np.broadcast_to(np.asarray(aht_seconds, float), load.shape)
     need = np.zeros(load.shape, dtype=np.int64)
     open_ = load > 0

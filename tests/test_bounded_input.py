@@ -191,3 +191,26 @@ def test_sane_values_still_load(tmp_path: Path) -> None:
                                       "roles.SDR.headcount_start=100000"])
     assert loaded.scenario.roles[0].cost_per_month == 7500.0
     assert loaded.scenario.roles[0].headcount_start == 100_000
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("support.tiers.0.customers_start=100000000", "support.tiers.0.customers_start: 100,000,000 customers x 20 "
+     "tickets a month is more tickets than the engine simulates (at most 1,000,000 tickets a month per tier)"),
+    ("support.patience_seconds=0.01", "--set: support.patience_seconds: out of range (got 0.01)"),
+    ("support.tiers.0.aht_seconds=1000000", "--set: support.tiers.0.aht_seconds: out of range"),
+    ("support.tiers.0.aht_seconds=86400 customers_start=50000",
+     "support.tiers: the base case's ticket load: offered load "),
+])
+def test_support_loads_beyond_the_formulas_are_bad_input(tmp_path: Path, capsys, override: str,
+                                                          message: str) -> None:
+    from sweep_fixtures import MMC
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(MMC + "plan: {time_limit_s: 5}\n")
+    first, _, customers = override.partition(" ")
+    extra = ["--set", f"support.tiers.0.{customers}"] if customers else []
+    code = main(["run", str(scenario), "--out", str(tmp_path / "o"), "-q", "--set", first, *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "internal error" not in err, err
+    assert customers == "" or "Erlangs is above 100,000" in err
+    assert not (tmp_path / "o").exists()

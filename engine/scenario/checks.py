@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from engine.scenario.load import LoadedScenario
 
 At = Callable[[PathKey, str, str | None], Problem]
+MAX_TICKETS_PER_MONTH = 1_000_000
+"""Largest ticket volume of one support tier at the start (tickets a month): the simulation
+follows every ticket, and the Erlang formulas stop at 100,000 Erlangs."""
 
 
 def _at_factory(origins: dict[PathKey, Origin], file: str) -> At:
@@ -124,6 +127,12 @@ def check_support_references(s: Scenario, at: At) -> list[Problem]:
     tiers = [t.name for t in s.support.tiers]
     for index, dup in _repeats(tiers):
         out.append(at(("support", "tiers", index, "name"), f"duplicate tier '{dup}'", "unique tier names"))
+    for i, tier in enumerate(s.support.tiers):
+        if tier.customers_start * tier.tickets_per_customer_month > MAX_TICKETS_PER_MONTH:
+            out.append(at(("support", "tiers", i, "customers_start"),
+                          f"{tier.customers_start:,} customers x {tier.tickets_per_customer_month:g} tickets "
+                          "a month is more tickets than the engine simulates",
+                          f"at most {MAX_TICKETS_PER_MONTH:,} tickets a month per tier"))
     for i, segment in enumerate(s.segments):
         if segment.support_tier not in tiers:
             out.append(at(("segments", i, "support_tier"), *_unknown("support tier", segment.support_tier, tiers)))
