@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from engine.errors import InputError, NoFeasiblePlan
+from engine.quiet import quiet_libraries
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Sales-ops planning engine: calibrate, forecast, optimise, simulate, reconcile.")
@@ -314,6 +315,16 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
+    with quiet_libraries() as held:
+        code = _run_app(args, debug)
+    if debug:
+        for line in held:
+            sys.stderr.write(f"library warning: {line}\n")
+    return code
+
+
+def _run_app(args: list[str], debug: bool) -> int:
+    """Run the typer app; map every outcome to an exit code (the one error boundary)."""
     try:
         app(args=args, prog_name="salesops", standalone_mode=False)
     except InputError as exc:

@@ -160,13 +160,17 @@ def asa(agents: int, arrivals_per_hour: float, aht_seconds: float) -> float:
 
 
 def _erlang_a_state(agents: int, load: float, theta_aht: float) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised probabilities of n = 0..c-1 busy and of k = 0..K queued (n = c + k), rates per AHT."""
-    n = np.arange(agents + 1)
-    log_low = n * math.log(load) - gammaln(n + 1)
+    """Normalised probabilities of n = n0..c-1 busy and of k = 0..K queued (n = c + k), rates per AHT.
+
+    n0 lies 12 standard deviations below the load (Poisson-like below c): the states under it hold
+    less than e^-70 of the mass, so they are left out; callers use only the sum of the first part.
+    """
     size = max(64, int((load - agents) / theta_aht) + 64) if load > agents else 64
     if size > _MAX_QUEUE:
         raise ValueError("Erlang A queue does not settle within 200,000 waiting customers; "
                          "patience is too long for this overload")
+    n = np.arange(min(agents, max(0, int(load - 12.0 * math.sqrt(load)) - 50)), agents + 1)
+    log_low = n * math.log(load) - gammaln(n + 1)
     while True:
         j = np.arange(1, size + 1)
         log_q = log_low[-1] + np.concatenate([[0.0], np.cumsum(math.log(load) - np.log(agents + j * theta_aht))])
@@ -300,6 +304,8 @@ def agents_for_target_array(load: np.ndarray, aht_seconds: np.ndarray | float, t
                             within_seconds: float) -> np.ndarray:
     """Erlang C agents needed for many offered loads (Erlangs) at once: one recursion, vectorised."""
     load = np.asarray(load, float)
+    if load.size and not np.all(np.isfinite(load) & (load <= MAX_LOAD)):
+        raise ValueError(f"offered load {np.nanmax(load):,.6g} Erlangs is above {MAX_LOAD:,.0f} (or not finite)")
     aht = np.broadcast_to(np.asarray(aht_seconds, float), load.shape)
     need = np.zeros(load.shape, dtype=np.int64)
     open_ = load > 0

@@ -78,7 +78,7 @@ def _fifo(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("field", ["extends", "territory.units", "crm file", "sweep base"])
+@pytest.mark.parametrize("field", ["extends", "territory.units", "crm file", "mapping file", "sweep base"])
 def test_a_fifo_is_refused_not_read(tmp_path: Path, field: str) -> None:
     if field == "extends":
         _fifo(tmp_path / "parent.yaml")
@@ -89,7 +89,7 @@ def test_a_fifo_is_refused_not_read(tmp_path: Path, field: str) -> None:
         _fifo(tmp_path / "units.csv")
         target = tmp_path / "s.yaml"
         target.write_text("name: x\nterritory: {units: units.csv, territories: 2}\n")
-        result, where = _cli("run", str(target), "--out", str(tmp_path / "o"), "-q"), f"{target}: territory.units: "
+        result, where = _cli("run", str(target), "--out", str(tmp_path / "o"), "-q"), f"{target}:2: territory.units: "
     elif field == "crm file":
         crm = tmp_path / "crm"
         shutil.copytree(REPO / "scenarios/data/crm_scaleup", crm)
@@ -97,6 +97,14 @@ def test_a_fifo_is_refused_not_read(tmp_path: Path, field: str) -> None:
         _fifo(crm / "leads.csv")
         result = _cli("calibrate", str(crm), "--out", str(tmp_path / "cal.yaml"))
         where = f"{crm / 'leads.csv'}: <file>: "
+    elif field == "mapping file":
+        crm = tmp_path / "crm"
+        shutil.copytree(REPO / "scenarios/data/crm_scaleup", crm)
+        _fifo(crm / "export_leads.csv")
+        mapping = tmp_path / "map.yaml"
+        mapping.write_text("leads: {file: export_leads.csv}\n")
+        result = _cli("calibrate", str(crm), "--out", str(tmp_path / "cal.yaml"), "--mapping", str(mapping))
+        where = f"{crm / 'export_leads.csv'}: <file>: "
     else:
         _fifo(tmp_path / "base.yaml")
         target = tmp_path / "sweep.yaml"
@@ -120,7 +128,7 @@ def test_devices_and_folders_are_refused(tmp_path: Path, capsys) -> None:
     scenario = tmp_path / "t.yaml"
     scenario.write_text("name: x\nterritory: {units: units, territories: 2}\n")
     assert main(["run", str(scenario), "--out", str(tmp_path / "o"), "-q"]) == 2
-    assert f"{scenario}: territory.units: {tmp_path / 'units'} is a directory" in capsys.readouterr().err
+    assert f"{scenario}:2: territory.units: {tmp_path / 'units'} is a directory" in capsys.readouterr().err
 
 
 def test_files_are_read_only_up_to_a_size_cap(tmp_path: Path) -> None:
@@ -143,6 +151,7 @@ def test_files_are_read_only_up_to_a_size_cap(tmp_path: Path) -> None:
     ("roles.SDR.headcount_start=1000000000", "--set: roles.0.headcount_start: out of range"),
     ("plan.budget_per_month=1.0e300", "--set: plan.budget_per_month: out of range"),
     ("plan.cases=[]", "--set: plan.cases: wrong length (got 0 items)"),
+    ("roles.SDR.selling_share=0", "--set: roles.0.selling_share: 0 leaves the role no time for the stages"),
     ("horizon.months=true", "--set: horizon.months: true/false is not a number"),
     ("demand.seasonality.3=false", "--set: demand.seasonality.3: true/false is not a number"),
     ("roles.-1.cost_per_month=1", "--set: roles.-1: no list item '-1' (an index from 0 to 0 or one of ['SDR'])"),
@@ -182,3 +191,26 @@ def test_sane_values_still_load(tmp_path: Path) -> None:
                                       "roles.SDR.headcount_start=100000"])
     assert loaded.scenario.roles[0].cost_per_month == 7500.0
     assert loaded.scenario.roles[0].headcount_start == 100_000
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("support.tiers.0.customers_start=100000000", "support.tiers.0.customers_start: 100,000,000 customers x 20 "
+     "tickets a month is more tickets than the engine simulates (at most 1,000,000 tickets a month per tier)"),
+    ("support.patience_seconds=0.01", "--set: support.patience_seconds: out of range (got 0.01)"),
+    ("support.tiers.0.aht_seconds=1000000", "--set: support.tiers.0.aht_seconds: out of range"),
+    ("support.tiers.0.aht_seconds=86400 customers_start=50000",
+     "support.tiers: the base case's ticket load: offered load "),
+])
+def test_support_loads_beyond_the_formulas_are_bad_input(tmp_path: Path, capsys, override: str,
+                                                          message: str) -> None:
+    from sweep_fixtures import MMC
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(MMC + "plan: {time_limit_s: 5}\n")
+    first, _, customers = override.partition(" ")
+    extra = ["--set", f"support.tiers.0.{customers}"] if customers else []
+    code = main(["run", str(scenario), "--out", str(tmp_path / "o"), "-q", "--set", first, *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "internal error" not in err, err
+    assert customers == "" or "Erlangs is above 100,000" in err
+    assert not (tmp_path / "o").exists()

@@ -134,3 +134,11 @@ def test_sweep_out_must_be_a_sweep_folder(tmp_path: Path, capsys) -> None:
     assert [p.name for p in users.iterdir()] == ["notes.txt"]
     assert main(["sweep", str(sweep), "--out", str(tmp_path), "--quiet"]) == 2
     assert "holds the input file" in capsys.readouterr().err
+
+
+def test_a_non_finite_varied_value_is_refused_before_any_point_runs(tmp_path: Path, capsys) -> None:
+    sweep = _setup(tmp_path, GRID.replace("[50, 100]", "[50, .inf]"))
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{sweep}:4: vary.demand.baseline.0.leads_per_month: value inf gives " in err
+    assert "not a finite number" in err and not (tmp_path / "out").exists()

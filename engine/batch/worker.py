@@ -84,6 +84,7 @@ def failed_row(task: PointTask, error: str) -> dict[str, Any]:
 def run_task(task: PointTask) -> dict[str, Any]:
     """Run `task` and return its results row: point_id, seed, varied values, status, error,
     run_s (seconds), then one value per metric (None when failed or absent)."""
+    from engine.quiet import quiet_libraries
     from engine.run import RunOptions, execute, summary_of, write_run_folder
     from engine.runfolder.write import jsonable
     from engine.scenario.load import LoadedScenario
@@ -97,7 +98,8 @@ def run_task(task: PointTask) -> dict[str, Any]:
         scenario = Scenario.model_validate(task.resolved)
         loaded = LoadedScenario(scenario, Path(task.scenario_path), task.resolved, list(task.overrides))
         options = RunOptions(workers=1, overrides=task.overrides)
-        result = execute(loaded, options)
+        with quiet_libraries():  # a pool worker's stderr is the user's terminal too
+            result = execute(loaded, options)
         summary = jsonable(summary_of(result))
         if task.runs_dir is not None:
             write_run_folder(result, Path(task.runs_dir) / task.point_id, options, task.render)

@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 
 from engine.calendar import month_index, month_range
+from engine.errors import InputError
 from engine.plan.costs import restate_costs
 from engine.plan.hiring_diagnosis import diagnose_hiring
 from engine.scenario import defaults
@@ -378,6 +379,15 @@ def hires_yaml(s: Scenario, plan: pd.DataFrame, case: str) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def _required(loaded: LoadedScenario, case: str, load: SupportLoad) -> Requirement:
+    """Agents the support load needs; a load beyond the Erlang formulas' range is bad input."""
+    try:
+        return required_agents(load)
+    except ValueError as exc:
+        raise InputError.single(str(loaded.path), "support.tiers", f"the {case} case's ticket load: {exc}",
+                                "fewer customers or tickets per customer") from None
+
+
 def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
     """Hiring plan (optimised or a hand-made one evaluated) and support staffing for a scenario."""
     s = loaded.scenario
@@ -391,7 +401,7 @@ def plan_supply(loaded: LoadedScenario, forecast: pd.DataFrame) -> StageOutput:
         tpm = np.array([t.tickets_per_customer_month for t in s.support.tiers])
         for i, case in enumerate(cases):
             loads[case] = support_load(s, customers[i] * tpm[:, None])
-            reqs[case] = required_agents(loads[case])
+            reqs[case] = _required(loaded, case, loads[case])
         support_hours = np.stack([reqs[c].agent_hours for c in cases])
     problem = build_problem(s, plan, months, demand, support_hours)
     result = solve_hiring(problem, with_vss=plan.value_of_stochastic_solution)

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.errors import Problem
+from engine.errors import InputError, Problem
+from engine.safe_files import require_regular_file
 from engine.scenario.fixed_hires import check_fixed_hires
 from engine.scenario.loaded import LoadedScenario
 from engine.scenario.model import Scenario
 from engine.scenario.origins import At, Origin, PathKey, origin_of
 from engine.scenario.shocks import check_shocks
+
+MAX_TICKETS_PER_MONTH = 1_000_000
+"""Largest ticket volume of one support tier at the start (tickets a month): the simulation
+follows every ticket, and the Erlang formulas stop at 100,000 Erlangs."""
 
 
 def _at_factory(origins: dict[PathKey, Origin], file: str) -> At:
@@ -87,8 +92,13 @@ def check_funnel_references(s: Scenario, at: At) -> list[Problem]:
 
 def check_role_references(s: Scenario, at: At) -> list[Problem]:
     segments, regions = [g.name for g in s.segments], [r.name for r in s.regions]
+    working = {st.role for st in (s.funnel.stages if s.funnel else [])}
+    working |= {s.support.role} if s.support else set()
     out = []
     for i, role in enumerate(s.roles):
+        if role.name in working and role.selling_share == 0:
+            out.append(at(("roles", i, "selling_share"), "0 leaves the role no time for the stages or "
+                          "tickets it works", "a share above 0"))
         for j, name in enumerate(role.segments or []):
             if name not in segments:
                 out.append(at(("roles", i, "segments", j), *_unknown("segment", name, segments)))
@@ -115,6 +125,12 @@ def check_support_references(s: Scenario, at: At) -> list[Problem]:
     tiers = [t.name for t in s.support.tiers]
     for index, dup in _repeats(tiers):
         out.append(at(("support", "tiers", index, "name"), f"duplicate tier '{dup}'", "unique tier names"))
+    for i, tier in enumerate(s.support.tiers):
+        if tier.customers_start * tier.tickets_per_customer_month > MAX_TICKETS_PER_MONTH:
+            out.append(at(("support", "tiers", i, "customers_start"),
+                          f"{tier.customers_start:,} customers x {tier.tickets_per_customer_month:g} tickets "
+                          "a month is more tickets than the engine simulates",
+                          f"at most {MAX_TICKETS_PER_MONTH:,} tickets a month per tier"))
     for i, segment in enumerate(s.segments):
         if segment.support_tier not in tiers:
             out.append(at(("segments", i, "support_tier"), *_unknown("support tier", segment.support_tier, tiers)))
@@ -182,8 +198,18 @@ def check_data_files(loaded: LoadedScenario, at: At) -> list[Problem]:
     if s.data is not None:
         files += [(("data", "crm_dir"), s.data.crm_dir), (("data", "mapping"), s.data.mapping)]
     for path, value in files:
-        if value is not None and not loaded.resolve_path(value).exists():
+        if value is None:
+            continue
+        target = loaded.resolve_path(value)
+        if not target.exists():
             out.append(at(path, f"file not found: {value}", "a path relative to the scenario file"))
+        elif path[-1] == "crm_dir" and not target.is_dir():
+            out.append(at(path, f"{value} is not a folder", "the folder of the CRM export"))
+        elif path[-1] != "crm_dir":
+            try:
+                require_regular_file(target, "")
+            except InputError as exc:
+                out.append(at(path, exc.problems[0].message, "a regular file"))
     return out
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from engine.scenario.schema.base import Model, NonNegFloat, NonNegInt, Number, PosFloat, Whole
+from engine.scenario.schema.base import Model, NonNegFloat, Number, PosFloat, Whole
 
 OpenShare = Annotated[float, Field(gt=0.0, lt=1.0)]
 """A fraction strictly between 0 and 1."""
@@ -66,7 +66,7 @@ class WorkTime(Model):
 class Simulation(Model):
     replications: Whole = Field(default=5, gt=0, le=10_000)
     """Monte Carlo replications (independent seeded runs)."""
-    seed: NonNegInt = 12345
+    seed: Whole = Field(default=12345, ge=0, le=2**63 - 1)
     """Root seed; replication i uses the i-th child of numpy SeedSequence(seed)."""
     case: Literal["low", "base", "high"] = "base"
     """Demand case whose forecast drives arrivals."""

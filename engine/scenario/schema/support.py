@@ -22,11 +22,11 @@ class SupportTier(Model):
     """Tier name, referenced by `segments[].support_tier` (e.g. standard, premium)."""
     tickets_per_customer_month: Number = Field(ge=0.0, le=10_000.0)
     """Tickets one customer of this tier opens per month."""
-    aht_seconds: PosFloat = 360.0
+    aht_seconds: Number = Field(default=360.0, gt=0.0, le=86_400.0)
     """Average handle time of a ticket (seconds)."""
     target: Share = defaults.SERVICE_LEVEL_TARGET
     """Share of tickets to answer within `within_seconds`."""
-    within_seconds: PosFloat = defaults.SERVICE_LEVEL_WITHIN_SECONDS
+    within_seconds: Number = Field(default=defaults.SERVICE_LEVEL_WITHIN_SECONDS, gt=0.0, le=86_400.0)
     """Answer-time threshold of the service level (seconds)."""
     priority: NonNegInt = 0
     """Queue priority (0 served first)."""
@@ -43,7 +43,7 @@ class Support(Model):
     """Share of scheduled time not available for tickets (breaks, meetings, absence)."""
     open_hours_per_month: PosFloat = 22 * 9.0
     """Hours per month in which tickets arrive and are served (22 working days x 9 h)."""
-    patience_seconds: PosFloat | None = None
+    patience_seconds: Number | None = Field(default=None, ge=0.1, le=1e9)
     """Mean patience before a customer abandons (seconds); set it to staff by Erlang A."""
     monthly_churn: Share = 0.01
     """Share of customers lost per month."""
