@@ -247,12 +247,12 @@ def units(
 ) -> None:
     """Write units.csv (id, x, y in km, area_km2, measures) and adjacency.csv from a boundary file."""
     from engine.plan.territory_boundaries import unit_tables
-    from engine.runfolder.atomic import write_text_atomic
+    from engine.batch.store import write_text
 
     table, adjacency, notes = unit_tables(boundaries, id_column, measure or [],
                                           "queen" if queen else "rook", link_islands)
-    write_text_atomic(out / "units.csv", table.to_csv(index=False))
-    write_text_atomic(out / "adjacency.csv", adjacency.to_csv(index=False))
+    write_text(out / "units.csv", table.to_csv(index=False))
+    write_text(out / "adjacency.csv", adjacency.to_csv(index=False))
     for note in notes:
         sys.stderr.write(f"note: {note}\n")
     typer.echo(f"wrote {out / 'units.csv'} ({len(table)} units) and {out / 'adjacency.csv'} "

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sweep_fixtures import MMC, write
 
 from engine.batch.metrics import CATALOGUE
@@ -56,3 +57,17 @@ def test_stress_bad_input_is_exit_2_without_traceback(tmp_path: Path, capsys) ->
     code = main(["stress", str(tmp_path / "nowhere"), "--vary", VARY, "--from", "1", "--to", "2",
                  "--until", "win_rate < 0.1", "--out", str(tmp_path / "s.html"), "--quiet"])
     assert code == 2
+
+
+@pytest.mark.cli("stress", "--replan", "--workers")
+def test_stress_replan_re_optimises_at_each_probe(tmp_path: Path) -> None:
+    """`--replan` solves the plan again at every probe and says so; `--workers 2` runs the
+    replications in two processes with the same answer as one (common random numbers)."""
+    scenario = write(tmp_path, "mmc.yaml", MMC)
+    args = [sys.executable, "-m", "engine.cli", "stress", str(scenario), "--vary", VARY, "--from", "10",
+            "--to", "40", "--until", "sla_attainment < 0.8", "--replications", "2", "--seed", "4",
+            "--tolerance", "8"]
+    replan = subprocess.run([*args, "--replan", "--workers", "2", "--out", str(tmp_path / "r.html")],
+                            capture_output=True, text=True, timeout=600)
+    assert replan.returncode == 0, replan.stderr
+    assert "with the plan re-optimised at each probe" in replan.stdout.splitlines()[0]

@@ -318,3 +318,17 @@ def test_pipedrive_lost_time_after_the_export_date_names_its_column(tmp_path):
     lines = _problems(folder, preset="pipedrive")
     assert lines == [f'{deals}:{lost + 2}: Lost time ("2099-01-01 10:00:00"): after the export date 2026-12-31 '
                      "(a date on or before the export date (`export_date` in the mapping))"]
+
+
+def test_synth_crm_preset_writes_the_tools_export_shape(tmp_path) -> None:
+    """`salesops synth-crm --preset pipedrive --deals N` writes a deals export of N rows in
+    Pipedrive's column names, with its known truth beside it."""
+    from engine.cli import main
+
+    out = tmp_path / "pd"
+    assert main(["synth-crm", "--out", str(out), "--seed", "3", "--preset", "pipedrive", "--deals", "250"]) == 0
+    exports = [p for p in out.iterdir() if p.suffix == ".csv"]
+    deals = next(pd.read_csv(p) for p in exports if "Status" in pd.read_csv(p, nrows=0).columns)
+    assert len(deals) == 250
+    assert set(deals["Status"].unique()) <= {"open", "won", "lost"}
+    assert (out / "truth.yaml").exists()

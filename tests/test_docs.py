@@ -73,7 +73,7 @@ def test_docs_pages_exist_and_are_linked(page: str) -> None:
 
 FOLDERS = ("engine", "engine/scenario", "engine/data", "engine/plan", "engine/simulation",
            "engine/reconcile", "engine/batch", "engine/runfolder", "solvers", "solvers/territory",
-           "reports")
+           "reports", "engine/data/presets")
 
 
 def test_every_code_folder_has_a_short_readme() -> None:

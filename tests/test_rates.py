@@ -91,10 +91,10 @@ def test_simulated_and_planned_totals_in_summary(tmp_path: Path) -> None:
 
 def test_demand_scale_multiplies_every_volume(tmp_path: Path) -> None:
     scenario = write(tmp_path, "flat.yaml", FLAT)
-    plain = forecast_demand(load_scenario(scenario)).extra["forecast"]
-    scaled = forecast_demand(load_scenario(scenario, ["demand.scale=2.5"])).extra["forecast"]
+    plain = forecast_demand(load_scenario(scenario)).result.forecast
+    scaled = forecast_demand(load_scenario(scenario, ["demand.scale=2.5"])).result.forecast
     assert set(plain["case"]) == {"low", "base", "high"}
     np.testing.assert_allclose(scaled["leads"], 2.5 * plain["leads"], rtol=1e-12)
     assert plain.loc[plain["case"] == "base", "leads"].eq(100).all()  # the closed form: flat 100 a month
-    zero = forecast_demand(load_scenario(scenario, ["demand.scale=0"])).extra["forecast"]
+    zero = forecast_demand(load_scenario(scenario, ["demand.scale=0"])).result.forecast
     assert (zero["leads"] == 0).all()

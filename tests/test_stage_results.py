@@ -29,7 +29,8 @@ RESULTS = (DemandOut, TerritoryOut, SupplyOut, AllocationOut, SimulationOut, Dat
 
 def test_stage_output_has_a_typed_result_and_no_string_keyed_dict() -> None:
     names = [f.name for f in dataclasses.fields(StageOutput)]
-    assert names == ["name", "tables", "summary", "solves", "result"]
+    # `texts`: run-folder text files (plan/hires.yaml) keyed by their path, not stage results
+    assert names == ["name", "tables", "summary", "solves", "result", "texts"]
 
 
 @pytest.mark.parametrize("kind", RESULTS)

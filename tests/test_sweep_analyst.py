@@ -18,7 +18,7 @@ from engine.batch.sweep import run_sweep
 from engine.errors import InputError
 from engine.run import RunOptions, run_scenario
 from engine.scenario.load import load_scenario
-from reports.sweep_report import pareto_front, pareto_html
+from reports.sweep_report import pareto_front, pareto_html, sweep_report_html
 
 SCALE = """\
 name: lead volume
@@ -37,7 +37,7 @@ def test_default_metrics_crn_and_results_csv(tmp_path: Path) -> None:
     assert plan.metrics == default_metrics(load_scenario(base).scenario) == [
         "operating_margin", "revenue", "win_rate", "hires"]  # no support section: no SLA
     assert {p.seed for p in plan.points} == {9}  # common random numbers: the sweep seed everywhere
-    run_sweep(sweep, tmp_path / "out", progress=False)
+    run_sweep(sweep, tmp_path / "out", progress=False, render_sweep=sweep_report_html)
     frame = pd.read_parquet(tmp_path / "out" / "results.parquet")
     csv = pd.read_csv(tmp_path / "out" / "results.csv", float_precision="round_trip")
     assert list(csv.columns) == list(frame.columns)
@@ -85,7 +85,7 @@ def test_objective_directions_reach_the_report(tmp_path: Path) -> None:
     sweep = write(tmp_path, "s.yaml", SCALE + "metrics: [hires, won]\nobjectives: {won: max, hires: min}\n")
     plan = plan_sweep(sweep)
     assert plan.metrics == ["hires", "won"]
-    run_sweep(sweep, tmp_path / "out", progress=False)
+    run_sweep(sweep, tmp_path / "out", progress=False, render_sweep=sweep_report_html)
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "better is higher Deals won" in html and "lower Hires" in html
 

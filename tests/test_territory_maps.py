@@ -231,3 +231,28 @@ def test_missing_boundary_file_is_named_with_its_line(tmp_path: Path) -> None:
         load_scenario(scenario, [])
     line = next(i for i, t in enumerate(scenario.read_text().splitlines(), start=1) if "missing.gpkg" in t)
     assert f"{scenario}:{line}: territory.boundaries: file not found" in str(err.value)
+
+
+def test_units_command_queen_and_island_links(tmp_path: Path) -> None:
+    """`--queen` adds the corner-touching pairs to the rook graph (counted on the grid itself);
+    `--link-islands` joins the island to the mainland, so the border graph becomes one part."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    cells = _write(tmp_path)
+    present = set(cells)
+    diagonal = sum((c + 1, r + dr) in present for c, r in cells for dr in (1, -1))
+    queen = _cli("units", str(tmp_path / "shapes.geojson"), "--id", "code", "--queen",
+                 "--out", str(tmp_path / "q"))
+    assert queen.returncode == 0, queen.stderr
+    assert len(pd.read_csv(tmp_path / "q" / "adjacency.csv")) == len(_grid_edges(cells)) + diagonal
+    linked = _cli("units", str(tmp_path / "shapes.geojson"), "--id", "code", "--link-islands",
+                  "--out", str(tmp_path / "l"))
+    assert linked.returncode == 0, linked.stderr
+    ids = pd.read_csv(tmp_path / "l" / "units.csv")["id"].tolist()
+    adj = pd.read_csv(tmp_path / "l" / "adjacency.csv")
+    pos = {u: k for k, u in enumerate(ids)}
+    a, b = adj.iloc[:, 0].map(pos).to_numpy(), adj.iloc[:, 1].map(pos).to_numpy()
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(ids), len(ids)))
+    assert connected_components(graph, directed=False)[0] == 1
+    assert len(adj) > len(_grid_edges(cells))

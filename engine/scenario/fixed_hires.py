@@ -24,7 +24,7 @@ from engine.scenario.schema.core import Role
 from engine.scenario.shocks import attrition_factor, hiring_cap_factor
 
 if TYPE_CHECKING:
-    from engine.scenario.checks import At
+    from engine.scenario.origins import At
 TOLERANCE = 1e-6
 """People or currency within which a fixed plan still meets a bound (the model's own tolerance)."""
 
