@@ -246,8 +246,8 @@ def units(
     link_islands: Annotated[bool, typer.Option("--link-islands", help="Join islands to their closest unit.")] = False,
 ) -> None:
     """Write units.csv (id, x, y in km, area_km2, measures) and adjacency.csv from a boundary file."""
-    from engine.plan.territory_boundaries import unit_tables
     from engine.batch.store import write_text
+    from engine.plan.territory_boundaries import unit_tables
 
     table, adjacency, notes = unit_tables(boundaries, id_column, measure or [],
                                           "queen" if queen else "rook", link_islands)
