@@ -18,6 +18,7 @@ from minimal_scenario import BASE
 import engine.errors
 from engine.cli import main
 from engine.run import RunOptions, run_scenario
+from reports.render import write_reports
 
 DOC_TEXT = RUN_FOLDER_DOC.read_text(encoding="utf-8")
 FILES = run_folder_files()
@@ -31,11 +32,12 @@ documented_columns = run_folder_columns
 def example_runs(tmp_path_factory) -> dict[str, Path]:
     """Run folders of every example scenario (one replication) and of the minimal scenario with --excel."""
     tmp = tmp_path_factory.mktemp("examples")
-    runs = {name: run_scenario(SCENARIOS / f"{name}.yaml", tmp / name, RunOptions(replications=1))
+    runs = {name: run_scenario(SCENARIOS / f"{name}.yaml", tmp / name, RunOptions(replications=1),
+                                 render=write_reports)
             for name in EXAMPLES}
     minimal = tmp / "minimal.yaml"
     minimal.write_text(BASE)
-    runs["minimal"] = run_scenario(minimal, tmp / "minimal", RunOptions(replications=1, excel=True))
+    runs["minimal"] = run_scenario(minimal, tmp / "minimal", RunOptions(replications=1, excel=True), render=write_reports)
     return runs
 
 
@@ -98,9 +100,10 @@ def test_the_minimal_run_folder_matches_the_doc(tmp_path: Path) -> None:
     """The fast version of the example check, on the minimal scenario (no territory or support)."""
     scenario = tmp_path / "s.yaml"
     scenario.write_text(BASE)
-    folder = run_scenario(scenario, tmp_path / "out", RunOptions(replications=1))
+    folder = run_scenario(scenario, tmp_path / "out", RunOptions(replications=1), render=write_reports)
     present = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-    assert present == ["demand/forecast.csv", "manifest.json", "plan/hiring.csv", "plan/hiring_cases.csv",
+    assert present == ["demand/forecast.csv", "manifest.json", "plan/hires.yaml", "plan/hiring.csv",
+                       "plan/hiring_cases.csv",
                        "reconciliation.csv", "report.html", "report.md", "scenario.resolved.yaml",
                        "sim/leads.parquet", "sim/monthly.csv", "summary.json"]
     for rel in present:

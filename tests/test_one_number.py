@@ -23,6 +23,7 @@ import pytest
 from engine import numbers
 from engine.run import RunOptions, run_scenario
 from reports.content import HEADLINE_KEYS
+from reports.render import write_reports
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ("scaleup.yaml", "enterprise.yaml", "seed-stage.yaml")
@@ -34,7 +35,7 @@ PLACES = dict(HEADLINE_KEYS)
 def run(request, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("one-number") / Path(request.param).stem
     run_scenario(REPO / "scenarios" / request.param, out,
-                 RunOptions(replications=2, overrides=OVERRIDES, excel=True))
+                 RunOptions(replications=2, overrides=OVERRIDES, excel=True), render=write_reports)
     return out
 
 
