@@ -5,14 +5,18 @@ has the run they came from.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 from sweep_fixtures import MMC, write
 
-from engine.plan.supply import capacity_hours_per_person
+from engine.plan.demand import lognormal_quantiles
+from engine.plan.supply import _shift, capacity_hours_per_person
 from engine.scenario.load import load_scenario
-from solvers.erlang import erlang_b, erlang_c
+from solvers.erlang import asa, erlang_b, erlang_c, service_level
 
 
 def test_sales_capacity_is_its_selling_share_even_with_a_support_team(tmp_path: Path) -> None:
@@ -39,3 +43,63 @@ def test_erlang_b_and_c_with_no_load_never_block_or_wait() -> None:
     assert erlang_c(5, 0.0, 360.0) == 0.0
     # and a hand-computed case: B(2, 1) = (1/2) / (1 + 1 + 1/2) = 0.2
     assert erlang_b(2, 1.0) == pytest.approx(0.2, abs=1e-12)
+
+
+def _erlang_c_closed_form(agents: int, load: float) -> float:
+    """P(wait) in M/M/c from the textbook sum: (A^c/c! x c/(c-A)) / (sum_{k<c} A^k/k! + that)."""
+    tail = load**agents / math.factorial(agents) * agents / (agents - load)
+    return tail / (sum(load**k / math.factorial(k) for k in range(agents)) + tail)
+
+
+def test_erlang_at_exactly_one_erlang_of_load() -> None:
+    """Kills the `load == 0` -> `load == 1` mutants of erlang_c, service_level and asa: 10 tickets
+    an hour of 360 s is exactly 1 erlang (`salesops erlang --arrivals-per-hour 10 --aht-seconds
+    360`). With 2 agents: C = 1/3, ASA = C x 360 / (2 - 1) = 120 s, SL(20 s) = 1 - C e^(-20/360)."""
+    c = _erlang_c_closed_form(2, 1.0)
+    assert c == pytest.approx(1 / 3, abs=1e-12)
+    assert erlang_c(2, 10.0, 360.0) == pytest.approx(c, abs=1e-12)
+    assert asa(2, 10.0, 360.0) == pytest.approx(120.0, abs=1e-9)
+    assert service_level(2, 10.0, 360.0, 20.0) == pytest.approx(1 - c * math.exp(-20 / 360), abs=1e-12)
+
+
+def test_erlang_without_tickets_and_at_saturation() -> None:
+    """Kills asa/service_level mutants on the no-load and saturated branches: a month without
+    tickets answers everyone at once (SL 1, ASA 0 s); agents equal to the load never catch up
+    (ASA infinite, SL 0), which must not divide by zero."""
+    assert service_level(3, 0.0, 360.0, 20.0) == 1.0
+    assert asa(3, 0.0, 360.0) == 0.0
+    assert asa(2, 20.0, 360.0) == math.inf  # 20 x 360 s / 3600 = 2 erlangs on 2 agents
+    assert service_level(2, 20.0, 360.0, 20.0) == 0.0
+
+
+@pytest.mark.parametrize("call", [lambda: erlang_c(-1, 10.0, 360.0), lambda: asa(-1, 10.0, 360.0),
+                                  lambda: service_level(-2, 10.0, 360.0, 20.0),
+                                  lambda: service_level(2, 10.0, 360.0, -5.0)])
+def test_erlang_rejects_negative_agents_and_thresholds(call) -> None:
+    """Kills the `_check(...)` argument mutants: a negative number of agents, or a negative answer-time threshold,
+    is an error, not a service level."""
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_lognormal_quantiles_of_small_and_zero_means() -> None:
+    """Kills lognormal_quantiles mutants on the clip and the zero branch (a segment forecast at
+    under one lead a month). Reference: scipy's lognormal with mean m and coefficient of variation
+    v has s = sqrt(log(1 + v^2)) and scale m / sqrt(1 + v^2)."""
+    mean, cv = np.array([0.5, 0.0, 3.0]), np.array([0.4, 0.4, 0.4])
+    s = math.sqrt(math.log(1 + 0.4**2))
+    for q in (0.1, 0.5, 0.9):
+        got = lognormal_quantiles(mean, cv, q)
+        for i in (0, 2):
+            expected = stats.lognorm(s, scale=mean[i] / math.sqrt(1 + 0.4**2)).ppf(q)
+            assert got[i] == pytest.approx(expected, rel=1e-9)
+        assert got[1] == 0.0
+
+
+def test_shift_moves_a_monthly_series_later_by_hand() -> None:
+    """Kills engine.plan.supply.x__shift__mutmut_15 (`and` -> `or`: a lag beyond the horizon,
+    e.g. a sales cycle longer than a short plan, crashed instead of pushing the wins out)."""
+    values = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(_shift(values, 0.5), [0.5, 1.5, 2.5])
+    np.testing.assert_allclose(_shift(values, 1.0), [0.0, 1.0, 2.0])
+    np.testing.assert_allclose(_shift(values, 3.5), [0.0, 0.0, 0.0])
