@@ -17,6 +17,14 @@ from engine.plan.demand import lognormal_quantiles
 from engine.plan.supply import _shift, capacity_hours_per_person
 from engine.scenario.load import load_scenario
 from solvers.erlang import asa, erlang_b, erlang_c, service_level
+from solvers.hiring_model import (
+    HiringProblem,
+    _variable_pay_terms,
+    lost_margin,
+    ramp_deficit,
+    revenue_per_hour,
+    start_stock,
+)
 
 
 def test_sales_capacity_is_its_selling_share_even_with_a_support_team(tmp_path: Path) -> None:
@@ -103,3 +111,61 @@ def test_shift_moves_a_monthly_series_later_by_hand() -> None:
     np.testing.assert_allclose(_shift(values, 0.5), [0.5, 1.5, 2.5])
     np.testing.assert_allclose(_shift(values, 1.0), [0.0, 1.0, 2.0])
     np.testing.assert_allclose(_shift(values, 3.5), [0.0, 0.0, 0.0])
+
+
+def _hiring(required: np.ndarray, **overrides) -> HiringProblem:
+    """A hiring problem with one demand case, 100 capacity hours a person and no pay or attrition
+    unless `overrides` say otherwise (the fields are those of solvers.hiring.HiringProblem)."""
+    s, r, t = required.shape
+    args = dict(
+        roles=tuple(f"R{i}" for i in range(r)), months=tuple(f"2027-{m + 1:02d}" for m in range(t)),
+        cases=("base",), case_weights=np.ones(1), lead_time=np.zeros(r, int), ramp=((1.0,),) * r,
+        attrition_per_month=np.zeros(r), cost_per_month=np.full(r, 1000.0),
+        capacity_hours_per_person=np.full(r, 100.0), headcount_start=np.zeros(r, int),
+        max_hires_per_month=np.full(r, 50), min_headcount=np.zeros(r, int), max_headcount=np.full(r, np.inf),
+        commission_rate=np.zeros(r), quota_per_month=np.zeros(r), accelerator=np.ones(r),
+        required_hours=required, value_per_hour=np.full(required.shape, 50.0), bookings=np.zeros(required.shape),
+        gross_margin=np.zeros((s, t)), objective="cost")
+    args.update(overrides)
+    return HiringProblem(**args)
+
+
+def test_starting_headcount_leaves_at_the_monthly_attrition_rate() -> None:
+    """Kills start_stock mutants (1 + attrition; a first month of 2): 10 people at 5 % a month
+    are 10, 9.5, 9.025, 8.57375 at the start of months 1-4 (attrition from month 2 on)."""
+    p = _hiring(np.full((1, 1, 4), 100.0), headcount_start=np.array([10]), attrition_per_month=np.array([0.05]))
+    np.testing.assert_allclose(start_stock(p)[0], 10 * 0.95 ** np.arange(4), rtol=1e-12)
+
+
+def test_ramp_deficit_keeps_only_the_cohort_that_stayed() -> None:
+    """Kills ramp_deficit mutants (survival product divided, skipped, taken two tenures back;
+    1 + attrition): ramp 25/50/75/100 % with 10 % monthly attrition; a cohort j months into its
+    ramp is missing (1 - ramp[j]) x 0.9^j of a person per hire in every month it exists."""
+    p = _hiring(np.full((1, 1, 6), 100.0), ramp=((0.25, 0.5, 0.75, 1.0),), attrition_per_month=np.array([0.1]))
+    deficit = ramp_deficit(p)[0]
+    for j, share in enumerate((0.25, 0.5, 0.75, 1.0)):
+        np.testing.assert_allclose(deficit[j, j:], (1 - share) * 0.9**j, rtol=1e-12, atol=1e-15)
+
+
+def test_commission_terms_per_booked_hour_by_hand() -> None:
+    """Kills revenue_per_hour / _variable_pay_terms mutants (uncovered hours earning commission;
+    work under one hour a month not counted): bookings of 100,000 over 400 h are 250 an hour, over
+    half an hour 200,000 an hour, over no hours 0; at 10 % commission an uncovered hour takes 25
+    off the pay, and full coverage pays 10,000."""
+    required = np.array([[[400.0, 0.5, 0.0]]])
+    p = _hiring(required, bookings=np.full((1, 1, 3), 100_000.0), commission_rate=np.array([0.1]))
+    np.testing.assert_allclose(revenue_per_hour(p)[0, 0], [250.0, 200_000.0, 0.0])
+    per_uncovered_hour, full_pay = _variable_pay_terms(p)
+    np.testing.assert_allclose(per_uncovered_hour[0, 0], [-25.0, -20_000.0, 0.0])
+    np.testing.assert_allclose(full_pay[0, 0], [10_000.0] * 3)
+
+
+def test_lost_margin_per_month_by_hand() -> None:
+    """Kills lost_margin's axis mutants: 50 an hour on uncovered hours R0 (1, 2), R1 (3, 1),
+    R2 (5, 7) over two months. Summed over roles: 450, 500. When R0 and R1 work the same deals
+    (margin objective, deal roles) a lost deal counts once, at the larger of the two: 400, 450."""
+    short = np.array([[[1.0, 2.0], [3.0, 1.0], [5.0, 7.0]]])
+    p = _hiring(np.full((1, 3, 2), 100.0))
+    np.testing.assert_allclose(lost_margin(p, short), [[450.0, 500.0]])
+    shared = _hiring(np.full((1, 3, 2), 100.0), objective="margin", deal_roles=(0, 1))
+    np.testing.assert_allclose(lost_margin(shared, short), [[400.0, 450.0]])
