@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 from sweep_fixtures import MMC, write
 
-from engine.plan.demand import lognormal_quantiles
+from engine.plan.demand import forecast_series, lognormal_quantiles
 from engine.plan.supply import _shift, capacity_hours_per_person
 from engine.scenario.load import load_scenario
 from solvers.erlang import asa, erlang_b, erlang_c, service_level
@@ -169,3 +169,20 @@ def test_lost_margin_per_month_by_hand() -> None:
     np.testing.assert_allclose(lost_margin(p, short), [[450.0, 500.0]])
     shared = _hiring(np.full((1, 3, 2), 100.0), objective="margin", deal_roles=(0, 1))
     np.testing.assert_allclose(lost_margin(shared, short), [[400.0, 450.0]])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_long_history_trend_is_damped(seed: int) -> None:
+    """Kills engine.plan.demand.x__fit_ets_log__mutmut_10 (an undamped trend, which extrapolates
+    a growth spurt for ever). Reference: in a damped-trend model the trend added in step h is
+    phi^h times the last one, with statsmodels' phi in [0.8, 0.98]; so the log growth over the
+    third forecast year is well under the first year's (0.63-0.77 here), while an undamped trend
+    grows exactly as much every year (ratio 1). 48 months growing 30 % a year."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(48)
+    y = rng.poisson(200 * 1.3 ** (t / 12) * rng.lognormal(0, 0.03, 48)).astype(float)
+    fc = forecast_series(y, "2023-01", 36, np.ones(12), 0.1)
+    z = np.log1p(fc.base)
+    first_year, third_year = z[11] - z[0], z[35] - z[24]  # same calendar months: seasonality cancels
+    assert first_year > 0
+    assert 0.5 < third_year / first_year < 0.9
