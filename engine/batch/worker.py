@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.batch.metrics import value_at
+
 if TYPE_CHECKING:
     from engine.run import Render
 
@@ -55,19 +57,6 @@ def warm_up() -> None:
         importlib.import_module(name)
 
 
-def metric_value(summary: dict, dotted: str) -> Any:
-    """The value at `dotted` in summary.json data, or None if a key is absent."""
-    node: Any = summary
-    for part in dotted.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
 def _describe(exc: BaseException) -> str:
     where = traceback.extract_tb(exc.__traceback__)
     last = f" [{Path(where[-1].filename).name}:{where[-1].lineno}]" if where else ""
@@ -103,7 +92,7 @@ def run_task(task: PointTask) -> dict[str, Any]:
         summary = jsonable(summary_of(result))
         if task.runs_dir is not None:
             write_run_folder(result, Path(task.runs_dir) / task.point_id, options, task.render)
-        metrics = {m: metric_value(summary, p) for m, p in zip(task.metrics, task.paths or task.metrics, strict=True)}
+        metrics = {m: value_at(summary, p) for m, p in zip(task.metrics, task.paths or task.metrics, strict=True)}
         absent = [m for m, v in metrics.items() if v is None]
         if absent:
             row["error"] = f"{MISSING}: {', '.join(absent)}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
 from engine.reconcile.money import FIGURES, money_model, simulated_pnl
@@ -18,7 +17,7 @@ from engine.scenario.load import LoadedScenario
 from engine.simulation.arrivals import ScoreFn
 from engine.simulation.config import SimConfig, config_from_scenario
 from engine.simulation.metrics import first_response_totals, month_labels
-from engine.simulation.rates import funnel_totals
+from engine.simulation.rates import funnel_totals, quantiles
 from engine.simulation.replications import leads_frame, monthly_frame, run_replications
 from engine.stage import SimulationOut, StageOutput
 
@@ -26,15 +25,6 @@ __all__ = ["SimConfig", "config_from_scenario", "run_replications", "simulate", 
 
 HEADLINE = ("won", "dropped", "tickets", *FIGURES)
 """Flows whose horizon totals per replication summary.json gives as p10 / p50 / p90."""
-
-
-def _quantiles(values: pd.Series | np.ndarray) -> dict[str, float | None]:
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return {"p10": None, "p50": None, "p90": None}
-    p = np.percentile(v, [10, 50, 90])
-    return {"p10": float(p[0]), "p50": float(p[1]), "p90": float(p[2])}
 
 
 def _sla_totals(monthly: pd.DataFrame) -> pd.Series | None:
@@ -54,7 +44,7 @@ def _response_totals(leads: pd.DataFrame | None) -> dict[str, dict]:
         return {}
     per_rep = [first_response_totals(rows["arrived_h"].to_numpy(float), rows["first_contact_h"].to_numpy(float))
                for _, rows in leads.groupby("replication", sort=True)]
-    return {name: _quantiles([r[name] for r in per_rep]) for name in per_rep[0]}
+    return {name: quantiles([r[name] for r in per_rep]) for name in per_rep[0]}
 
 
 def summarise(monthly: pd.DataFrame, replications: int, leads: pd.DataFrame | None = None) -> dict:
@@ -63,16 +53,16 @@ def summarise(monthly: pd.DataFrame, replications: int, leads: pd.DataFrame | No
     totals: flows (HEADLINE) summed over the horizon; sla_attainment weighted by tickets; first
     response p50 / p90 / max (hours, over all leads contacted) and never_contacted (leads)."""
     totals = monthly[monthly["metric"].isin(HEADLINE)].groupby(["metric", "replication"])["value"].sum()
-    headline = {m: _quantiles(totals[m]) for m in HEADLINE if m in totals.index.get_level_values(0)}
+    headline = {m: quantiles(totals[m]) for m in HEADLINE if m in totals.index.get_level_values(0)}
     sla = _sla_totals(monthly)
     if sla is not None:
-        headline["sla_attainment"] = _quantiles(sla)
+        headline["sla_attainment"] = quantiles(sla)
     headline.update(_response_totals(leads))
     headline.update({k: v for k, v in funnel_totals(monthly).items() if k not in headline})
     by_month: dict[str, dict[str, dict]] = {}
     grouped = monthly.groupby(["metric", "month"], sort=False)["value"]
     for (metric, month), values in grouped:
-        by_month.setdefault(str(metric), {})[str(month)] = _quantiles(values)
+        by_month.setdefault(str(metric), {})[str(month)] = quantiles(values)
     return {"replications": replications, "totals": headline, "monthly": by_month}
 
 
