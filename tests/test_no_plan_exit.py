@@ -87,7 +87,7 @@ def test_territory_unit_above_its_band_exits_3(tmp_path: Path, capsys) -> None:
     assert summary["territory"]["status"] == "infeasible"
     assert not (out / "plan" / "territories.csv").exists()
     assert 'id="banner-failed"' in (out / "report.html").read_text()
-    for sentence in summary["territory"].get("diagnosis") or []:  # written by the territory stage (h20)
+    for sentence in summary["territory"].get("diagnosis") or []:  # written by the territory stage
         assert sentence in err
 
 
