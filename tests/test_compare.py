@@ -93,7 +93,7 @@ def test_outer_join_shows_missing_months(tmp_path) -> None:
     assert march[1][0] != MISSING
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # reason: two full scale-up runs (hiring MILP and simulation) before the comparison
 def test_compare_two_hiring_budgets(tmp_path) -> None:
     rich = example_run("scaleup.yaml")
     poor = example_run("scaleup.yaml", f"plan.budget_per_month={LOW_BUDGET}")

@@ -181,7 +181,7 @@ def test_runs_without_common_random_numbers_warn(tmp_path: Path) -> None:
 DIRECTOR = "plan.fixed_hires=[{month: 2027-03, role: AE, hires: 2}, {month: 2027-05, role: SDR, hires: 1}]"
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # reason: the director's case runs the scale-up twice (partial and optimised plans)
 def test_directors_partial_plan_against_the_optimiser(tmp_path: Path) -> None:
     """The issue's case: scaleup.yaml with AE and SDR fixed (the rest optimised) against the
     optimiser's plan; the first sentence names the plan with the higher simulated operating margin

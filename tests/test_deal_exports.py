@@ -89,7 +89,7 @@ def test_preset_export_calibrates_to_a_complete_scenario_near_the_truth(preset, 
     assert loaded.scenario.sources  # where every figure came from
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # reason: calibrates a deal export, then runs the calibrated scenario end to end
 def test_opportunity_only_export_with_open_and_undated_rows(tmp_path):
     """A third of the deals open, 5 % without a created date: strict stops with their lines,
     lenient skips and counts them, and the result runs end to end."""

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ("scaleup.yaml", "enterprise.yaml", "seed-stage.yaml")
 OVERRIDES = ("plan.time_limit_s=5", "plan.mip_gap=0.02")
 PLACES = dict(HEADLINE_KEYS)
+pytestmark = pytest.mark.slow  # reason: the module's fixture runs each example scenario with --excel (about 20 s each)
 
 
 @pytest.fixture(scope="module", params=EXAMPLES)

@@ -40,7 +40,7 @@ def _check_page(html: Path, shot: Path) -> dict:
 
 
 @needs_chromium
-@pytest.mark.slow
+@pytest.mark.slow  # reason: runs each example scenario and renders its report in headless Chromium
 @pytest.mark.parametrize("scenario", EXAMPLES)
 def test_example_report_renders_in_chromium(scenario: str) -> None:
     run = example_run(scenario)

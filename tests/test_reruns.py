@@ -53,7 +53,7 @@ def test_the_examples_are_found() -> None:
     assert {"scaleup.yaml", "enterprise.yaml", "seed-stage.yaml", "scaleup-crm.yaml"} <= set(EXAMPLES)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # reason: runs each example twice in separate processes to compare every byte
 @pytest.mark.parametrize("scenario", EXAMPLES)
 def test_example_reruns_byte_identical(scenario: str, tmp_path: Path) -> None:
     runs = [tmp_path / "a", tmp_path / "b"]

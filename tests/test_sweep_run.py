@@ -72,7 +72,7 @@ metrics: [territory.objective, territory.status]
     assert pd.isna(bad["territory.objective"])
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # reason: the same sweep in-process, in a process pool and on a Dask LocalCluster
 def test_workers_and_dask_give_identical_results(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", MMC)
     sweep = write(tmp_path, "s.yaml", """\
