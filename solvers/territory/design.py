@@ -221,15 +221,7 @@ def _contiguous_alternatives(work: TerritoryProblem, opts: SolveOptions, pairs: 
     loop keeps adding cuts until its plan is contiguous)."""
     cap = None if pairs.complete else FIXED_CENTRE_CANDIDATES + 2
     cpos = centre_positions(pairs.centres, work.n)
-    seen, alts = [cpos[best]], []
-    for _ in range(opts.alternatives):
-        alt = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
-                               cost_limit=res.objective * (1 + opts.alternative_tolerance), avoid=seen)
-        if not alt.result.has_solution:
-            break
-        seen.append(alt.assign)
-        alts.append(alt.pairs.centres[alt.assign])
-    return alts
+    return _diverse_plans(work, opts, cap, cpos[best], res)
 
 
 def _candidates(prob: TerritoryProblem) -> np.ndarray:
@@ -452,7 +444,14 @@ def _alternatives(work: TerritoryProblem, opts: SolveOptions, cap: int, centre_o
     if not opts.alternatives or centre_of is None or not res.has_solution:
         return []
     cpos = centre_positions(work.fixed_centres, work.n)
-    seen, alts = [cpos[centre_of]], []
+    return _diverse_plans(work, opts, cap, cpos[centre_of], res)
+
+
+def _diverse_plans(work: TerritoryProblem, opts: SolveOptions, cap: int | None, first: np.ndarray,
+                   res: SolveResult) -> list[np.ndarray]:
+    """Up to `opts.alternatives` plans within `alternative_tolerance` of the objective, each unlike
+    `first` and the ones before (the assignment MILP's diversify mode); centre unit of each unit."""
+    seen, alts = [first], []
     for _ in range(opts.alternatives):
         alt = solve_assignment(work, max_candidates=cap, time_limit_s=opts.time_limit_s, mip_gap=opts.mip_gap,
                                cost_limit=res.objective * (1 + opts.alternative_tolerance), avoid=seen)
