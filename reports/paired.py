@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from engine.reconcile.quantiles import ticket_weighted_sla
 from reports.runfolder import RunFolder
 
 FIGURES = (
@@ -68,16 +69,6 @@ def _by_replication(monthly: pd.DataFrame, metric: str) -> pd.Series | None:
     return part.groupby("replication")["value"].sum().sort_index()
 
 
-def _sla(monthly: pd.DataFrame) -> pd.Series | None:
-    wide = monthly[monthly["metric"].isin(["tickets", "sla_attainment"])].pivot_table(
-        index=["replication", "month"], columns="metric", values="value")
-    if "tickets" not in wide or "sla_attainment" not in wide:
-        return None
-    met = (wide["tickets"] * wide["sla_attainment"].fillna(0.0)).groupby(level=0).sum()
-    total = wide["tickets"].groupby(level=0).sum()
-    return (met / total.where(total > 0)).sort_index()
-
-
 def _gross_margin_from_leads(run: RunFolder, replications: pd.Index) -> pd.Series | None:
     leads, resolved = run.path / "sim" / "leads.parquet", run.path / "scenario.resolved.yaml"
     if not leads.is_file() or not resolved.is_file():
@@ -113,7 +104,7 @@ def replication_totals(run: RunFolder) -> Totals | None:
         values["operating_margin"] = values["gross_margin"] - values["people_cost"]
         sources["operating_margin"] = f"gross margin - {sources['people_cost']}" \
             if sources["people_cost"] != SIMULATED else SIMULATED
-    sla = _sla(monthly)
+    sla = ticket_weighted_sla(monthly)
     if sla is not None:
         values["sla"], sources["sla"] = sla, SIMULATED
     return Totals({k: v.reindex(reps).to_numpy(float) for k, v in values.items()}, sources)

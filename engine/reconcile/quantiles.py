@@ -78,3 +78,15 @@ def cube_quantiles(values: np.ndarray, months: list[str], keys: list[str],
         **{c: q[i].ravel() for i, c in enumerate(SIM_COLUMNS)},
     })
     return frame
+
+
+def ticket_weighted_sla(monthly: pd.DataFrame) -> pd.Series | None:
+    """Horizon SLA attainment (share) per replication from sim/monthly.csv rows, each month
+    weighted by its tickets; None when the run has no support tickets."""
+    wide = monthly[monthly["metric"].isin(["tickets", "sla_attainment"])].pivot_table(
+        index=["replication", "month"], columns="metric", values="value")
+    if "tickets" not in wide or "sla_attainment" not in wide:
+        return None
+    met = (wide["tickets"] * wide["sla_attainment"].fillna(0.0)).groupby(level=0).sum()
+    total = wide["tickets"].groupby(level=0).sum()
+    return (met / total.where(total > 0)).sort_index()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from engine.reconcile.money import FIGURES, money_model, simulated_pnl
+from engine.reconcile.quantiles import ticket_weighted_sla
 from engine.scenario.load import LoadedScenario
 from engine.simulation.arrivals import ScoreFn
 from engine.simulation.config import SimConfig, config_from_scenario
@@ -25,17 +26,6 @@ __all__ = ["SimConfig", "config_from_scenario", "run_replications", "simulate", 
 
 HEADLINE = ("won", "dropped", "tickets", *FIGURES)
 """Flows whose horizon totals per replication summary.json gives as p10 / p50 / p90."""
-
-
-def _sla_totals(monthly: pd.DataFrame) -> pd.Series | None:
-    """Horizon SLA attainment per replication, weighting months by their tickets."""
-    wide = monthly[monthly["metric"].isin(["tickets", "sla_attainment"])].pivot_table(
-        index=["replication", "month"], columns="metric", values="value")
-    if "tickets" not in wide or "sla_attainment" not in wide:
-        return None
-    met = (wide["tickets"] * wide["sla_attainment"].fillna(0.0)).groupby(level=0).sum()
-    total = wide["tickets"].groupby(level=0).sum()
-    return met / total.where(total > 0)
 
 
 def _response_totals(leads: pd.DataFrame | None) -> dict[str, dict]:
@@ -54,7 +44,7 @@ def summarise(monthly: pd.DataFrame, replications: int, leads: pd.DataFrame | No
     response p50 / p90 / max (hours, over all leads contacted) and never_contacted (leads)."""
     totals = monthly[monthly["metric"].isin(HEADLINE)].groupby(["metric", "replication"])["value"].sum()
     headline = {m: quantiles(totals[m]) for m in HEADLINE if m in totals.index.get_level_values(0)}
-    sla = _sla_totals(monthly)
+    sla = ticket_weighted_sla(monthly)
     if sla is not None:
         headline["sla_attainment"] = quantiles(sla)
     headline.update(_response_totals(leads))
