@@ -22,6 +22,7 @@ from engine.reconcile.adjustments import (
     TECHNOLOGY,
 )
 from engine.reconcile.stage import reconcile
+from engine.scenario.schema.territory import TerritorySection
 
 
 @pytest.fixture
@@ -92,3 +93,17 @@ def test_territory_rebalance(tmp_path) -> None:
     # T1 6, T2 3, T3 3, mean 4: move min(6 - 4, 4 - 3) = 1 -> ratio 6/3 = 2.00 becomes 5/4 = 1.25
     assert acts[0]["figure"] == pytest.approx(1.0)
     assert "from T1 to T2" in acts[0]["action"] and "2.00 to 1.25" in acts[0]["action"]
+
+
+def test_no_territory_move_inside_the_balance_band(tmp_path) -> None:
+    # T1 6, T2 3, T3 3, mean 4: +50 % / -25 %. A band of +-60 % holds every territory: no move;
+    # +-40 % does not hold T1: the move of test_territory_rebalance, naming the band.
+    stage, _ = territory_outputs()
+    loaded = tiny_scenario(tmp_path)
+    for band, expected in ((0.6, 0), (0.4, 1)):
+        section = TerritorySection.model_validate({"units": "units.csv", "territories": 3,
+                                                   "balance": band})
+        loaded.scenario = loaded.scenario.model_copy(update={"territory": section})
+        acts = reconcile(loaded, {"territory": stage}).summary["adjustments"]
+        assert len(acts) == expected, band
+    assert acts[0]["figure"] == pytest.approx(1.0) and "±40%" in acts[0]["action"]

@@ -10,7 +10,7 @@ simulation) with the fluid funnel arithmetic of `engine.reconcile.fluid`:
 * **sales process and lead routing**: first response brought to the run's best simulated month
   (speed-to-lead curve of the scenario gives the conversion gained); leads dropped at the wait
   limit priced at the simulated revenue per lead; territory workload moved from the heaviest to
-  the lightest territory.
+  the lightest territory when either lies outside the scenario's balance band.
 * **technology**: work-time automation (AUTOMATION_SAVING of the short role's hours per lead) and
   ticket deflection (DEFLECTION of tickets), each in hours and people-cost avoided. The saving
   shares are stated assumptions, to be replaced by a vendor's figure.
@@ -49,6 +49,9 @@ DEFLECTION = 0.10
 BEST_MONTHS = 0.25
 """Response-time target: the 25th percentile of the simulated monthly p50 (achieved in a quarter
 of the months, so reachable with the same people when routing keeps pace)."""
+TERRITORY_BAND = 0.05
+"""Relative workload tolerance around the mean when the scenario sets no `territory.balance`:
+territories inside it get no rebalancing suggestion."""
 
 
 def _action(lever: str, text: str, figure: float, unit: str, **impact: float | None) -> dict:
@@ -247,15 +250,27 @@ def _territory_action(ctx: Context, table: pd.DataFrame) -> list[dict]:
         return []
     heavy, light = rows.loc[rows["planned"].idxmax()], rows.loc[rows["planned"].idxmin()]
     mean = float(rows["forecast"].iloc[0])
+    tolerance = _workload_band(ctx)
+    if (float(heavy["planned"]) <= mean * (1 + tolerance)
+            and float(light["planned"]) >= mean * (1 - tolerance)):
+        return []
     move = min(float(heavy["planned"]) - mean, mean - float(light["planned"]))
-    if move <= 0.05 * mean:
+    if move <= 0:
         return []
     before = float(heavy["planned"] / light["planned"]) if light["planned"] else math.inf
     after = (float(heavy["planned"]) - move) / (float(light["planned"]) + move)
     text = (f"Move units worth {tables.fmt(move, 1)} workload from {heavy['scope'][10:]} to "
             f"{light['scope'][10:]}: heaviest-to-lightest ratio from {tables.fmt(before, 2)} to "
-            f"{tables.fmt(after, 2)}.")
+            f"{tables.fmt(after, 2)} (band: mean workload ±{tables.pct(tolerance)}).")
     return [_action(ROUTING, text, move, "workload")]
+
+
+def _workload_band(ctx: Context) -> float:
+    """Relative workload tolerance a territory may sit within without a suggested move: the
+    scenario's `territory.balance` for workload, else TERRITORY_BAND."""
+    section = ctx.scenario.territory
+    tolerances = section.balance_tolerances() if section is not None else {}
+    return float(tolerances.get("workload", TERRITORY_BAND))
 
 
 def _technology_actions(ctx: Context, table: pd.DataFrame) -> list[dict]:
