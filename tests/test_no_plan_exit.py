@@ -114,3 +114,27 @@ def test_the_issues_two_cases_on_the_scale_up(tmp_path: Path, capsys) -> None:
     assert "plan.backfill: replace asks AE" in err and "plan.backfill: replace asks SDR" in err
     headline = json.loads((out / "summary.json").read_text())["headline"]
     assert all(v is None for figures in headline.values() for v in figures.values())
+
+
+def test_stress_and_sweep_with_no_plan_to_freeze_exit_3(tmp_path: Path, capsys) -> None:
+    """The backfill case above has no feasible plan: freezing it is impossible, so stress and a
+    frozen-plan sweep stop with exit 3 and the diagnosis, before any probe or point runs."""
+    loaded = scenario(tmp_path, roles=BACKFILL_ROLES, simulation={"replications": 1, "seed": 1},
+                      plan={"objective": "margin", "cases": ["base"], "arr_ops_rule": False, "backfill": "replace",
+                            "fixed_hires": [{"month": "2027-02", "role": "AE", "hires": 1}]})
+    page = tmp_path / "stress.html"
+    capsys.readouterr()
+    assert main(["stress", str(loaded.path), "--vary", "demand.scale", "--from", "1", "--to", "2",
+                 "--until", "simulation.win_rate.p50 < 0.01", "--out", str(page)]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert "the plan to freeze has no feasible solution" in err[0] and err[0].startswith("stress ")
+    assert err[1] == "hiring: no feasible plan (solver status: infeasible)"
+    assert any("plan.backfill" in line for line in err[2:]) and not page.exists()
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(f"base: {loaded.path.name}\nvary:\n  demand.scale: [1.0, 1.5]\n"
+                          "freeze_plan: true\nreplications: 1\n", encoding="utf-8")
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("sweep ") and "the plan to freeze has no feasible solution" in err[0]
+    assert err[1] == "hiring: no feasible plan (solver status: infeasible)" and not out.exists()

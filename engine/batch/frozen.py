@@ -12,9 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.errors import InputError
+from engine.errors import InputError, NoFeasiblePlan
 from engine.scenario.load import LoadedScenario, load_scenario
-from engine.stage import AllocationOut, StageOutput, StageResult, SupplyOut, TerritoryOut
+from engine.stage import (
+    AllocationOut,
+    StageOutput,
+    StageResult,
+    SupplyOut,
+    TerritoryOut,
+    stage_failures,
+)
 
 RESOLVED = "scenario.resolved.yaml"
 PLAN_FILES = {"hiring": ("plan/hiring.csv", "plan/hiring_cases.csv", "plan/staffing.csv",
@@ -36,6 +43,20 @@ class FrozenPlan:
         out = self.outputs.get(stage)
         value = getattr(out.result, key, None) if out is not None else None
         return value if isinstance(value, pd.DataFrame) else None
+
+    def require_feasible(self, what: str) -> None:
+        """Raise NoFeasiblePlan (exit 3) naming `what` (the stress test or sweep) when a planning
+        stage ended without a plan: there is nothing to freeze, and re-planning at each point
+        instead would answer another question."""
+        failures = stage_failures(self.outputs)
+        if not failures:
+            return
+        lines = [f"{what}: the plan to freeze has no feasible solution ({self.source}); "
+                 "nothing was run (fix the plan, or re-plan at each point)"]
+        for failure in failures:
+            lines.append(failure.headline())
+            lines += [f"  - {sentence}" for sentence in failure.diagnosis or ("no cause found by a check",)]
+        raise NoFeasiblePlan(lines)
 
     def hires(self) -> float | None:
         """Total hires of the plan over the horizon (people)."""

@@ -310,13 +310,16 @@ def plan_sweep(sweep_file: str | Path) -> SweepPlan:
 
 def frozen_hires(sweep: SweepFile, base: LoadedScenario) -> dict[str, Any]:
     """`{"plan.fixed_hires": [...]}`: the hires of the base scenario's plan (with the sweep's
-    `set`), solved once here; an empty dict when the scenario has no plan to freeze."""
+    `set`), solved once here; an empty dict when the scenario has no hiring plan. NoFeasiblePlan (exit 3)
+    when the plan has no feasible solution."""
     from engine.batch.frozen import solve_plan
 
     if base.scenario.plan is None:
         return {}
     loaded = load_scenario(sweep.base, [f"{k}={yaml_value(v)}" for k, v in sweep.spec.set.items()])
-    hiring = solve_plan(loaded).frame("hiring", "hiring")
+    plan = solve_plan(loaded)
+    plan.require_feasible(f"sweep {sweep.path}")
+    hiring = plan.frame("hiring", "hiring")
     if hiring is None:
         return {}
     rows = hiring[hiring["hires"] > 0].sort_values(["month", "role"], kind="stable")

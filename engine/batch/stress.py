@@ -307,7 +307,8 @@ def stress_search(scenario: str | Path, vary: str, lo: float, hi: float, until: 
     where `until` holds. `scenario`: a scenario file or a run folder (its plan is frozen, its
     resolved scenario varied). `tolerance`: final bracket width in the unit of `vary` (default
     |hi - lo| / 16). `replications` / `seed` default to the scenario's simulation section;
-    `workers` processes run the replications. Raises InputError (exit 2) on bad input."""
+    `workers` processes run the replications. Raises InputError (exit 2) on bad input and
+    NoFeasiblePlan (exit 3) when the plan to freeze has no feasible solution."""
     path = Path(scenario)
     if path.is_dir():
         loaded, plan = read_plan(path)
@@ -320,10 +321,8 @@ def stress_search(scenario: str | Path, vary: str, lo: float, hi: float, until: 
     seed = seed if seed is not None else base.scenario.simulation.seed
     if not replan and plan is None:
         plan = solve_plan(base)
-    if plan is not None and "hiring" in plan.outputs and plan.frame("hiring", "hiring") is None:
-        status = plan.outputs["hiring"].summary.get("status", "no plan")
-        raise InputError.single(str(scenario), "plan", f"there is no hiring plan to freeze (the solve ended {status})",
-                                "a scenario whose plan solves (`salesops run` says why not), or --replan")
+    if plan is not None:
+        plan.require_feasible(f"stress {scenario}")
     tol = abs(hi - lo) / 16 if tolerance is None else abs(tolerance)
     evaluate = _Evaluator(source, [], vary, cond, None if replan else plan, replications, seed, workers)
     probes = _bisect(evaluate, lo, hi, tol, max_probes, progress)
