@@ -24,10 +24,12 @@ from reports.geo import read_unit_shapes
 log = logging.getLogger(__name__)
 MAX_DATA_ROWS = 60
 """Rows of a data-stage table shown in the report (the full table is in the run folder)."""
-HEADLINE_KEYS = (("revenue", 0), ("gross_margin", 0), ("people_cost", 0), ("operating_margin", 0),
-                 ("sla", 4), ("hires", 0), ("shortfall_hours", 0), ("uncovered_leads", 0),
-                 *((f"sim_{f}_{p}", 4 if f == "sla" else 0) for f in SIM_FIGURES
-                   for p in ("p10", "p50", "p90")))
+PLAN_KEYS = (("revenue", 0), ("gross_margin", 0), ("people_cost", 0), ("operating_margin", 0),
+             ("sla", 4), ("hires", 0), ("shortfall_hours", 0), ("uncovered_leads", 0))
+"""Headline figures of every demand case's plan, with their decimals in the reports."""
+SIM_QUANTILES = ("p10", "p50", "p90")
+HEADLINE_KEYS = (*PLAN_KEYS, *((f"sim_{f}_{q}", dict(PLAN_KEYS)[f]) for f in SIM_FIGURES for q in SIM_QUANTILES))
+"""Every summary.json headline key and its decimals: plan figures, then sim_<figure>_<quantile>."""
 
 
 def _generic_table(title: str, frame: pd.DataFrame, sheet: str, limit: int | None = None) -> Table:
@@ -232,13 +234,22 @@ def _unit(key: str, currency: str) -> str:
 
 
 def _headline_table(ctx: Context, headline: dict) -> Table | None:
+    """One row per figure: the plan of each demand case, then the simulated case's p10 / p50 / p90
+    (columns `<case> sim p10` ...), so plan and simulation of a figure read across one line."""
     if not headline:
         return None
-    keys = [(k, d) for k, d in HEADLINE_KEYS if any(v.get(k) is not None for v in headline.values())]
+    cases = list(headline)
+    sim_cols = [(c, q) for c in cases for q in SIM_QUANTILES
+                if any(headline[c].get(f"sim_{f}_{q}") is not None for f in SIM_FIGURES)]
     cur = ctx.scenario.currency
-    rows = [[k, _unit(k, cur), *(tables.fmt(headline[c].get(k), d) for c in headline)] for k, d in keys]
-    return Table("Headline by demand case", ["figure", "unit", *headline], rows, "headline",
-                 numeric_from=2)
+    rows = []
+    for key, places in PLAN_KEYS:
+        values = [headline[c].get(key) for c in cases] + [headline[c].get(f"sim_{key}_{q}") for c, q in sim_cols]
+        if any(v is not None for v in values):
+            rows.append([key, _unit(key, cur), *(tables.fmt(v, places) for v in values)])
+    header = ["figure", "unit", *cases, *(f"{c} sim {q}" for c, q in sim_cols)]
+    return Table("Headline by demand case: the plan, then the simulated p10 / p50 / p90", header, rows,
+                 "headline", numeric_from=2)
 
 
 def glossary_table(currency: str) -> Table:

@@ -40,11 +40,17 @@ def run(request, tmp_path_factory) -> Path:
     return out
 
 
+def _key(figure: str, column: str) -> tuple[str, str]:
+    """(summary.json headline key, case) of a headline-table cell: `base sim p50` -> sim_<figure>_p50."""
+    match = re.fullmatch(r"(.+) sim (p\d+)", column)
+    return (f"sim_{figure}_{match[2]}", match[1]) if match else (figure, column)
+
+
 def _md_headline(text: str) -> dict[tuple[str, str], str]:
     block = text.split("### Headline by demand case", 1)[1].split("\n\n", 2)[1]
     lines = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.splitlines()]
     cases = lines[0][2:]
-    return {(row[0], case): cell for row in lines[2:] for case, cell in zip(cases, row[2:], strict=True)}
+    return {_key(row[0], case): cell for row in lines[2:] for case, cell in zip(cases, row[2:], strict=True)}
 
 
 def _html_headline(text: str) -> dict[tuple[str, str], str]:
@@ -52,7 +58,7 @@ def _html_headline(text: str) -> dict[tuple[str, str], str]:
     rows = [[html.unescape(re.sub("<[^>]+>", "", c)) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r)]
             for r in re.findall(r"<tr>(.*?)</tr>", table)]
     cases = rows[0][2:]
-    return {(row[0], case): cell for row in rows[1:] for case, cell in zip(cases, row[2:], strict=True)}
+    return {_key(row[0], case): cell for row in rows[1:] for case, cell in zip(cases, row[2:], strict=True)}
 
 
 def _xlsx_headline(path: Path) -> dict[tuple[str, str], object]:
@@ -60,7 +66,7 @@ def _xlsx_headline(path: Path) -> dict[tuple[str, str], object]:
     cases = rows[0][2:]
     width = len(rows[0])  # read-only sheets drop a row's trailing empty cells
     rows = [(*row, *([None] * (width - len(row)))) for row in rows]
-    return {(row[0], case): cell for row in rows[1:] for case, cell in zip(cases, row[2:], strict=True)}
+    return {_key(row[0], case): cell for row in rows[1:] for case, cell in zip(cases, row[2:], strict=True)}
 
 
 def _company(rec: pd.DataFrame, metric: str, scope: str = "company") -> pd.Series:
