@@ -92,6 +92,14 @@ def time_limit_stops() -> Iterator[list[str]]:
         _TIME_LIMIT_STOPS.reset(token)
 
 
+def note_time_limit_stop(what: str) -> None:
+    """Record in the enclosing `time_limit_stops` block (if any) that `what`, a loop of solves
+    or a bound rather than one HiGHS solve, stopped on the clock."""
+    stops = _TIME_LIMIT_STOPS.get()
+    if stops is not None:
+        stops.append(what)
+
+
 class _WarmStartHighs(Highs):
     """Pyomo's HiGHS interface, handing the model's current variable values to HiGHS as a starting
     solution (`Highs.setSolution`, sparse form) just before it runs. The Pyomo interface has no
