@@ -14,12 +14,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.runfolder.atomic import atomic_folder, check_out_folder
 from engine.runfolder.manifest import build_manifest, split_timings
 from engine.runfolder.write import write_json, write_table
 from engine.scenario.load import LoadedScenario, load_scenario, resolved_yaml
 from engine.stage import StageFailure, StageOutput, SupplyOut, stage_failures
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Progress = Callable[[str, float], None]
 """Callback (stage name, fraction of that stage done in [0, 1])."""
@@ -86,72 +90,92 @@ def load_for_run(path: str | Path, options: RunOptions) -> LoadedScenario:
 
 def execute(loaded: LoadedScenario, options: RunOptions, progress: Progress | None = None) -> RunResult:
     """Run every stage the scenario switches on, in order, in memory (nothing is written)."""
-    report = progress or (lambda stage, done: None)
-    result = RunResult(loaded)
-
-    def timed(name: str, fn: Callable[[], StageOutput]) -> StageOutput:
-        report(name, 0.0)
-        start = time.perf_counter()
-        out = fn()
-        result.wall_s[name] = time.perf_counter() - start
-        result.outputs[out.name] = out
-        report(name, 1.0)
-        return out
-
+    run = _Stages(RunResult(loaded), progress or (lambda stage, done: None))
+    history = _calibrate(run)
+    loaded = run.result.loaded
     scenario = loaded.scenario
-    history = None
-    if scenario.data is not None:
-        from engine.data.stage import calibrate_stage
-
-        start = time.perf_counter()
-        loaded, data_out = calibrate_stage(loaded)
-        result.loaded = loaded
-        result.outputs[data_out.name] = data_out
-        result.wall_s["data"] = time.perf_counter() - start
-        history = data_out.result.history
-        scenario = loaded.scenario
-
     forecast = None
     if scenario.demand is not None or scenario.data is not None:
         from engine.plan.demand import forecast_demand
 
-        forecast = timed("demand", lambda: forecast_demand(loaded, history)).result.forecast
-
+        forecast = run.timed("demand", lambda: forecast_demand(loaded, history)).result.forecast
     territories = None
     if scenario.territory is not None:
         from engine.plan.territory import territory_stage
 
-        territories = timed("territory", lambda: territory_stage(loaded)).result.territories
-
+        territories = run.timed("territory", lambda: territory_stage(loaded)).result.territories
     supply = None
     if scenario.plan is not None and forecast is not None:
         from engine.plan.supply import plan_supply
 
-        supply = timed("hiring", lambda: plan_supply(loaded, forecast))
-
+        supply = run.timed("hiring", lambda: plan_supply(loaded, forecast))
     allocation = None
     if scenario.allocation is not None and forecast is not None:
         from engine.plan.allocation import allocation_stage
 
-        allocation = timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).result.allocation
+        allocation = run.timed("allocation", lambda: allocation_stage(loaded, forecast, supply)).result.allocation
+    if scenario.simulation is not None and forecast is not None and not run.result.failures:
+        _simulate(run, options, forecast, supply, allocation, territories)
+    _reconcile(run)
+    return run.result
 
-    if scenario.simulation is not None and forecast is not None and not result.failures:
-        from engine.simulation.stage import simulate
 
-        sim = scenario.simulation
-        plan = supply.result if supply is not None else SupplyOut()
-        timed("simulation", lambda: simulate(
-            loaded, forecast, plan.hiring, plan.staffing, allocation,
-            territories, replications=sim.replications, seed=sim.seed, workers=options.workers,
-            progress=lambda done: report("simulation", done),
-            staffing_hourly=plan.staffing_hourly))
+@dataclass(frozen=True)
+class _Stages:
+    """One run's result being filled in, and the progress callback its stages report to."""
 
+    result: RunResult
+    report: Progress
+
+    def timed(self, name: str, fn: Callable[[], StageOutput]) -> StageOutput:
+        """Run stage `name`, keep its output and its wall time (seconds), report its progress."""
+        self.report(name, 0.0)
+        start = time.perf_counter()
+        out = fn()
+        self.result.wall_s[name] = time.perf_counter() - start
+        self.result.outputs[out.name] = out
+        self.report(name, 1.0)
+        return out
+
+
+def _calibrate(run: _Stages) -> pd.DataFrame | None:
+    """The data stage (CRM calibration) when the scenario has one: it replaces the run's loaded
+    scenario with the calibrated one and returns the history the forecast extends (else None)."""
+    if run.result.loaded.scenario.data is None:
+        return None
+    from engine.data.stage import calibrate_stage
+
+    start = time.perf_counter()
+    loaded, data_out = calibrate_stage(run.result.loaded)
+    run.result.loaded = loaded
+    run.result.outputs[data_out.name] = data_out
+    run.result.wall_s["data"] = time.perf_counter() - start
+    return data_out.result.history
+
+
+def _simulate(run: _Stages, options: RunOptions, forecast: pd.DataFrame, supply: StageOutput | None,
+              allocation: pd.DataFrame | None, territories: pd.DataFrame | None) -> None:
+    """The simulation stage over the plan (an empty one without a hiring stage)."""
+    from engine.simulation.stage import simulate
+
+    loaded = run.result.loaded
+    sim = loaded.scenario.simulation
+    plan = supply.result if supply is not None else SupplyOut()
+    run.timed("simulation", lambda: simulate(
+        loaded, forecast, plan.hiring, plan.staffing, allocation,
+        territories, replications=sim.replications, seed=sim.seed, workers=options.workers,
+        progress=lambda done: run.report("simulation", done),
+        staffing_hourly=plan.staffing_hourly))
+
+
+def _reconcile(run: _Stages) -> None:
+    """The reconciliation stage; its headline is emptied when a stage every figure depends on
+    has no plan."""
     from engine.reconcile.stage import reconcile
 
-    recon = timed("reconciliation", lambda: reconcile(result.loaded, result.outputs))
-    if any(f.stage in PLAN_STAGES for f in result.failures):
+    recon = run.timed("reconciliation", lambda: reconcile(run.result.loaded, run.result.outputs))
+    if any(f.stage in PLAN_STAGES for f in run.result.failures):
         recon.summary["headline"] = blank_headline(recon.summary.get("headline", {}))
-    return result
 
 
 PLAN_STAGES = ("hiring",)

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.common.results import Results, SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.common.util import NoDualsError, NoReducedCostsError
 from pyomo.contrib.solver.solvers.highs import Highs
 
@@ -74,6 +74,30 @@ def solver_defaults(**options: object) -> Iterator[None]:
         yield
     finally:
         _SCOPED_OPTIONS.reset(token)
+
+
+_TIME_LIMIT_STOPS: ContextVar[list[str] | None] = ContextVar("time_limit_stops", default=None)
+
+
+@contextlib.contextmanager
+def time_limit_stops() -> Iterator[list[str]]:
+    """A list that gets the termination of every `solve` inside the block that stopped on its
+    time limit (wherever the machine's speed took it; a gap or node limit stops at the same
+    point everywhere). A stage whose limits are meant as backstops reports a non-empty list."""
+    stops: list[str] = []
+    token = _TIME_LIMIT_STOPS.set(stops)
+    try:
+        yield stops
+    finally:
+        _TIME_LIMIT_STOPS.reset(token)
+
+
+def note_time_limit_stop(what: str) -> None:
+    """Record in the enclosing `time_limit_stops` block (if any) that `what`, a loop of solves
+    or a bound rather than one HiGHS solve, stopped on the clock."""
+    stops = _TIME_LIMIT_STOPS.get()
+    if stops is not None:
+        stops.append(what)
 
 
 class _WarmStartHighs(Highs):
@@ -175,8 +199,16 @@ def solve(
     except Exception as exc:  # noqa: BLE001 - a solver crash is reported, not propagated
         return SolveResult(Status.ERROR, f"error: {exc}", None, None, None, build_s,
                            time.perf_counter() - start)
-    solve_s = time.perf_counter() - start
+    return _outcome(results, build_s, time.perf_counter() - start, duals)
+
+
+def _outcome(results: Results, build_s: float, solve_s: float, duals: bool) -> SolveResult:
+    """The `SolveResult` of HiGHS's `results`, with the solution (and with `duals`, after an
+    optimal solve, the duals and reduced costs) loaded into the model when there is one."""
     status = _status(results.termination_condition, results.solution_status)
+    stops = _TIME_LIMIT_STOPS.get()
+    if stops is not None and results.termination_condition == TerminationCondition.maxTimeLimit:
+        stops.append(str(results.termination_condition.name))
     objective = results.incumbent_objective if status in (Status.OPTIMAL, Status.FEASIBLE) else None
     bound = results.objective_bound
     if bound is not None and not math.isfinite(bound):

@@ -17,20 +17,27 @@ COMPARE = REPO / "benchmarks" / "compare_runfolders.py"
 EXAMPLES = sorted(p.name for p in (REPO / "scenarios").glob("*.yaml"))
 REPLICATIONS = "2"
 """Replications per run: enough to exercise the simulation and its quantiles, short in a test."""
-BACKSTOP_S = "1800"
-"""Time limit (seconds) of the planning stages in these runs. The examples stop their solves on a
-gap or a node limit and their bounds when the steps stop raising them, all of which repeat
-exactly; a time limit, though, stops wherever the machine's speed took it (docs/scenarios.md). On
-a loaded 2-core machine the enterprise territory bound reached its 120 s backstop, so the test
-moves the backstop out of reach."""
+CLOCK_STOP = "time limit (backstop)"
+"""How summary.json's territory bound record begins when the clock, not its steps, stopped it."""
 
 
-def _backstops(scenario: str) -> list[str]:
-    from engine.scenario.load import load_scenario
-
-    s = load_scenario(REPO / "scenarios" / scenario).scenario
-    sections = [name for name in ("plan", "territory", "allocation") if getattr(s, name) is not None]
-    return [arg for name in sections for arg in ("--set", f"{name}.time_limit_s={BACKSTOP_S}")]
+def backstop_reports(folder: Path) -> list[str]:
+    """Where a run folder says a time limit cut its work short: a solve in manifest.json that
+    ended on `maxTimeLimit`, the territory stage's `time_limit_stops`, or its balanced bound
+    stopped by the clock. The examples run with their own limits, which are backstops: their
+    solves stop on a gap or a node limit and their bounds on counted steps, all of which repeat
+    exactly; only a backstop that cuts in (a machine far slower than the examples expect) stops
+    wherever the machine's speed took it, and then the run folder says so."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    territory = json.loads((folder / "summary.json").read_text(encoding="utf-8")).get("territory") or {}
+    found = [f"{name}: {record['termination']}" for name, record in manifest.get("solvers", {}).items()
+             if record.get("termination") == "maxTimeLimit"]
+    if territory.get("time_limit_stops"):
+        found.append(f"territory.time_limit_stops: {territory['time_limit_stops']}")
+    stopped = (territory.get("bound_relaxations") or {}).get("balanced_lagrangian_stopped", "")
+    if stopped.startswith(CLOCK_STOP):
+        found.append(f"territory.bound_relaxations.balanced_lagrangian_stopped: {stopped}")
+    return found
 
 
 def _env() -> dict[str, str]:
@@ -41,7 +48,7 @@ def _env() -> dict[str, str]:
 def _start(scenario: str, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "run", str(REPO / "scenarios" / scenario), "--out", str(out),
-         "--replications", REPLICATIONS, "--quiet", *_backstops(scenario)],
+         "--replications", REPLICATIONS, "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
 
 
@@ -62,7 +69,10 @@ def test_example_reruns_byte_identical(scenario: str, tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=1800)
         assert proc.returncode in (0, 3), err
     done = _compare(*runs)
-    assert done.returncode == 0, done.stdout
+    if done.returncode != 0:  # allowed only where a run folder says a backstop cut in
+        reports = backstop_reports(runs[0]) + backstop_reports(runs[1])
+        assert reports, done.stdout
+        pytest.skip(f"a time-limit backstop cut in on this machine ({'; '.join(reports)}): {done.stdout}")
     summary = (runs[0] / "summary.json").read_text(encoding="utf-8")
     timings = json.loads((runs[0] / "manifest.json").read_text(encoding="utf-8"))["timings"]
     assert '_s": ' not in summary.replace('"time_limit_s": ', "")  # no measured seconds left
@@ -99,3 +109,26 @@ def test_measured_times_leave_summary_for_the_manifest() -> None:
     assert list(kept) == ["hiring", "territory", "headline"]
     assert timings == {"hiring.build_s": 0.1, "hiring.solve_s": 2.0, "territory.rounds.0.lp_s": 0.5,
                        "territory.wall_s": None}
+
+
+def test_backstop_reports_name_every_clock_stop_and_nothing_else(tmp_path: Path) -> None:
+    """A folder whose solves ended on their gap and whose bound ended on its steps reports no
+    backstop; a solve cut by its time limit, the territory's count of such solves and a bound
+    stopped by the clock are each named."""
+    def folder(name: str, termination: str, territory: dict) -> Path:
+        out = tmp_path / name
+        out.mkdir()
+        (out / "manifest.json").write_text(json.dumps(
+            {"solvers": {"hiring.hiring": {"termination": termination}}}), encoding="utf-8")
+        (out / "summary.json").write_text(json.dumps({"territory": territory}), encoding="utf-8")
+        return out
+
+    from solvers.territory.bound_balanced import STOP_CLOCK, STOP_STALLED
+
+    quiet = folder("quiet", "convergenceCriteriaSatisfied",
+                   {"bound_relaxations": {"balanced_lagrangian_stopped": STOP_STALLED}})
+    assert backstop_reports(quiet) == []
+    cut = folder("cut", "maxTimeLimit", {"time_limit_stops": 2,
+                                         "bound_relaxations": {"balanced_lagrangian_stopped": STOP_CLOCK}})
+    assert backstop_reports(cut) == ["hiring.hiring: maxTimeLimit", "territory.time_limit_stops: 2",
+                                     f"territory.bound_relaxations.balanced_lagrangian_stopped: {STOP_CLOCK}"]

@@ -68,3 +68,22 @@ def test_territory_max_nodes_reaches_every_solve(tmp_path: Path, seen_options: l
     assert result.solve.has_solution
     assert len(seen_options) >= 2
     assert {o.get("mip_max_nodes") for o in seen_options} == {11}
+
+
+def test_time_limit_stops_are_collected_and_only_they() -> None:
+    """A solve cut by its time limit is recorded inside a `time_limit_stops` block (the territory
+    stage reports them as `time_limit_stops`, its limit being a backstop); one that ends on its
+    gap, and any solve outside a block, is not."""
+    from solvers.solve import note_time_limit_stop, time_limit_stops
+
+    solve(_knapsack(), time_limit_s=1e-9)  # outside a block: nothing to record into
+    with time_limit_stops() as stops:
+        assert solve(_knapsack()).objective == pytest.approx(8.0)
+        assert stops == []
+        cut = solve(_knapsack(), time_limit_s=1e-9)
+        assert cut.termination == "maxTimeLimit"
+        assert stops == ["maxTimeLimit"]
+        note_time_limit_stop("column generation")  # a loop of solves cut by the clock
+        assert stops == ["maxTimeLimit", "column generation"]
+    with time_limit_stops() as fresh:
+        assert fresh == []

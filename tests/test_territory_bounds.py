@@ -16,8 +16,9 @@ from scipy.spatial.distance import cdist
 from solvers.territory import bound_balanced as territory_lagrange
 from solvers.territory.bound_balanced import (
     _all_subproblems,
+    _stalled,
     _subproblems,
-    balanced_lagrangian_bound,
+    balanced_lagrangian,
     instance_of,
 )
 from solvers.territory.problem import Balance, TerritoryProblem
@@ -105,10 +106,43 @@ def test_balanced_bound_is_below_brute_force_optimum(seed: int) -> None:
     assert np.isfinite(optimum)
     inst = instance_of(prob)
     start = inst.cost[np.isfinite(inst.cost)].max() * np.ones(prob.n) / prob.n
-    bound = balanced_lagrangian_bound(inst, optimum, start, max_iter=300)
+    bound = balanced_lagrangian(inst, optimum, start, max_iter=300).bound
     assert bound <= optimum + 1e-6
     # and it is a real bound: the balance-free relaxation (every unit at its nearest unit) is 0
     assert bound > 0.5 * optimum
+
+
+def test_balanced_bound_stops_on_work_not_on_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The steps and the bound are the same whatever the clock says (a clock that jumps by a
+    random amount at every reading, far from the backstop), and the run ends on a work-counted
+    rule; only a backstop that cuts in stops on time, and the record says so."""
+    prob = _instance(30, 3, 5, 0.1)
+    inst = instance_of(prob)
+    upper = location_allocation_start(prob, time_limit_s=None, mip_gap=1e-6)[1]  # a balanced plan's cost
+    start = np.zeros(prob.n)
+    quiet = balanced_lagrangian(inst, upper, start, time_limit_s=None)
+    jumps = iter(np.random.default_rng(0).uniform(0, 50, 100_000).cumsum())
+    monkeypatch.setattr(territory_lagrange.time, "perf_counter", lambda: next(jumps))
+    noisy = balanced_lagrangian(inst, upper, start, time_limit_s=1e9)
+    assert (noisy.bound, noisy.steps, noisy.stopped) == (quiet.bound, quiet.steps, quiet.stopped)
+    assert quiet.stopped == territory_lagrange.STOP_STALLED and 0 < quiet.steps < 5000  # measured: 360
+    assert quiet.bound <= upper
+    cut = balanced_lagrangian(inst, upper, start, time_limit_s=10.0)  # the clock jumps past it
+    assert cut.stopped == territory_lagrange.STOP_CLOCK and cut.steps < quiet.steps
+    capped = balanced_lagrangian(inst, upper, start, max_iter=3)
+    assert (capped.steps, capped.stopped) == (3, territory_lagrange.STOP_STEPS)
+
+
+def test_bound_stalls_when_it_rises_less_than_a_share_of_the_open_gap() -> None:
+    """By hand, STALL_STEPS = 50 and STALL_SHARE = 0.002, plan cost 1000: a bound at 900 that
+    rose by 0.1 over 50 steps has risen less than 0.002 x 100 = 0.2 (stalled); by 0.3, not."""
+    assert (territory_lagrange.STALL_STEPS, territory_lagrange.STALL_SHARE) == (50, 0.002)
+    flat = [899.9] + [899.95] * 49 + [900.0]
+    assert _stalled(flat, 1000.0)
+    rising = [899.7] + [899.8] * 49 + [900.0]
+    assert not _stalled(rising, 1000.0)
+    assert not _stalled(flat[1:], 1000.0)  # fewer than 51 values: too early to tell
+    assert not _stalled([-np.inf] + flat[1:], 1000.0)
 
 
 @pytest.mark.parametrize("priced", [False, True])

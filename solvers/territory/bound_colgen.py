@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solvers.solve import SolveResult, Status, solve
+from solvers.solve import SolveResult, Status, note_time_limit_stop, solve
 from solvers.territory.milp_assign import AssignModel, Pairs, allowed_pairs, build, centre_positions
 from solvers.territory.problem import TerritoryProblem
 
@@ -244,6 +244,7 @@ def column_generation(prob: TerritoryProblem, *, nearest: int = 8, include: np.n
         if lp_value - dual_bound <= rel_tol * max(1.0, abs(lp_value)):
             break
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            note_time_limit_stop("column generation")
             break
     assert res is not None
     infeasible = res.status == Status.INFEASIBLE and pairs.complete

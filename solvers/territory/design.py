@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from solvers.solve import SolveResult, Status, relative_gap, solver_defaults
+from solvers.solve import SolveResult, Status, relative_gap, solver_defaults, time_limit_stops
 from solvers.territory import bound_capacitated as capacitated_lagrange
-from solvers.territory.bound_balanced import balanced_lagrangian_bound, instance_of
+from solvers.territory.bound_balanced import balanced_lagrangian, instance_of
 from solvers.territory.bound_colgen import supported
 from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
 from solvers.territory.diagnose import diagnose, proven_infeasible
@@ -100,7 +100,7 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     notes: dict = {}
     t0 = time.perf_counter()
     proof = proven_infeasible(prob)
-    with solver_defaults(mip_max_nodes=opts.max_nodes):
+    with solver_defaults(mip_max_nodes=opts.max_nodes), time_limit_stops() as stops:
         if proof:
             centres, result, extra = None, SolveResult(Status.INFEASIBLE, "infeasible by a check (no solve)",
                                                        None, None, None, 0.0, 0.0), []
@@ -116,6 +116,8 @@ def design_territories(prob: TerritoryProblem, options: SolveOptions | None = No
     result = replace(result, solve_s=max(result.solve_s, elapsed - result.build_s))
     out = _result(prob, centres, result, extra, opts)
     out.summary.update(notes)
+    if stops:  # the time limit is meant as a backstop: say when it cut a solve short
+        out.summary["time_limit_stops"] = len(stops)
     if centres is None:
         out.summary["diagnosis"] = proof or diagnose(prob, result.status, opts.time_limit_s)
     return out
@@ -292,11 +294,7 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     (`_certify_reduced`)."""
     t0 = time.perf_counter()
     work, heur, located = _restrict_centres(prob, opts, notes)
-    cap = opts.max_candidates
-    if cap is None and work is not prob:
-        cap = FIXED_CENTRE_CANDIDATES
-    elif cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
-        cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
+    cap = _pair_cap(prob, work, opts)
     if work.fixed_centres is not None and supported(work) and cap is not None:
         priced = _solve_priced(prob, work, heur, replace(opts, time_limit_s=_left(opts, t0)), notes, located)
         if priced is not None:
@@ -310,39 +308,12 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     first = opts.time_limit_s
     if follow and first is not None:
         first *= REDUCED_SHARE
-    start, feasible = None, False
-    if heur is not None:
-        start = _nearest(work.distance, work.fixed_centres)  # HiGHS drops it if unbalanced
-    elif work.fixed_centres is None:
-        # rounds of the priced MILP where it applies (every rule column-wise, not the plain
-        # capacitated p-median, whose own Lagrangian path restarts from this plan)
-        priced = supported(work) and not capacitated_lagrange.applies(work)
-        found = location_allocation_start(work, mip_gap=opts.mip_gap,
-                                          time_limit_s=None if first is None else START_SHARE * first,
-                                          rounds=LOCATE_ROUNDS if priced else 4, priced=priced)
-        if found is not None:
-            start, feasible = found[0], True
-            notes["start_plan"] = {"objective": found[1],
-                                   "method": PRICED_START if priced else "location-allocation"}
+    start, feasible = _assign_start(work, heur, opts, first, notes)
     reduction = None
     if feasible and cap is None and capacitated_lagrange.applies(work):
-        # plain capacitated p-median: knapsack Lagrangian bound, better start, pair fixing
-        reduction = capacitated_lagrange.reduce_pairs(work, start, mip_gap=opts.mip_gap,
-                                                      time_limit_s=None if first is None else START_SHARE * first)
-        if reduction.upper < notes["start_plan"]["objective"]:
-            notes["start_plan"] = {"objective": reduction.upper, "method": "Lagrangian heuristic"}
+        reduction = _capacitated_reduction(work, start, opts, first, notes)
         start = reduction.start
-        notes["capacitated_lagrange"] = reduction.summary()
-    if reduction is not None and reduction.proven:
-        cpos = centre_positions(reduction.pairs.centres, work.n)
-        done = SolveResult(Status.FEASIBLE, "capacitated Lagrangian bound meets the start plan", reduction.upper,
-                           None, None, 0.0, 0.0)
-        sol = AssignSolution(cpos[start], reduction.pairs, done, 0)
-    else:
-        sol = solve_assignment(work, max_candidates=cap, time_limit_s=_left(opts, t0, first), mip_gap=opts.mip_gap,
-                               start=start, start_feasible=feasible,
-                               pairs=None if reduction is None else reduction.pairs,
-                               highs_options=None if reduction is None else capacitated_lagrange.MILP_OPTIONS)
+    sol = _assign_milp(work, opts, cap, start, feasible, reduction, _left(opts, t0, first))
     if not sol.pairs.complete and sol.result.status == Status.INFEASIBLE:
         # infeasible with reduced candidates proves nothing: try again with every pair
         sol = solve_assignment(work, max_candidates=None, time_limit_s=_left(opts, t0), mip_gap=opts.mip_gap)
@@ -353,7 +324,6 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     res = sol.result
     if not res.has_solution:
         return None, res, []
-    centre_of = sol.pairs.centres[sol.assign]
     if reduction is not None:
         # the MILP's bound covers the kept pairs; a plan using a dropped one costs >= floor
         res = reduction.certify(res, opts.mip_gap)
@@ -362,7 +332,69 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
         notes["reduced_model"] = {"bound": res.bound, "gap": res.gap, "fixed_centres": work is not prob,
                                   "candidates_per_unit": None if sol.pairs.complete else cap}
         res = _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
-    return centre_of, res, _alternatives_from(work, opts, cap, sol.assign, res.objective)
+    return sol.pairs.centres[sol.assign], res, _alternatives_from(work, opts, cap, sol.assign, res.objective)
+
+
+def _pair_cap(prob: TerritoryProblem, work: TerritoryProblem, opts: SolveOptions) -> int | None:
+    """Candidate centres each unit keeps in the assignment MILP (None: every candidate): the
+    user's `max_candidates`, else FIXED_CENTRE_CANDIDATES when the centres were fixed here,
+    else enough to keep about AUTO_PAIRS pairs on large instances."""
+    cap = opts.max_candidates
+    if cap is None and work is not prob:
+        cap = FIXED_CENTRE_CANDIDATES
+    elif cap is None and work.n * len(_candidates(work)) > AUTO_PAIRS:
+        cap = max(MIN_CANDIDATES, AUTO_PAIRS // work.n)
+    return cap
+
+
+def _assign_start(work: TerritoryProblem, heur: HeuristicSolution | None, opts: SolveOptions,
+                  first: float | None, notes: dict) -> tuple[np.ndarray | None, bool]:
+    """The assignment MILP's start (centre unit of every unit, or None) and whether it is
+    feasible: each unit at its nearest fixed centre (HiGHS drops it if unbalanced), or, with
+    free centres, the location-allocation plan (recorded in `notes["start_plan"]`). `first` is
+    the time limit (seconds) of the first MILP, half of which the start may use."""
+    if heur is not None:
+        return _nearest(work.distance, work.fixed_centres), False
+    if work.fixed_centres is not None:
+        return None, False
+    # rounds of the priced MILP where it applies (every rule column-wise, not the plain
+    # capacitated p-median, whose own Lagrangian path restarts from this plan)
+    priced = supported(work) and not capacitated_lagrange.applies(work)
+    found = location_allocation_start(work, mip_gap=opts.mip_gap,
+                                      time_limit_s=None if first is None else START_SHARE * first,
+                                      rounds=LOCATE_ROUNDS if priced else 4, priced=priced)
+    if found is None:
+        return None, False
+    notes["start_plan"] = {"objective": found[1], "method": PRICED_START if priced else "location-allocation"}
+    return found[0], True
+
+
+def _capacitated_reduction(work: TerritoryProblem, start: np.ndarray, opts: SolveOptions, first: float | None,
+                           notes: dict) -> capacitated_lagrange.Reduction:
+    """Plain capacitated p-median: knapsack Lagrangian bound, a better start and pair fixing
+    (`solvers.territory.bound_capacitated`); `notes` get its summary and any better start."""
+    reduction = capacitated_lagrange.reduce_pairs(work, start, mip_gap=opts.mip_gap,
+                                                  time_limit_s=None if first is None else START_SHARE * first)
+    if reduction.upper < notes["start_plan"]["objective"]:
+        notes["start_plan"] = {"objective": reduction.upper, "method": "Lagrangian heuristic"}
+    notes["capacitated_lagrange"] = reduction.summary()
+    return reduction
+
+
+def _assign_milp(work: TerritoryProblem, opts: SolveOptions, cap: int | None, start: np.ndarray | None,
+                 feasible: bool, reduction: capacitated_lagrange.Reduction | None,
+                 time_limit_s: float | None) -> AssignSolution:
+    """The assignment MILP from `start` (over the pairs a capacitated reduction kept, if any), or
+    the start plan itself when that reduction's bound already meets it."""
+    if reduction is not None and reduction.proven:
+        cpos = centre_positions(reduction.pairs.centres, work.n)
+        done = SolveResult(Status.FEASIBLE, "capacitated Lagrangian bound meets the start plan", reduction.upper,
+                           None, None, 0.0, 0.0)
+        return AssignSolution(cpos[start], reduction.pairs, done, 0)
+    return solve_assignment(work, max_candidates=cap, time_limit_s=time_limit_s, mip_gap=opts.mip_gap,
+                            start=start, start_feasible=feasible,
+                            pairs=None if reduction is None else reduction.pairs,
+                            highs_options=None if reduction is None else capacitated_lagrange.MILP_OPTIONS)
 
 
 def _follow_with_every_pair(work: TerritoryProblem, reduced: AssignSolution, opts: SolveOptions,
@@ -509,11 +541,13 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
     covers only the reduced problem, so the reported bound is a relaxation of the full one:
     nearest fixed centre for every unit, or the Lagrangian bound of the uncapacitated p-median
     (valid for every side-constrained variant), raised by the balanced Lagrangian until its steps
-    stop or `deadline` (a `time.perf_counter()` instant; None: no limit) comes. Optimal only if
-    that closes the gap; otherwise feasible. `notes` gets `bound_method` (the relaxation that gave
-    the bound) and `bound_relaxations` (each one's value, and why the balanced one did not run)."""
+    stop by their own work-counted rules; `deadline` (a `time.perf_counter()` instant; None: no
+    limit) is only its backstop. Optimal only if that closes the gap; otherwise feasible. `notes`
+    gets `bound_method` (the relaxation that gave the bound) and `bound_relaxations` (each one's
+    value, and why the balanced one did not run, or its steps and why they stopped)."""
     values: dict[str, float] = {}
     skipped = None
+    balanced_run: dict = {}
     if prob.fixed_centres is not None:
         values[BOUND_NEAREST] = float(prob.weight @ prob.distance[:, prob.fixed_centres].min(axis=1))
     else:
@@ -528,25 +562,37 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
         upper = res.objective if groups is not None else heur.cost
         free = lagrangian_bound(cost, prob.p, upper, start, groups=groups)
         values[BOUND_FREE] = float(free.bound)
-        # the bound is what is still open, so it gets all the time left (its steps stop themselves)
-        left = np.inf if deadline is None else deadline - time.perf_counter()
-        skipped = _balanced_skipped(prob, left)
-        inst = instance_of(prob) if skipped is None else None
-        if inst is None:
-            skipped = skipped or "no balance or capacity bounds a territory"
-        else:
-            # from the balance-free prices: the balanced relaxation is at least as high there
-            prices = np.zeros(prob.n)
-            prices[positive] = free.multipliers
-            values[BOUND_BALANCED] = float(balanced_lagrangian_bound(inst, res.objective, prices, time_limit_s=left))
+        # from the balance-free prices: the balanced relaxation is at least as high there
+        prices = np.zeros(prob.n)
+        prices[positive] = free.multipliers
+        balanced, balanced_run = _balanced_bound(prob, res.objective, prices, deadline)
+        if balanced is not None:
+            values[BOUND_BALANCED] = balanced
+        skipped = balanced_run.pop("balanced_lagrangian_skipped", None)
     method = max(values, key=values.get)
     notes["bound_method"] = method
-    notes["bound_relaxations"] = {**values, **({"balanced_lagrangian_skipped": skipped} if skipped else {})}
+    notes["bound_relaxations"] = {**values, **({"balanced_lagrangian_skipped": skipped} if skipped else {}),
+                                  **balanced_run}
     bound = values[method]
     gap = relative_gap(res.objective, bound)
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
     status = Status.OPTIMAL if ok else Status.FEASIBLE
     return SolveResult(status, res.termination, res.objective, bound, gap, res.build_s, res.solve_s)
+
+
+def _balanced_bound(prob: TerritoryProblem, upper: float, prices: np.ndarray, deadline: float | None
+                    ) -> tuple[float | None, dict]:
+    """The balanced Lagrangian bound from unit `prices` (None when it does not run) and its
+    record for `bound_relaxations`: its steps and why they stopped, or why it did not run. Its
+    steps stop themselves; the time left before `deadline` is only a backstop, reported if it
+    cuts in."""
+    left = np.inf if deadline is None else deadline - time.perf_counter()
+    skipped = _balanced_skipped(prob, left)
+    inst = instance_of(prob) if skipped is None else None
+    if inst is None:
+        return None, {"balanced_lagrangian_skipped": skipped or "no balance or capacity bounds a territory"}
+    run = balanced_lagrangian(inst, upper, prices, time_limit_s=None if deadline is None else left)
+    return float(run.bound), {"balanced_lagrangian_steps": run.steps, "balanced_lagrangian_stopped": run.stopped}
 
 
 def _balanced_skipped(prob: TerritoryProblem, left: float) -> str | None:

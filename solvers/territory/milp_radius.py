@@ -192,26 +192,12 @@ def solve_radius(
         rad = _lp_radii(d, w, p, rad, deadline)
     while rounds < max_rounds:
         rounds += 1
-        t0 = time.perf_counter()
-        model = _build(d, w, p, rad, cost_limit, avoid)
-        options = None
-        if cost_limit is None:
-            # start from the best known centres; their cost is exact in the model (radii cover
-            # them), so it is also a valid cutoff: HiGHS prunes nodes that cannot beat it
-            _set_start(model, rad, best_centres, best_near)
-            upper = float(w @ best_near)
-            options = {"objective_bound": upper + 1e-6 * max(1.0, abs(upper)), **PROOF_OPTIONS}
-        build_s = time.perf_counter() - t0
-        left = None if deadline is None else max(1.0, deadline - time.perf_counter())
-        res = solve(model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap,
-                    options=options, warm_start=cost_limit is None)
-        build_total += build_s
-        solve_total += res.solve_s
-        last = res
-        if not res.has_solution:
+        last, centres = _solve_round(d, w, p, rad, cost_limit, avoid, (best_centres, best_near),
+                                     deadline, mip_gap)
+        build_total += last.build_s
+        solve_total += last.solve_s
+        if centres is None:
             break
-        y = np.array([pyo.value(v) for v in model.y.values()])
-        centres = np.flatnonzero(y > 0.5)
         near = d[:, centres].min(axis=1)
         if w @ near < w @ best_near:
             best_centres, best_near = centres, near
@@ -231,6 +217,31 @@ def solve_radius(
         build_s=build_total, solve_s=solve_total,
     )
     return RadiusSolution(centres, result, rounds, true_cost)
+
+
+def _solve_round(d: np.ndarray, w: np.ndarray, p: int, rad: _Radii, cost_limit: float | None,
+                 avoid: np.ndarray | None, best: tuple[np.ndarray, np.ndarray], deadline: float | None,
+                 mip_gap: float | None) -> tuple[SolveResult, np.ndarray | None]:
+    """Build and solve the model over the kept radii `rad`: its solve record and its open
+    centres (None without a solution). Without `cost_limit` it starts from the best known plan
+    `best` (open centres, each unit's nearest open distance), whose cost also cuts nodes off."""
+    t0 = time.perf_counter()
+    model = _build(d, w, p, rad, cost_limit, avoid)
+    options = None
+    if cost_limit is None:
+        # start from the best known centres; their cost is exact in the model (radii cover
+        # them), so it is also a valid cutoff: HiGHS prunes nodes that cannot beat it
+        _set_start(model, rad, *best)
+        upper = float(w @ best[1])
+        options = {"objective_bound": upper + 1e-6 * max(1.0, abs(upper)), **PROOF_OPTIONS}
+    build_s = time.perf_counter() - t0
+    left = None if deadline is None else max(1.0, deadline - time.perf_counter())
+    res = solve(model, build_s=build_s, time_limit_s=left, mip_gap=mip_gap,
+                options=options, warm_start=cost_limit is None)
+    if not res.has_solution:
+        return res, None
+    y = np.array([pyo.value(v) for v in model.y.values()])
+    return res, np.flatnonzero(y > 0.5)
 
 
 LP_OPTIONS = {"solver": "ipm"}

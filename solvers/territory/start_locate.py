@@ -24,7 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from solvers.solve import Status
+from solvers.solve import Status, note_time_limit_stop
 from solvers.territory.milp_assign import centre_positions, solve_assignment
 from solvers.territory.milp_priced import solve_priced
 from solvers.territory.problem import TerritoryProblem
@@ -128,6 +128,7 @@ def location_allocation_start(prob: TerritoryProblem, *, time_limit_s: float | N
         fixed = replace(prob, fixed_centres=centres, labels=labels, pinned=pin)
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left < 1.0:
+            note_time_limit_stop("location-allocation rounds")
             break
         start = _relabelled(None if best is None else best[0], previous, centres) if priced else None
         plan, finished = _assign(fixed, left, gap, priced, start)
