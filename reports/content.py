@@ -24,6 +24,8 @@ from reports.geo import read_unit_shapes
 log = logging.getLogger(__name__)
 MAX_DATA_ROWS = 60
 """Rows of a data-stage table shown in the report (the full table is in the run folder)."""
+RARE_VALUES = "data/rare_values.csv"
+"""The data stage's rare segment / region values (engine/data/deals.py `RARE_COLUMNS`)."""
 HEADLINE_KEYS = (("revenue", 0), ("gross_margin", 0), ("people_cost", 0), ("operating_margin", 0),
                  ("sla", 4), ("hires", 0), ("shortfall_hours", 0), ("uncovered_leads", 0),
                  *((f"sim_{f}_{p}", 4 if f == "sla" else 0) for f in SIM_FIGURES
@@ -43,8 +45,11 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
     sec = Section("data", "1. Data and KPIs")
     data = outputs.get("data")
     if data is not None:
+        rare = data.tables.get(RARE_VALUES)
+        if isinstance(rare, pd.DataFrame) and not rare.empty:
+            sec.blocks.append(_rare_values_table(rare))
         for path, frame in data.tables.items():
-            if isinstance(frame, pd.DataFrame) and not frame.empty:
+            if isinstance(frame, pd.DataFrame) and not frame.empty and path != RARE_VALUES:
                 name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
                 table = _generic_table(f"CRM {name.replace('_', ' ')}", frame, f"data_{name}",
                                        MAX_DATA_ROWS)
@@ -72,6 +77,17 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
     if sources is not None:
         sec.blocks.append(sources)
     return sec
+
+
+def _rare_values_table(rare: pd.DataFrame) -> Table:
+    """Segment and region values on under 1 % of the export's rows: each with its lines and the
+    mapping entry that merges it, when it is another spelling of a common value."""
+    rows = [[r.file, r.column, r.value, f"{tables.fmt(r.rows, 0)} of {tables.fmt(r.of_rows, 0)}",
+             str(r.lines), r.merge_with] for r in rare.itertuples()]
+    return Table("Rare values flagged in the CRM export (under 1 % of the rows; another spelling? "
+                 "merge it with the `values:` entry in the mapping)",
+                 ["file", "column", "value", "rows", "lines", "merge with (mapping)"], rows,
+                 "rare_values", numeric_from=6)
 
 
 def _sources_table(sources: dict[str, str]) -> Table | None:

@@ -22,6 +22,7 @@ import yaml
 from engine.data.calibrate import calibrate_dir
 from engine.data.deals import read_deals
 from engine.data.deals_calibrate import calibrate_deals, complete_scenario
+from engine.data.export_mapping import is_lead_export
 from engine.errors import InputError
 from engine.scenario.load import load_scenario
 
@@ -40,19 +41,6 @@ def _check_out(out: Path) -> None:
         raise InputError.single(str(out), "--out", "is a directory", "a YAML file to write, e.g. calibrated.yaml")
     if not out.parent.exists():
         raise InputError.single(str(out), "--out", f"folder {out.parent} does not exist", "an existing folder")
-
-
-def _is_lead_export(folder: Path, preset: str | None, mapping: Path | None) -> bool:
-    if preset:
-        return False
-    if mapping is not None:
-        try:
-            raw = yaml.safe_load(mapping.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            raw = {}
-        if isinstance(raw, dict) and "leads" in raw:
-            return True
-    return (folder / "leads.csv").exists()
 
 
 def _write(out: Path, header: list[str], body: dict, report: dict, validate: bool) -> None:
@@ -87,7 +75,7 @@ def calibrate_export(crm_dir: Path, out: Path, preset: str | None = None, mappin
     _check_out(out)
     if not crm_dir.is_dir():
         raise InputError.single(str(crm_dir), "<folder>", "not a folder", "the folder of the CRM export")
-    if _is_lead_export(crm_dir, preset, mapping):
+    if is_lead_export(crm_dir, preset, mapping):
         if complete is not None:
             raise InputError.single("--complete", "complete", "only for a deal export",
                                     "--preset, or a folder without leads.csv")

@@ -69,6 +69,10 @@ NOT_READ = {"name", "account", "probability", "type", "product", "source", "pipe
 """Columns a preset recognises but calibration does not use: left unread (memory)."""
 ONE = "All"
 """Segment and region of every deal when the export has no such column."""
+RARE_COLUMNS = ("file", "column", "value", "rows", "of_rows", "lines", "merge_with")
+"""Columns of the rare-values table: the export's file and column, the value, its rows (count),
+the rows it was counted among, its lines (at most MAX_LINES_PER_CHECK) and the `values:` entry
+of a mapping that merges it into the most common value."""
 
 
 @dataclass
@@ -91,6 +95,8 @@ class DealExport:
     history_source: str
     """`stage history`, `date-entered columns` or `current stages`."""
     warnings: list[str] = field(default_factory=list)
+    rare_values: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RARE_COLUMNS)))
+    """The rare segment and region values flagged (columns `RARE_COLUMNS`), one row each."""
 
 
 class _Rows:
@@ -329,22 +335,26 @@ def _history_long(rows: _Rows, fmt: str, deals: pd.DataFrame, deal_rows: _Rows) 
                          "entered_at": when}, index=f.index)
 
 
-def _rare(rows: _Rows, frame: pd.DataFrame, columns: tuple[str, ...], warnings: list[str]) -> None:
+def _rare(rows: _Rows, frame: pd.DataFrame, columns: tuple[str, ...], warnings: list[str]) -> list[dict]:
+    """Flag segment and region values on under RARE_SHARE of the kept rows; one record each."""
     kept = frame[~rows.bad]
     if len(kept) < RARE_MIN_ROWS:
-        return
+        return []
+    found = []
     for c in columns:
         counts = kept[c].value_counts()
         for value, n in counts[counts < RARE_SHARE * len(kept)].items():
             mask = (frame[c] == value) & ~rows.bad
-            lines = (mask[mask].index.to_numpy() + 2)[:MAX_LINES_PER_CHECK]
-            common = counts.index[0]
+            lines = " ".join(map(str, (mask[mask].index.to_numpy() + 2)[:MAX_LINES_PER_CHECK]))
+            merge = f"values: {{{c}: {{{show(str(value))}: {show(str(counts.index[0]))}}}}}"
             rows.flag(mask, c, f"rare value {show(str(value))} on {n} of {len(kept)} rows", None,
                       action="flagged")
             warnings.append(f"{rows.path}: {rows.theirs(c)}: rare value {show(str(value))} on {n} of "
-                            f"{len(kept)} rows (lines {' '.join(map(str, lines))}); merge it with "
-                            f"`values: {{{c}: {{{show(str(value))}: {show(str(common))}}}}}` in the mapping "
+                            f"{len(kept)} rows (lines {lines}); merge it with `{merge}` in the mapping "
                             "if it is another spelling")
+            found.append({"file": Path(rows.path).name, "column": rows.theirs(c), "value": str(value),
+                          "rows": int(n), "of_rows": len(kept), "lines": lines, "merge_with": merge})
+    return found
 
 
 def _users(rows: _Rows) -> pd.DataFrame:
@@ -415,13 +425,15 @@ def read_deals(folder: Path, preset: str | None = None, mapping: Path | None = N
     if users is not None:
         _derive_regions(deals, users)
     warnings: list[str] = []
-    _rare(rows, deals, ("segment", "region"), warnings)
+    rare = _rare(rows, deals, ("segment", "region"), warnings)
     all_rows = [r for r in (rows, hist_rows, user_rows) if r is not None]
     problems = sorted((p for r in all_rows for p in r.problems), key=lambda p: (p.file, p.line or 0))
     if problems and not lenient:
         raise InputError(problems)
-    return _assemble(deals, history, users, rows, hist_rows, user_rows, paths, as_of, maps,
-                     source_kind, warnings, lenient)
+    ex = _assemble(deals, history, users, rows, hist_rows, user_rows, paths, as_of, maps,
+                   source_kind, warnings, lenient)
+    ex.rare_values = pd.DataFrame(rare, columns=list(RARE_COLUMNS))
+    return ex
 
 
 def _export_date(maps: ExportMapping, deals: pd.DataFrame, history: pd.DataFrame) -> pd.Timestamp:

@@ -1,7 +1,8 @@
 """The data stage: a scenario's CRM export -> calibrated scenario, KPI tables and lead history.
 
 `calibrate_stage(loaded)` reads `data.crm_dir` (with `data.mapping`, `data.lenient`), calibrates
-(engine/calibrate.py) and returns a NEW `LoadedScenario` in which:
+(engine/calibrate.py) and returns a NEW `LoadedScenario` in which (a deal export, named by
+`data.preset` or a folder without leads.csv, goes to engine/data/deals_stage.py instead):
 
 * `regions`: the scenario's regions plus any region found in the export;
 * `segments`: every segment of the export and of the scenario with its calibrated `deal_size`
@@ -32,16 +33,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from engine.data.calibrate import Calibration, calibrate
 from engine.data.crm import CrmData, read_crm
+from engine.data.deals_stage import deals_stage
+from engine.data.export_mapping import is_lead_export
 from engine.data.kpis import kpi_tables
+from engine.data.revalidate import revalidated
 from engine.data.scoring import ScoringResult, score_leads
-from engine.errors import InputError
 from engine.plan.demand import SHORT_MIN_MONTHS
-from engine.scenario.load import LoadedScenario, problems_from_validation
-from engine.scenario.model import Scenario
+from engine.scenario.load import LoadedScenario
 from engine.stage import StageOutput, StageResult
 
 log = logging.getLogger(__name__)
@@ -93,20 +94,6 @@ def merged_scenario(resolved: dict, cal: Calibration) -> dict:
     return data
 
 
-def _validated(loaded: LoadedScenario, data: dict) -> LoadedScenario:
-    from engine.scenario.checks import check_scenario
-
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(problems_from_validation(exc, data, {}, str(loaded.path))) from None
-    new = LoadedScenario(scenario, loaded.path, data, loaded.overrides)
-    problems = check_scenario(new, {})
-    if problems:
-        raise InputError(problems)
-    return new
-
-
 def _tables(cal: Calibration, sc: ScoringResult | None, crm: CrmData) -> dict[str, pd.DataFrame]:
     tables = {f"data/{name}.csv": frame for name, frame in cal.report.items()}
     tables["data/history.csv"] = cal.history
@@ -147,17 +134,20 @@ def _num(x: object) -> float | None:
 
 
 def calibrate_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput[DataOut]]:
-    """Calibrate the scenario from its CRM export; see the module docstring."""
+    """Calibrate the scenario from its CRM export; see the module docstring. A deal export
+    (`data.preset`, or a folder without leads.csv) goes to engine/data/deals_stage.py."""
     s = loaded.scenario
     if s.data is None:
         return loaded, StageOutput(name="data")
     d = s.data
     mapping = loaded.resolve_path(d.mapping) if d.mapping else None
+    if not is_lead_export(loaded.resolve_path(d.crm_dir), d.preset, mapping):
+        return deals_stage(loaded)
     crm = read_crm(loaded.resolve_path(d.crm_dir), mapping, d.lenient)
     cal = calibrate(crm, _stage_roles(loaded), d.activity_hours,
                     s.horizon.start if s.horizon else None,
                     segments=[sg.name for sg in s.segments])
-    new = _validated(loaded, merged_scenario(loaded.resolved, cal))
+    new = revalidated(loaded, merged_scenario(loaded.resolved, cal))
     try:
         sc = score_leads(crm, d.scoring)
     except ValueError as exc:
