@@ -45,6 +45,8 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
     sec = Section("data", "1. Data and KPIs")
     data = outputs.get("data")
     if data is not None:
+        if data.summary.get("export") == "deals":
+            sec.blocks.append(Text(_deal_export_note(data.summary)))
         rare = data.tables.get(RARE_VALUES)
         if isinstance(rare, pd.DataFrame) and not rare.empty:
             sec.blocks.append(_rare_values_table(rare))
@@ -77,6 +79,18 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
     if sources is not None:
         sec.blocks.append(sources)
     return sec
+
+
+def _deal_export_note(d: dict) -> str:
+    """One paragraph on a deal export: files taken, open deals censored, the censored win rate
+    beside the closed-only one (summary.json `data`)."""
+    files = ", ".join(f"{name} ({kind.replace('_', ' ')})" for kind, name in d["files"].items())
+    return (f"Calibrated from a {d.get('preset') or 'deal'} export: {files}; export date {d['as_of'][:10]}; "
+            f"{tables.fmt(d['opportunities'], 0)} opportunities, {tables.fmt(d['open'], 0)} still open "
+            f"(censored at the export date). Win rate {tables.pct(d['win_rate'], 1)} (95 % interval "
+            f"{tables.pct(d['win_rate_low'], 1)} to {tables.pct(d['win_rate_high'], 1)}); closed deals alone "
+            f"would say {tables.pct(d['naive_win_rate'], 1)}. Stage reach from the {d['stage_reach_from']}. "
+            f"{len(d['assumed'])} figures are assumed, not in the export (listed below, first).")
 
 
 def _rare_values_table(rare: pd.DataFrame) -> Table:

@@ -346,7 +346,7 @@ def _rare(rows: _Rows, frame: pd.DataFrame, columns: tuple[str, ...], warnings: 
         for value, n in counts[counts < RARE_SHARE * len(kept)].items():
             mask = (frame[c] == value) & ~rows.bad
             lines = " ".join(map(str, (mask[mask].index.to_numpy() + 2)[:MAX_LINES_PER_CHECK]))
-            merge = f"values: {{{c}: {{{show(str(value))}: {show(str(counts.index[0]))}}}}}"
+            merge = f"opportunities: {{values: {{{c}: {{{show(str(value))}: {show(str(counts.index[0]))}}}}}}}"
             rows.flag(mask, c, f"rare value {show(str(value))} on {n} of {len(kept)} rows", None,
                       action="flagged")
             warnings.append(f"{rows.path}: {rows.theirs(c)}: rare value {show(str(value))} on {n} of "

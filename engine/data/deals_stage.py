@@ -78,7 +78,7 @@ def lead_history(opportunities: pd.DataFrame, scenario: Scenario, calibrated: li
 
 
 def _summary(ex: DealExport, cal: DealCalibration, preset: str | None, history: pd.DataFrame,
-             used: bool) -> dict:
+             used: bool, sources: dict[str, str]) -> dict:
     q = ex.quality
     skipped = q[q["action"] == "skipped"].groupby("file")["rows"].sum()
     conv = cal.report["outcomes"]
@@ -100,7 +100,7 @@ def _summary(ex: DealExport, cal: DealCalibration, preset: str | None, history: 
         "annual_growth": cal.fragment["demand"]["annual_growth"],
         "history_months": int(history["month"].nunique()),
         "forecast_from_history": used,
-        "assumed": [a.split(":", 1)[0] for a in cal.assumptions],
+        "assumed": sorted(k for k, v in sources.items() if v.startswith("assumed")),
     }
 
 
@@ -140,7 +140,7 @@ def deals_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput[Dea
     months = history["month"].nunique()
     used = d.forecast == "history" or (d.forecast == "auto" and months >= SHORT_MIN_MONTHS)
     out = StageOutput(name="data", tables=_tables(ex, cal, history),
-                      summary=_summary(ex, cal, d.preset, history, used),
+                      summary=_summary(ex, cal, d.preset, history, used, new.scenario.sources),
                       result=DealDataOut(history[["month", "segment", "region", "leads"]] if used else None,
                                          cal, ex))
     return new, out
