@@ -25,7 +25,6 @@ from engine.data.crm import read_crm
 from engine.data.deals import read_deals
 from engine.data.deals_calibrate import calibrate_deals, complete_scenario
 from engine.data.export_mapping import is_lead_export
-from engine.data.stage import merged_scenario
 from engine.errors import InputError
 from engine.scenario.load import load_scenario
 
@@ -75,6 +74,10 @@ def _complete_lead_export(crm_dir: Path, out: Path, mapping: Path | None, lenien
                           complete: Path) -> CalibrateResult:
     """A lead-level export calibrated onto `complete` as `salesops run` does with `data:`
     (engine/data/stage.py `merged_scenario`), written as a scenario that extends it."""
+    # Imported here: engine.data.stage loads the forecast and scoring modules, which a deal
+    # export's calibration (the 1M-row benchmark) never needs.
+    from engine.data.stage import merged_scenario
+
     parent = load_scenario(complete)
     s = parent.scenario
     crm = read_crm(crm_dir, mapping, lenient)
