@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +197,19 @@ def test_a_lenient_run_skips_and_counts_bad_rows_and_forecasts_leads_from_opport
     assert np.allclose(h["leads"], h["opportunities"] / factor) and h["opportunities"].sum() > 500
     assert out.result.history is not None and list(out.result.history.columns) == ["month", "segment", "region", "leads"]
     assert new.scenario.name == "calibrated from a deal export" and new.scenario.data.preset == "salesforce"
+
+
+def test_rare_values_of_a_lead_level_export_reach_the_run_folder_table(tmp_path, caplog):
+    crm = tmp_path / "crm"
+    shutil.copytree(REPO / "scenarios" / "data" / "crm_scaleup", crm)
+    leads = pd.read_csv(crm / "leads.csv", dtype=str, keep_default_na=False)
+    leads.loc[[7, 30], "region"] = "North America"
+    leads.to_csv(crm / "leads.csv", index=False)
+    scenario = _scenario(tmp_path, {"crm_dir": "crm"})
+    _, out = calibrate_stage(load_scenario(scenario))
+    rare = out.tables["data/rare_values.csv"]
+    assert rare.drop(columns="merge_with").values.tolist() == [
+        ["leads.csv", "region", "North America", 2, len(leads), "9 32"]]
+    assert yaml.safe_load(rare["merge_with"].iloc[0]) == {"leads": {"values": {"region": {"North America": "NA"}}}}
+    assert out.summary["rare_values"] == 1
+    assert 'region: rare value "North America" on 2 of' in caplog.text and "(lines 9 32)" in caplog.text

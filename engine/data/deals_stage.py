@@ -12,7 +12,7 @@ of its own; `data.stage_roles` names the role of a calibrated stage.
 Tables under `data/` (the columns of `salesops calibrate`'s report): `outcomes.csv` (censored
 and naive figures), `duration_aic.csv`, `history.csv` (month, segment, region, opportunities,
 leads), `quality.csv`, `stage_reach.csv`, `headcount.csv` and `rep_productivity.csv` (with a
-users sheet), `rare_values.csv` (when a segment or region value is rare; deals.py `RARE_COLUMNS`).
+users sheet), `rare_values.csv` (when a segment or region value is rare; engine/data/rare.py `RARE_COLUMNS`).
 
 The history the forecast reads is in leads: opportunities created per month divided by the
 product of the lead stages' conversions, as the calibrated demand baseline is.
