@@ -24,6 +24,8 @@ from reports.geo import read_unit_shapes
 log = logging.getLogger(__name__)
 MAX_DATA_ROWS = 60
 """Rows of a data-stage table shown in the report (the full table is in the run folder)."""
+RARE_VALUES = "data/rare_values.csv"
+"""The data stage's rare segment / region values (engine/data/deals.py `RARE_COLUMNS`)."""
 PLAN_KEYS = (("revenue", 0), ("gross_margin", 0), ("people_cost", 0), ("operating_margin", 0),
              ("sla", 4), ("hires", 0), ("shortfall_hours", 0), ("uncovered_leads", 0))
 """Headline figures of every demand case's plan, with their decimals in the reports."""
@@ -45,8 +47,13 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
     sec = Section("data", "1. Data and KPIs")
     data = outputs.get("data")
     if data is not None:
+        if data.summary.get("export") == "deals":
+            sec.blocks.append(Text(_deal_export_note(data.summary)))
+        rare = data.tables.get(RARE_VALUES)
+        if isinstance(rare, pd.DataFrame) and not rare.empty:
+            sec.blocks.append(_rare_values_table(rare))
         for path, frame in data.tables.items():
-            if isinstance(frame, pd.DataFrame) and not frame.empty:
+            if isinstance(frame, pd.DataFrame) and not frame.empty and path != RARE_VALUES:
                 name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
                 table = _generic_table(f"CRM {name.replace('_', ' ')}", frame, f"data_{name}",
                                        MAX_DATA_ROWS)
@@ -74,6 +81,29 @@ def _data_section(ctx: Context, outputs: dict[str, StageOutput], table: pd.DataF
     if sources is not None:
         sec.blocks.append(sources)
     return sec
+
+
+def _deal_export_note(d: dict) -> str:
+    """One paragraph on a deal export: files taken, open deals censored, the censored win rate
+    beside the closed-only one (summary.json `data`)."""
+    files = ", ".join(f"{name} ({kind.replace('_', ' ')})" for kind, name in d["files"].items())
+    return (f"Calibrated from a {d.get('preset') or 'deal'} export: {files}; export date {d['as_of'][:10]}; "
+            f"{tables.fmt(d['opportunities'], 0)} opportunities, {tables.fmt(d['open'], 0)} still open "
+            f"(censored at the export date). Win rate {tables.pct(d['win_rate'], 1)} (95 % interval "
+            f"{tables.pct(d['win_rate_low'], 1)} to {tables.pct(d['win_rate_high'], 1)}); closed deals alone "
+            f"would say {tables.pct(d['naive_win_rate'], 1)}. Stage reach from the {d['stage_reach_from']}. "
+            f"{len(d['assumed'])} figures are assumed, not in the export (listed below, first).")
+
+
+def _rare_values_table(rare: pd.DataFrame) -> Table:
+    """Segment and region values on under 1 % of the export's rows: each with its lines and the
+    mapping entry that merges it, when it is another spelling of a common value."""
+    rows = [[r.file, r.column, r.value, f"{tables.fmt(r.rows, 0)} of {tables.fmt(r.of_rows, 0)}",
+             str(r.lines), r.merge_with] for r in rare.itertuples()]
+    return Table("Rare values flagged in the CRM export (under 1 % of the rows; another spelling? "
+                 "merge it with the `values:` entry in the mapping)",
+                 ["file", "column", "value", "rows", "lines", "merge with (mapping)"], rows,
+                 "rare_values", numeric_from=6)
 
 
 def _sources_table(sources: dict[str, str]) -> Table | None:

@@ -8,7 +8,8 @@ export is read when `--preset` is given, or when the folder has no leads table.
 The fragment goes to `--out` (a YAML file; a directory is refused) with a header comment naming
 the files read and every assumed figure; its report frames go to `<out stem>_report/`. With
 `--complete PARENT.yaml` the output is a complete scenario (engine/data/deals_calibrate.py
-`complete_scenario`) that `salesops run` takes as is.
+`complete_scenario`; for a lead-level export, engine/data/stage.py `merged_scenario`, as
+`salesops run` merges a `data:` section) that `salesops run` takes as is.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from engine.data.calibrate import calibrate_dir
+from engine.data.calibrate import calibrate, calibrate_dir
+from engine.data.crm import read_crm
 from engine.data.deals import read_deals
 from engine.data.deals_calibrate import calibrate_deals, complete_scenario
+from engine.data.export_mapping import is_lead_export
 from engine.errors import InputError
 from engine.scenario.load import load_scenario
 
@@ -40,19 +43,6 @@ def _check_out(out: Path) -> None:
         raise InputError.single(str(out), "--out", "is a directory", "a YAML file to write, e.g. calibrated.yaml")
     if not out.parent.exists():
         raise InputError.single(str(out), "--out", f"folder {out.parent} does not exist", "an existing folder")
-
-
-def _is_lead_export(folder: Path, preset: str | None, mapping: Path | None) -> bool:
-    if preset:
-        return False
-    if mapping is not None:
-        try:
-            raw = yaml.safe_load(mapping.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            raw = {}
-        if isinstance(raw, dict) and "leads" in raw:
-            return True
-    return (folder / "leads.csv").exists()
 
 
 def _write(out: Path, header: list[str], body: dict, report: dict, validate: bool) -> None:
@@ -80,6 +70,34 @@ def _skips(quality) -> list[str]:
     return [f"skipped {r.rows} rows of {r.file}: {r.column}: {r.problem}" for r in q.itertuples()]
 
 
+def _complete_lead_export(crm_dir: Path, out: Path, mapping: Path | None, lenient: bool,
+                          complete: Path) -> CalibrateResult:
+    """A lead-level export calibrated onto `complete` as `salesops run` does with `data:`
+    (engine/data/stage.py `merged_scenario`), written as a scenario that extends it."""
+    # Imported here: engine.data.stage loads the forecast and scoring modules, which a deal
+    # export's calibration (the 1M-row benchmark) never needs.
+    from engine.data.stage import merged_scenario
+
+    parent = load_scenario(complete)
+    s = parent.scenario
+    crm = read_crm(crm_dir, mapping, lenient)
+    roles = {st.name: st.role for st in s.funnel.stages} if s.funnel else {}
+    cal = calibrate(crm, roles, None, s.horizon.start if s.horizon else None,
+                    segments=[sg.name for sg in s.segments])
+    merged = merged_scenario(parent.resolved, cal)
+    body: dict = {"extends": os.path.relpath(complete.resolve(), out.resolve().parent),
+                  "name": f"{s.name}, calibrated from {crm_dir.name}"}
+    if parent.resolved.get("data") is not None:
+        body["data"] = None
+    body.update({key: merged[key] for key in ("regions", "segments", "funnel", "demand", "sources")})
+    notes = [f"{k}: {v}" for k, v in merged["sources"].items() if v.startswith("assumed")]
+    header = [f"Calibrated by salesops calibrate from the lead-level export {crm_dir} (export date "
+              f"{crm.as_of:%Y-%m-%d}) onto {complete.name}.",
+              f"Report (intervals, AIC table): {out.stem}_report/", "Assumed (not in the export):"]
+    _write(out, header + [f"  {n}" for n in notes or ["(none)"]], body, {**cal.report, "history": cal.history}, validate=True)
+    return CalibrateResult(out, [f"read the lead-level export in {crm_dir}"] + notes)
+
+
 def calibrate_export(crm_dir: Path, out: Path, preset: str | None = None, mapping: Path | None = None,
                      lenient: bool = False, complete: Path | None = None) -> CalibrateResult:
     """Calibrate the export in `crm_dir` and write `out` (see the module docstring)."""
@@ -87,10 +105,9 @@ def calibrate_export(crm_dir: Path, out: Path, preset: str | None = None, mappin
     _check_out(out)
     if not crm_dir.is_dir():
         raise InputError.single(str(crm_dir), "<folder>", "not a folder", "the folder of the CRM export")
-    if _is_lead_export(crm_dir, preset, mapping):
+    if is_lead_export(crm_dir, preset, mapping):
         if complete is not None:
-            raise InputError.single("--complete", "complete", "only for a deal export",
-                                    "--preset, or a folder without leads.csv")
+            return _complete_lead_export(crm_dir, out, mapping, lenient, Path(complete))
         calibrate_dir(crm_dir, out, mapping=mapping, lenient=lenient)
         return CalibrateResult(out, [f"read the lead-level export in {crm_dir}"])
     ex = read_deals(crm_dir, preset, mapping, lenient)

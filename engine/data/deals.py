@@ -14,8 +14,9 @@ frames, with every bad row named by the export's own file, line, column and valu
   funnel stage or a segment;
 * status: from a status column (open / won / lost values) or from the stage (`won` / `lost`
   stage names); a closed deal needs its close date;
-* rare categories: a segment or region value on under 1 % of the rows is flagged (kept, listed
-  with its lines in `warnings` and the quality table); `values:` in the mapping merges it.
+* rare categories (engine/data/rare.py): a segment or region value on under 1 % of the rows is
+  flagged (kept, listed with its lines in `warnings`, `rare_values` and the quality table);
+  `values:` in the mapping merges it.
 
 Strict mode raises one InputError with every problem, sorted by file and line. Lenient mode skips
 the bad rows, and history rows of skipped deals, and counts both in `quality`.
@@ -55,12 +56,9 @@ from engine.data.export_values import (
     show,
     trimmed,
 )
+from engine.data.rare import rare_frame, rare_record, rare_values, warning
 from engine.errors import InputError, Problem
 
-RARE_SHARE = 0.01
-"""A segment or region value on fewer than this share of the rows is flagged as rare."""
-RARE_MIN_ROWS = 100
-"""Rare values are looked for only in files with at least this many rows."""
 DATE_COLUMNS = {"opportunities": ("created_at", "close_date", "won_at", "lost_at"),
                 "stage_history": ("entered_at",), "users": ()}
 TEXT_COLUMNS = ("stage", "status", "segment", "region", "owner", "rep", "role", "team")
@@ -91,6 +89,8 @@ class DealExport:
     history_source: str
     """`stage history`, `date-entered columns` or `current stages`."""
     warnings: list[str] = field(default_factory=list)
+    rare_values: pd.DataFrame = field(default_factory=lambda: rare_frame([]))
+    """The rare segment and region values flagged (engine/data/rare.py `RARE_COLUMNS`), one row each."""
 
 
 class _Rows:
@@ -329,22 +329,19 @@ def _history_long(rows: _Rows, fmt: str, deals: pd.DataFrame, deal_rows: _Rows) 
                          "entered_at": when}, index=f.index)
 
 
-def _rare(rows: _Rows, frame: pd.DataFrame, columns: tuple[str, ...], warnings: list[str]) -> None:
+def _rare(rows: _Rows, frame: pd.DataFrame, columns: tuple[str, ...], warnings: list[str]) -> list[dict]:
+    """Flag rare segment and region values (engine/data/rare.py) among the kept rows."""
     kept = frame[~rows.bad]
-    if len(kept) < RARE_MIN_ROWS:
-        return
+    found = []
     for c in columns:
-        counts = kept[c].value_counts()
-        for value, n in counts[counts < RARE_SHARE * len(kept)].items():
+        for value, n, common in rare_values(kept[c]):
             mask = (frame[c] == value) & ~rows.bad
-            lines = (mask[mask].index.to_numpy() + 2)[:MAX_LINES_PER_CHECK]
-            common = counts.index[0]
-            rows.flag(mask, c, f"rare value {show(str(value))} on {n} of {len(kept)} rows", None,
-                      action="flagged")
-            warnings.append(f"{rows.path}: {rows.theirs(c)}: rare value {show(str(value))} on {n} of "
-                            f"{len(kept)} rows (lines {' '.join(map(str, lines))}); merge it with "
-                            f"`values: {{{c}: {{{show(str(value))}: {show(str(common))}}}}}` in the mapping "
-                            "if it is another spelling")
+            rows.flag(mask, c, f"rare value {show(value)} on {n} of {len(kept)} rows", None, action="flagged")
+            record = rare_record(Path(rows.path).name, "opportunities", c, rows.theirs(c), value, n, len(kept),
+                                 (mask[mask].index.to_numpy() + 2).tolist(), common)
+            warnings.append(warning(rows.path, record))
+            found.append(record)
+    return found
 
 
 def _users(rows: _Rows) -> pd.DataFrame:
@@ -415,13 +412,15 @@ def read_deals(folder: Path, preset: str | None = None, mapping: Path | None = N
     if users is not None:
         _derive_regions(deals, users)
     warnings: list[str] = []
-    _rare(rows, deals, ("segment", "region"), warnings)
+    rare = _rare(rows, deals, ("segment", "region"), warnings)
     all_rows = [r for r in (rows, hist_rows, user_rows) if r is not None]
     problems = sorted((p for r in all_rows for p in r.problems), key=lambda p: (p.file, p.line or 0))
     if problems and not lenient:
         raise InputError(problems)
-    return _assemble(deals, history, users, rows, hist_rows, user_rows, paths, as_of, maps,
-                     source_kind, warnings, lenient)
+    ex = _assemble(deals, history, users, rows, hist_rows, user_rows, paths, as_of, maps,
+                   source_kind, warnings, lenient)
+    ex.rare_values = rare_frame(rare)
+    return ex
 
 
 def _export_date(maps: ExportMapping, deals: pd.DataFrame, history: pd.DataFrame) -> pd.Timestamp:

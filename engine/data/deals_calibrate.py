@@ -51,6 +51,8 @@ from engine.errors import InputError
 MIN_SEGMENT_DEALS = 30
 """Deals at a stage a segment needs for its own conversion (else the pooled one)."""
 SINGLE_STAGE = "opportunity"
+WHOLE = "(created to closed)"
+"""The `stage` of the report row with the whole opportunity's outcome (win rate, time to close)."""
 AE_ROLE = "AE"
 
 
@@ -167,7 +169,7 @@ def _stages(ex: DealExport, segments: list[str], rng: np.random.Generator
     else:
         stages, entered = _entries(ex)
         sources["funnel.stages"] = f"stages and reach from the {ex.history_source} of {opp}"
-    rows, aic, out = [{"stage": "(created to closed)", "segment": "*", **deal_outcomes(ex).as_row()}], [], []
+    rows, aic, out = [{"stage": WHOLE, "segment": "*", **deal_outcomes(ex).as_row()}], [], []
     with_history = len(ex.history) > 0 or stages == [SINGLE_STAGE]
     for k, stage in enumerate(stages):
         reached, days, event = _stage_events(k, entered, status, closed, as_of)

@@ -151,6 +151,21 @@ def load_export_mapping(preset: str | None, mapping: Path | None) -> tuple[Expor
     return _validated(raw, str(mapping) if mapping else f"preset {preset}"), user
 
 
+def is_lead_export(folder: Path, preset: str | None, mapping: Path | None) -> bool:
+    """True for a lead-level export (engine/data/crm.py): no preset, and a mapping with a
+    `leads` entry or a folder with leads.csv; otherwise the folder is read as a deal export."""
+    if preset:
+        return False
+    if mapping is not None:
+        try:
+            raw = yaml.safe_load(mapping.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            raw = {}
+        if isinstance(raw, dict) and "leads" in raw:
+            return True
+    return (folder / "leads.csv").exists()
+
+
 def header_of(path: Path) -> list[str]:
     """The first CSV record of `path` (empty for an empty or unreadable file)."""
     try:

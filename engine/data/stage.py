@@ -1,7 +1,8 @@
 """The data stage: a scenario's CRM export -> calibrated scenario, KPI tables and lead history.
 
 `calibrate_stage(loaded)` reads `data.crm_dir` (with `data.mapping`, `data.lenient`), calibrates
-(engine/calibrate.py) and returns a NEW `LoadedScenario` in which:
+(engine/calibrate.py) and returns a NEW `LoadedScenario` in which (a deal export, named by
+`data.preset` or a folder without leads.csv, goes to engine/data/deals_stage.py instead):
 
 * `regions`: the scenario's regions plus any region found in the export;
 * `segments`: every segment of the export and of the scenario with its calibrated `deal_size`
@@ -18,7 +19,8 @@
 
 The merged dict is re-validated with `Scenario.model_validate` and the meaning checks; the
 file path stays the original's. The StageOutput "data" holds the calibration report, the data-
-quality report, the KPI tables and the lead-scoring tables under `data/`, and as its result a
+quality report, the KPI tables, the lead-scoring tables and the rare segment / region values of
+the leads (`rare_values.csv`, engine/data/rare.py; also logged) under `data/`, and as its result a
 `DataOut`: `history` (monthly lead counts: month, segment, region, leads; None when
 `data.forecast` is `parameters` or there are fewer than 6 months in `auto`), `calibration`,
 `scoring`, `crm`.
@@ -29,19 +31,21 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from engine.data.calibrate import Calibration, calibrate
 from engine.data.crm import CrmData, read_crm
+from engine.data.deals_stage import deals_stage
+from engine.data.export_mapping import is_lead_export
 from engine.data.kpis import kpi_tables
+from engine.data.rare import rare_frame, rare_record, rare_values, warning
+from engine.data.revalidate import revalidated
 from engine.data.scoring import ScoringResult, score_leads
-from engine.errors import InputError
 from engine.plan.demand import SHORT_MIN_MONTHS
-from engine.scenario.load import LoadedScenario, problems_from_validation
-from engine.scenario.model import Scenario
+from engine.scenario.load import LoadedScenario
 from engine.stage import StageOutput, StageResult
 
 log = logging.getLogger(__name__)
@@ -93,22 +97,21 @@ def merged_scenario(resolved: dict, cal: Calibration) -> dict:
     return data
 
 
-def _validated(loaded: LoadedScenario, data: dict) -> LoadedScenario:
-    from engine.scenario.checks import check_scenario
-
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(problems_from_validation(exc, data, {}, str(loaded.path))) from None
-    new = LoadedScenario(scenario, loaded.path, data, loaded.overrides)
-    problems = check_scenario(new, {})
-    if problems:
-        raise InputError(problems)
-    return new
+def rare_leads(crm: CrmData) -> pd.DataFrame:
+    """Rare segment and region values of the leads file (engine/data/rare.py), with their lines."""
+    leads, name = crm.leads, Path(crm.files.get("leads", "leads.csv")).name
+    records = []
+    for c in ("segment", "region"):
+        for value, n, common in rare_values(leads[c]):
+            lines = leads.loc[leads[c] == value, "line"].tolist()
+            records.append(rare_record(name, "leads", c, c, value, n, len(leads), lines, common))
+    return rare_frame(records)
 
 
-def _tables(cal: Calibration, sc: ScoringResult | None, crm: CrmData) -> dict[str, pd.DataFrame]:
+def _tables(cal: Calibration, sc: ScoringResult | None, crm: CrmData, rare: pd.DataFrame) -> dict[str, pd.DataFrame]:
     tables = {f"data/{name}.csv": frame for name, frame in cal.report.items()}
+    if len(rare):
+        tables["data/rare_values.csv"] = rare
     tables["data/history.csv"] = cal.history
     tables.update(kpi_tables(crm))
     if sc is not None:
@@ -117,7 +120,7 @@ def _tables(cal: Calibration, sc: ScoringResult | None, crm: CrmData) -> dict[st
     return tables
 
 
-def _summary(crm: CrmData, cal: Calibration, sc: ScoringResult | None, history_used: bool) -> dict:
+def _summary(crm: CrmData, cal: Calibration, sc: ScoringResult | None, history_used: bool, rare: int) -> dict:
     q = crm.quality
     skipped = q[q["action"] == "skipped"].groupby("file")["rows"].sum()
     conv = cal.report["conversions"]
@@ -128,6 +131,7 @@ def _summary(crm: CrmData, cal: Calibration, sc: ScoringResult | None, history_u
         "leads": len(crm.leads), "opportunities": len(crm.opportunities),
         "stage_rows": len(crm.stage_history), "activities": len(crm.activities),
         "rows_skipped": {k: int(v) for k, v in skipped.items()},
+        "rare_values": rare,
         "conversion": {r.stage: _num(r.rate) for r in pooled.itertuples()},
         "win_rate": _num(wc.loc["*", "win_rate"]) if "*" in wc.index else None,
         "cycle_days_median": _num(wc.loc["*", "cycle_days_median"]) if "*" in wc.index else None,
@@ -147,17 +151,20 @@ def _num(x: object) -> float | None:
 
 
 def calibrate_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput[DataOut]]:
-    """Calibrate the scenario from its CRM export; see the module docstring."""
+    """Calibrate the scenario from its CRM export; see the module docstring. A deal export
+    (`data.preset`, or a folder without leads.csv) goes to engine/data/deals_stage.py."""
     s = loaded.scenario
     if s.data is None:
         return loaded, StageOutput(name="data")
     d = s.data
     mapping = loaded.resolve_path(d.mapping) if d.mapping else None
+    if not is_lead_export(loaded.resolve_path(d.crm_dir), d.preset, mapping):
+        return deals_stage(loaded)
     crm = read_crm(loaded.resolve_path(d.crm_dir), mapping, d.lenient)
     cal = calibrate(crm, _stage_roles(loaded), d.activity_hours,
                     s.horizon.start if s.horizon else None,
                     segments=[sg.name for sg in s.segments])
-    new = _validated(loaded, merged_scenario(loaded.resolved, cal))
+    new = revalidated(loaded, merged_scenario(loaded.resolved, cal))
     try:
         sc = score_leads(crm, d.scoring)
     except ValueError as exc:
@@ -165,7 +172,10 @@ def calibrate_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput
         sc = None
     months = cal.history["month"].nunique()
     use_history = d.forecast == "history" or (d.forecast == "auto" and months >= SHORT_MIN_MONTHS)
-    out = StageOutput(name="data", tables=_tables(cal, sc, crm),
-                      summary=_summary(crm, cal, sc, use_history),
+    rare = rare_leads(crm)
+    for record in rare.to_dict("records"):
+        log.warning("%s", warning(crm.files.get("leads", "leads.csv"), record))
+    out = StageOutput(name="data", tables=_tables(cal, sc, crm, rare),
+                      summary=_summary(crm, cal, sc, use_history, len(rare)),
                       result=DataOut(cal.history if use_history else None, cal, sc, crm))
     return new, out

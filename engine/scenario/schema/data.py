@@ -43,10 +43,16 @@ class Scoring(Model):
 
 class DataSection(Model):
     crm_dir: str
-    """Folder of the CRM export (leads.csv, opportunities.csv, stage_history.csv, activities.csv),
-    relative to the scenario file."""
+    """Folder of the CRM export, relative to the scenario file: a lead-level export (leads.csv,
+    opportunities.csv, stage_history.csv, activities.csv) or a deal export (an opportunity
+    report, optional stage history and users sheet; read when `preset` is given or the folder
+    has no leads.csv)."""
+    preset: Literal["salesforce", "hubspot", "pipedrive"] | None = None
+    """The deal export of this tool (engine/data/presets/), found in `crm_dir` by its header:
+    the funnel starts at "opportunity created" (docs/crm-presets.md)."""
     mapping: str | None = None
-    """Optional YAML column mapping from the export's column names to ours, relative to the scenario file."""
+    """Optional YAML column mapping from the export's column names to ours, relative to the
+    scenario file (with `preset`, it overrides the preset's columns key by key)."""
     lenient: bool = False
     """Skip bad rows (counted in the data-quality report) instead of stopping."""
     stage_roles: dict[str, str] | None = None
@@ -55,9 +61,11 @@ class DataSection(Model):
     exists go to `SDR` and stages of opportunities to `AE`."""
     activity_hours: dict[str, PosFloat] | None = None
     """Working time per activity type (hours; types email, call, demo, proposal, meeting), used
-    to estimate work hours per stage when the scenario has none. Default in engine/calibrate.py."""
+    to estimate work hours per stage when the scenario has none. Default in engine/calibrate.py.
+    Lead-level exports only (a deal export records no activities)."""
     forecast: Literal["auto", "history", "parameters"] = "auto"
-    """Demand forecast source: `history` (monthly lead counts from the export), `parameters`
+    """Demand forecast source: `history` (monthly lead counts from the export; from a deal
+    export, opportunities per month / the lead stages' conversions), `parameters`
     (the calibrated `demand` section), or `auto` (history when there are at least 6 months)."""
     scoring: Scoring = Scoring()
-    """Lead scoring of the open pipeline."""
+    """Lead scoring of the open pipeline (lead-level exports only)."""
