@@ -195,6 +195,11 @@ def _contiguous_without_start(prob: TerritoryProblem, start: ContiguousPlan | No
     (every pair up to CONTIGUOUS_FULL_PAIRS) searches alone; (problem, loop, plan, rounds)."""
     cap = max(MIN_CANDIDATES, CONTIGUOUS_FULL_PAIRS // prob.n) if prob.n * prob.n > CONTIGUOUS_FULL_PAIRS else None
     sol = solve_contiguous(prob, start, max_candidates=cap, time_limit_s=_seconds_to(stop), mip_gap=opts.mip_gap)
+    if sol.result.status == Status.INFEASIBLE and not sol.pairs.complete:
+        # no plan over each unit's nearest centres proves nothing about the whole problem
+        r = sol.result
+        sol = replace(sol, result=SolveResult(Status.NO_SOLUTION, f"no contiguous plan over each unit's {cap} "
+                                              "nearest centres", None, r.bound, None, r.build_s, r.solve_s))
     return prob, sol, sol.centre_of, 1
 
 

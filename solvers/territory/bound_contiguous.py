@@ -1,0 +1,142 @@
+"""A lower bound for contiguous territory design that includes contiguity: the LP relaxation of
+the assignment model with separator cuts separated on its fractional solutions.
+
+1. Column generation (`bound_colgen.column_generation`) solves the LP over every unit-centre pair
+   without contiguity; its duals fix every pair whose reduced cost says it cannot be in a plan
+   cheaper than the incumbent (`fixing_mask`): any plan that beats the incumbent uses only the
+   pairs kept.
+2. The LP over the kept pairs (free centres, y in [0, 1]) is solved in rounds; after each, the
+   most violated a-b separator cut of every unit-centre pair (`separator_cuts.separate`, a
+   minimum vertex cut by maximum flow) is added, and the LP solved again, until no cut is
+   violated, the LP stops rising, or time runs out.
+
+Every round's LP value bounds the plans over the kept pairs (the cuts hold for every contiguous
+plan), and a plan using any other pair costs at least the incumbent, so
+
+    bound = max(column-generation bound, min(incumbent cost, LP value with cuts))
+
+is a lower bound on every contiguous plan, certified (it does not depend on fixed centres).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from solvers.rows import add_rows
+from solvers.solve import Status, solve
+from solvers.territory.bound_colgen import column_generation, fixing_mask, pairs_of
+from solvers.territory.milp_assign import AssignModel, Pairs, allowed_pairs, build
+from solvers.territory.problem import TerritoryProblem
+from solvers.territory.separator_cuts import SeparatorCut, separate
+
+MAX_PAIRS = 120_000
+"""Most unit-centre pairs kept after fixing for the LP cut loop (above: the column-generation
+bound alone)."""
+MIN_RISE = 1e-5
+"""The cut loop stops when a round raises the LP by less than this share."""
+
+
+@dataclass(frozen=True)
+class ContiguousBound:
+    """`bound` (valid for every contiguous plan, the objective's unit), the LP over every pair
+    without contiguity (`lp_free`), the LP with cuts over the kept pairs (`lp_cuts`, None when
+    not run), pairs kept after fixing, cut rounds and cuts added, `note` why the loop stopped."""
+
+    bound: float
+    lp_free: float | None
+    lp_cuts: float | None
+    kept_pairs: int
+    rounds: int
+    cuts: int
+    note: str
+
+
+def add_separator_rows(am: AssignModel, cuts: list[SeparatorCut], name: str) -> int:
+    """Rows x_{i,c} - sum_{l in C} x_{l,c} <= 0 of `cuts` over the model's pairs (a separator unit
+    without a pair to the centre cannot join it and drops out); returns rows added."""
+    pairs = am.pairs
+    cpos = np.full(int(pairs.centres.max()) + 1, -1)
+    cpos[pairs.centres] = np.arange(len(pairs.centres))
+    vars_, coefs, ptr = [], [], [0]
+    for cut in cuts:
+        c = cpos[cut.centre]
+        ki = pairs.index(np.array([cut.unit]), np.array([c]))[0]
+        if c < 0 or ki < 0:
+            continue
+        kc = pairs.index(cut.separator, np.full(len(cut.separator), c))
+        kc = kc[kc >= 0]
+        vars_.extend([am.x[ki], *am.x[kc]])
+        coefs.extend([1.0] + [-1.0] * len(kc))
+        ptr.append(len(vars_))
+    add_rows(am.model, name, np.asarray(ptr), np.asarray(vars_, dtype=object), np.asarray(coefs), None, 0.0)
+    return len(ptr) - 1
+
+
+def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_rounds: int = 50
+                 ) -> tuple[float | None, float | None, int, int, str]:
+    """The LP relaxation over `pairs` without and with fractional separator cuts, in rounds until
+    none is violated, the LP rises by less than MIN_RISE, `max_rounds`, or `deadline` (a
+    `time.perf_counter()` instant); (LP without cuts, best LP with cuts, rounds, cuts, why it
+    stopped). None values when the first LP has no optimum."""
+    am = build(replace(prob, adjacency=None), pairs, integer=False)
+    first = last = None
+    rounds = cuts = 0
+    note = "no violated separator cut"
+    units, centres = pairs.i, pairs.centres[pairs.c]
+    while True:
+        left = deadline - time.perf_counter()
+        if left < 1.0 and rounds > 0:
+            note = "time limit"
+            break
+        res = solve(am.model, time_limit_s=max(1.0, left))
+        if res.status == Status.INFEASIBLE:
+            # no plan over the kept pairs: none beats the incumbent
+            first, last, note = (np.inf if first is None else first), np.inf, "no plan over the kept pairs"
+            break
+        if res.status != Status.OPTIMAL:
+            note = f"LP {res.termination}"
+            break
+        value = float(res.objective)
+        first = value if first is None else first
+        if last is not None and value - last <= MIN_RISE * max(1.0, abs(last)):
+            last = max(last, value)
+            note = "the LP stopped rising"
+            break
+        last = value if last is None else max(last, value)
+        if rounds >= max_rounds:
+            note = "round limit"
+            break
+        x = np.array([v.value or 0.0 for v in am.x])
+        found = separate(prob.n, prob.adjacency, x, units, centres)
+        if not found:
+            break
+        rounds += 1
+        cuts += add_separator_rows(am, found, f"separator_{rounds}")
+    return first, last, rounds, cuts, note
+
+
+def contiguous_lp_bound(prob: TerritoryProblem, upper: float, plan: np.ndarray, *, time_limit_s: float
+                        ) -> ContiguousBound | None:
+    """The certified bound of the module docstring for `prob` (free centres, border graph in
+    `prob.adjacency`), given a contiguous plan `plan` (centre unit of every unit) of cost `upper`;
+    None when column generation gives no bound."""
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    free = replace(prob, adjacency=None)
+    cg = column_generation(free, include=plan, time_limit_s=0.5 * time_limit_s)
+    if not np.isfinite(cg.bound):
+        return None
+    centres, label, _ = allowed_pairs(free)
+    mask = fixing_mask(cg, free, upper)
+    kept = int(mask.sum())
+    if not cg.converged:
+        return ContiguousBound(cg.bound, None, None, kept, 0, 0, "column generation unfinished")
+    if kept > MAX_PAIRS:
+        return ContiguousBound(cg.bound, cg.lp, None, kept, 0, 0, f"{kept:,} pairs kept, over MAX_PAIRS")
+    pairs = pairs_of(mask, centres, label, False)
+    first, last, rounds, cuts, note = lp_with_cuts(prob, pairs, deadline=deadline)
+    bound = cg.bound if last is None else max(cg.bound, min(upper, last))
+    return ContiguousBound(bound, cg.lp, last, kept, rounds, cuts, note)
