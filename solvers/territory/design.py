@@ -37,7 +37,7 @@ from solvers.territory.problem import (
     TerritoryProblem,
     TerritoryResult,
 )
-from solvers.territory.start_contiguous import ContiguousPlan, contiguous_start, recentre
+from solvers.territory.start_contiguous import ContiguousPlan, contiguous_start, recentre, repair
 from solvers.territory.start_greedy import HeuristicSolution, solve_heuristic
 from solvers.territory.start_locate import location_allocation_start
 
@@ -165,11 +165,18 @@ def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
 
 
 def _contiguous_start_plan(prob: TerritoryProblem, opts: SolveOptions, notes: dict) -> ContiguousPlan | None:
-    """Region growing + local search within CONTIGUOUS_START_SHARE of the time limit; noted in
+    """Region growing + local search within CONTIGUOUS_START_SHARE of the time limit (twice
+    that when the first share ends before every territory is in its bands); noted in
     `notes["start_plan"]`."""
     limit = opts.time_limit_s
     start = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
                              time_limit_s=None if limit is None else CONTIGUOUS_START_SHARE * limit)
+    if start is not None and not start.balanced and limit is not None:
+        # cut short by its time share (e.g. a busy machine): the search goes on from its plan
+        more = repair(prob.distance, prob.weight, prob.adjacency, start.centre_of, bands(prob),
+                      time_limit_s=CONTIGUOUS_START_SHARE * limit)
+        if more is not None and more.violation < start.violation:
+            start = more
     if start is not None:
         notes["start_plan"] = {"objective": start.cost, "method": CONTIGUOUS_START,
                                "balanced": start.balanced}
