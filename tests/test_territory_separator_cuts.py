@@ -103,10 +103,10 @@ def test_u_shape_lp_bound_rises_to_the_hand_solved_optimum() -> None:
     not connected). The cuts (separator {3} of unit 6 from centre 0) force unit 6 to centre 3:
     3 + sqrt(2) + sqrt(5), the contiguous optimum."""
     prob = _u_shape()
-    first, last, rounds, cuts, _ = lp_with_cuts(prob, candidate_pairs(prob, None), deadline=np.inf)
-    assert first == pytest.approx(3 + np.sqrt(2) + 2, abs=1e-6)
-    assert last == pytest.approx(3 + np.sqrt(2) + np.sqrt(5), abs=1e-6)
-    assert rounds >= 1 and cuts >= 1
+    loop = lp_with_cuts(prob, candidate_pairs(prob, None), deadline=np.inf)
+    assert loop.first == pytest.approx(3 + np.sqrt(2) + 2, abs=1e-6)
+    assert loop.last == pytest.approx(3 + np.sqrt(2) + np.sqrt(5), abs=1e-6)
+    assert loop.rounds >= 1 and len(loop.cuts) >= 1
 
 
 FJORD = {(3, r) for r in range(1, 6)} | {(4, 3)}
@@ -124,6 +124,7 @@ def _fjord_problem(p: int, seed: int) -> tuple[TerritoryProblem, list, np.ndarra
     return prob, cells, edges
 
 
+@pytest.mark.slow  # reason: the exact contiguous optimum, then column generation and the cut loop
 def test_grid_lp_bound_with_fractional_cuts_is_valid_and_higher() -> None:
     """Grid with a fjord (a hole open to the coast), 4 free centres, balance +-10 %: the LP with
     fractional cuts is above the LP without them (its solution crosses the fjord), at most the
@@ -138,10 +139,11 @@ def test_grid_lp_bound_with_fractional_cuts_is_valid_and_higher() -> None:
     terr = exact.assignments["territory"].to_numpy()
     for name in np.unique(terr):
         assert _connected(np.flatnonzero(terr == name), edges, len(cells))
-    first, last, rounds, cuts, _ = lp_with_cuts(prob, candidate_pairs(prob, None), deadline=np.inf)
-    assert rounds >= 1 and cuts >= 1
-    assert last > first * (1 + 1e-3), (first, last)
-    assert last <= opt * (1 + 1e-6)
+    loop = lp_with_cuts(prob, candidate_pairs(prob, None), deadline=np.inf)
+    first = loop.first
+    assert loop.rounds >= 1 and len(loop.cuts) >= 1
+    assert loop.last > first * (1 + 1e-3), (first, loop.last)
+    assert loop.last <= opt * (1 + 1e-6)
     ids = list(prob.unit_ids)
     plan = np.array([ids.index(c) for c in exact.assignments["center_unit_id"]])
     bound = contiguous_lp_bound(prob, opt, plan, time_limit_s=120)
@@ -156,6 +158,21 @@ def test_grid_with_holes_and_island_cut_loop_is_valid(tmp_path: Path) -> None:
     prob = load_territory_problem(_section(link_islands=True, territories=3), tmp_path)
     exact = design_territories(prob, SolveOptions(time_limit_s=120, mip_gap=0.0))
     assert exact.solve.status.value == "optimal", exact.summary
-    first, last, _, _, _ = lp_with_cuts(prob, candidate_pairs(prob, None), deadline=np.inf)
-    assert first - 1e-6 <= last <= exact.solve.objective * (1 + 1e-6)
+    loop = lp_with_cuts(prob, candidate_pairs(prob, None), deadline=np.inf)
+    assert loop.first - 1e-6 <= loop.last <= exact.solve.objective * (1 + 1e-6)
     assert len(cells) == prob.n
+
+
+def test_free_centre_model_starts_from_fractional_cuts() -> None:
+    """The fjord grid through the engine (49 units: the free-centre model over every pair finishes
+    the search): fractional cuts join its root, the plan is the proven optimum of the model
+    without them (same objective), and every territory is connected in the grid graph."""
+    prob, cells, edges = _fjord_problem(4, seed=2)
+    res = design_territories(prob, SolveOptions(time_limit_s=120, mip_gap=0.0))
+    assert res.solve.status.value == "optimal", res.summary
+    assert res.summary["contiguity"]["fractional_cuts"] >= 1
+    plain = lp_with_cuts(prob, candidate_pairs(prob, None), deadline=np.inf)
+    assert res.summary["bound"] >= plain.last * (1 - 1e-6)
+    terr = res.assignments["territory"].to_numpy()
+    for name in np.unique(terr):
+        assert _connected(np.flatnonzero(terr == name), edges, len(cells))

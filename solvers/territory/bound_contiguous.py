@@ -75,15 +75,26 @@ def add_separator_rows(am: AssignModel, cuts: list[SeparatorCut], name: str) -> 
     return len(ptr) - 1
 
 
-def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_rounds: int = 50
-                 ) -> tuple[float | None, float | None, int, int, str]:
+@dataclass(frozen=True)
+class CutLoop:
+    """Outcome of `lp_with_cuts`: the LP without cuts (`first`) and the best with them (`last`),
+    both None when the first LP had no optimum (inf when it had no solution at all), the
+    separator cuts added over the rounds, and why the loop stopped."""
+
+    first: float | None
+    last: float | None
+    rounds: int
+    cuts: list[SeparatorCut]
+    note: str
+
+
+def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_rounds: int = 50) -> CutLoop:
     """The LP relaxation over `pairs` without and with fractional separator cuts, in rounds until
     none is violated, the LP rises by less than MIN_RISE, `max_rounds`, or `deadline` (a
-    `time.perf_counter()` instant); (LP without cuts, best LP with cuts, rounds, cuts, why it
-    stopped). None values when the first LP has no optimum."""
+    `time.perf_counter()` instant)."""
     am = build(replace(prob, adjacency=None), pairs, integer=False)
     first = last = None
-    rounds = cuts = 0
+    rounds, found_all = 0, []
     note = "no violated separator cut"
     units, centres = pairs.i, pairs.centres[pairs.c]
     while True:
@@ -91,10 +102,10 @@ def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_r
         if left < 1.0 and rounds > 0:
             note = "time limit"
             break
-        res = solve(am.model, time_limit_s=max(1.0, left))
+        res = solve(am.model, time_limit_s=max(1.0, left) if np.isfinite(left) else None)
         if res.status == Status.INFEASIBLE:
-            # no plan over the kept pairs: none beats the incumbent
-            first, last, note = (np.inf if first is None else first), np.inf, "no plan over the kept pairs"
+            # no plan over these pairs: none beats the incumbent the pairs were fixed at
+            first, last, note = (np.inf if first is None else first), np.inf, "no plan over the pairs"
             break
         if res.status != Status.OPTIMAL:
             note = f"LP {res.termination}"
@@ -114,8 +125,9 @@ def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_r
         if not found:
             break
         rounds += 1
-        cuts += add_separator_rows(am, found, f"separator_{rounds}")
-    return first, last, rounds, cuts, note
+        add_separator_rows(am, found, f"separator_{rounds}")
+        found_all += found
+    return CutLoop(first, last, rounds, found_all, note)
 
 
 def contiguous_lp_bound(prob: TerritoryProblem, upper: float, plan: np.ndarray, *, time_limit_s: float
@@ -137,6 +149,6 @@ def contiguous_lp_bound(prob: TerritoryProblem, upper: float, plan: np.ndarray, 
     if kept > MAX_PAIRS:
         return ContiguousBound(cg.bound, cg.lp, None, kept, 0, 0, f"{kept:,} pairs kept, over MAX_PAIRS")
     pairs = pairs_of(mask, centres, label, False)
-    first, last, rounds, cuts, note = lp_with_cuts(prob, pairs, deadline=deadline)
-    bound = cg.bound if last is None else max(cg.bound, min(upper, last))
-    return ContiguousBound(bound, cg.lp, last, kept, rounds, cuts, note)
+    loop = lp_with_cuts(prob, pairs, deadline=deadline)
+    bound = cg.bound if loop.last is None else max(cg.bound, min(upper, loop.last))
+    return ContiguousBound(bound, cg.lp, loop.last, kept, loop.rounds, len(loop.cuts), loop.note)

@@ -256,10 +256,13 @@ def _kept_plan_record(prob: TerritoryProblem, best: np.ndarray | None, res: Solv
 
 
 def _contiguity_notes(notes: dict, rounds: int, sol: ContiguousSolution) -> None:
-    """summary.json `territory.contiguity`: the formulation, location and cut rounds, cuts."""
-    notes["contiguity"] = {"formulation": "separator cuts (Validi, Buchanan and Lykhovyd 2022), lazy on "
-                                          "integer solutions", "location_rounds": rounds, "cut_rounds": sol.rounds,
-                           "cuts": sol.cuts, "repaired_incumbents": sol.repaired}
+    """summary.json `territory.contiguity`: the formulation, location and cut rounds, cuts
+    (integer and fractional separation)."""
+    notes["contiguity"] = {"formulation": "separator cuts (Validi, Buchanan and Lykhovyd 2022), on fractional "
+                                          "LP solutions at the free-centre model's root and lazily on integer "
+                                          "solutions", "location_rounds": rounds, "cut_rounds": sol.rounds,
+                           "cuts": sol.cuts, "fractional_cuts": sol.fractional_cuts,
+                           "repaired_incumbents": sol.repaired}
 
 
 def _relocate(prob: TerritoryProblem, plan: np.ndarray, opts: SolveOptions, stop: float | None
