@@ -1,21 +1,12 @@
-"""A lower bound for contiguous territory design that includes contiguity: the LP relaxation of
-the assignment model with separator cuts separated on its fractional solutions.
+"""The LP relaxation of the assignment model with separator cuts separated on its fractional
+solutions: a lower bound of the contiguous model that includes contiguity.
 
-1. Column generation (`bound_colgen.column_generation`) solves the LP over every unit-centre pair
-   without contiguity; its duals fix every pair whose reduced cost says it cannot be in a plan
-   cheaper than the incumbent (`fixing_mask`): any plan that beats the incumbent uses only the
-   pairs kept.
-2. The LP over the kept pairs (free centres, y in [0, 1]) is solved in rounds; after each, the
-   most violated a-b separator cut of every unit-centre pair (`separator_cuts.separate`, a
-   minimum vertex cut by maximum flow) is added, and the LP solved again, until no cut is
-   violated, the LP stops rising, or time runs out.
-
-Every round's LP value bounds the plans over the kept pairs (the cuts hold for every contiguous
-plan), and a plan using any other pair costs at least the incumbent, so
-
-    bound = max(column-generation bound, min(incumbent cost, LP value with cuts))
-
-is a lower bound on every contiguous plan, certified (it does not depend on fixed centres).
+The LP over the given unit-centre pairs is solved in rounds; after each, the most violated a-b
+separator cut of every unit-centre pair (`separator_cuts.separate`, a minimum vertex cut by
+maximum flow) is added and the LP solved again, until no cut is violated, the LP stops rising,
+or time runs out. Every round's value is a lower bound of every contiguous plan over those pairs
+(the cuts hold for each of them). `milp_contiguous` runs the loop at the root of the free-centre
+model and hands the cuts to the MILP.
 """
 
 from __future__ import annotations
@@ -27,31 +18,12 @@ import numpy as np
 
 from solvers.rows import add_rows
 from solvers.solve import Status, solve
-from solvers.territory.bound_colgen import column_generation, fixing_mask, pairs_of
-from solvers.territory.milp_assign import AssignModel, Pairs, allowed_pairs, build
+from solvers.territory.milp_assign import AssignModel, Pairs, build
 from solvers.territory.problem import TerritoryProblem
 from solvers.territory.separator_cuts import SeparatorCut, separate
 
-MAX_PAIRS = 120_000
-"""Most unit-centre pairs kept after fixing for the LP cut loop (above: the column-generation
-bound alone)."""
 MIN_RISE = 1e-5
 """The cut loop stops when a round raises the LP by less than this share."""
-
-
-@dataclass(frozen=True)
-class ContiguousBound:
-    """`bound` (valid for every contiguous plan, the objective's unit), the LP over every pair
-    without contiguity (`lp_free`), the LP with cuts over the kept pairs (`lp_cuts`, None when
-    not run), pairs kept after fixing, cut rounds and cuts added, `note` why the loop stopped."""
-
-    bound: float
-    lp_free: float | None
-    lp_cuts: float | None
-    kept_pairs: int
-    rounds: int
-    cuts: int
-    note: str
 
 
 def add_separator_rows(am: AssignModel, cuts: list[SeparatorCut], name: str) -> int:
@@ -104,7 +76,7 @@ def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_r
             break
         res = solve(am.model, time_limit_s=max(1.0, left) if np.isfinite(left) else None)
         if res.status == Status.INFEASIBLE:
-            # no plan over these pairs: none beats the incumbent the pairs were fixed at
+            # no plan over these pairs at all: the model is infeasible (bound +inf)
             first, last, note = (np.inf if first is None else first), np.inf, "no plan over the pairs"
             break
         if res.status != Status.OPTIMAL:
@@ -128,27 +100,3 @@ def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_r
         add_separator_rows(am, found, f"separator_{rounds}")
         found_all += found
     return CutLoop(first, last, rounds, found_all, note)
-
-
-def contiguous_lp_bound(prob: TerritoryProblem, upper: float, plan: np.ndarray, *, time_limit_s: float
-                        ) -> ContiguousBound | None:
-    """The certified bound of the module docstring for `prob` (free centres, border graph in
-    `prob.adjacency`), given a contiguous plan `plan` (centre unit of every unit) of cost `upper`;
-    None when column generation gives no bound."""
-    t0 = time.perf_counter()
-    deadline = t0 + time_limit_s
-    free = replace(prob, adjacency=None)
-    cg = column_generation(free, include=plan, time_limit_s=0.5 * time_limit_s)
-    if not np.isfinite(cg.bound):
-        return None
-    centres, label, _ = allowed_pairs(free)
-    mask = fixing_mask(cg, free, upper)
-    kept = int(mask.sum())
-    if not cg.converged:
-        return ContiguousBound(cg.bound, None, None, kept, 0, 0, "column generation unfinished")
-    if kept > MAX_PAIRS:
-        return ContiguousBound(cg.bound, cg.lp, None, kept, 0, 0, f"{kept:,} pairs kept, over MAX_PAIRS")
-    pairs = pairs_of(mask, centres, label, False)
-    loop = lp_with_cuts(prob, pairs, deadline=deadline)
-    bound = cg.bound if loop.last is None else max(cg.bound, min(upper, loop.last))
-    return ContiguousBound(bound, cg.lp, loop.last, kept, loop.rounds, len(loop.cuts), loop.note)
