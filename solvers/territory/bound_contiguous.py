@@ -93,8 +93,9 @@ def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_r
             note = "round limit"
             break
         x = np.array([v.value or 0.0 for v in am.x])
-        found = separate(prob.n, prob.adjacency, x, units, centres)
+        found = separate(prob.n, prob.adjacency, x, units, centres, deadline=deadline)
         if not found:
+            note = "time limit" if time.perf_counter() > deadline else note
             break
         rounds += 1
         add_separator_rows(am, found, f"separator_{rounds}")

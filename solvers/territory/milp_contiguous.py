@@ -50,6 +50,10 @@ REPAIR_S = 5.0
 """Most seconds the local search may spend repairing one round's disconnected solution."""
 ROOT_SHARE = 0.2
 """Share of the time limit the free-centre model's root loop (LP + fractional cuts) may use."""
+ROOT_CUT_UNITS = 300
+"""Up to this many units the free-centre model gets the root loop (above, the model runs over
+each unit's nearest centres only, as a fallback without a balanced start, and its time is
+better spent searching)."""
 
 
 @dataclass(frozen=True)
@@ -143,8 +147,9 @@ def _root_cuts(prob: TerritoryProblem, am: AssignModel, deadline: float) -> tupl
     """Free centres: the LP relaxation of `am`'s model with separator cuts separated on its
     fractional solutions (`bound_contiguous.lp_with_cuts`) until `deadline`; the cuts join the
     MILP, whose root then sees contiguity. Returns (the LP's value, a lower bound of the model;
-    cuts added); (-inf, 0) with fixed centres (many small models, each solved in one go)."""
-    if prob.fixed_centres is not None:
+    cuts added); (-inf, 0) with fixed centres (many small models, each solved in one go) or over
+    ROOT_CUT_UNITS units."""
+    if prob.fixed_centres is not None or prob.n > ROOT_CUT_UNITS:
         return -np.inf, 0
     loop = lp_with_cuts(prob, am.pairs, deadline=deadline)
     if not loop.cuts:

@@ -18,6 +18,7 @@ integer check sees, which is what lifts the LP bound.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,16 +92,19 @@ def separate_centre(n: int, edges: np.ndarray, x: np.ndarray, centre: int, neigh
 
 
 def separate(n: int, edges: np.ndarray, x_pairs: np.ndarray, pair_unit: np.ndarray, pair_centre: np.ndarray,
-             tol: float = MIN_VIOLATION) -> list[SeparatorCut]:
+             tol: float = MIN_VIOLATION, deadline: float = np.inf) -> list[SeparatorCut]:
     """Violated separator cuts of a solution over unit-centre pairs (`x_pairs[k]` the value of
     unit `pair_unit[k]` in the territory of centre unit `pair_centre[k]`), every centre with a
-    unit beyond its neighbours."""
+    unit beyond its neighbours, until `deadline` (a `time.perf_counter()` instant; the centres
+    not reached by then are left for the next round)."""
     nbrs: dict[int, set[int]] = {}
     for a, b in edges:
         nbrs.setdefault(int(a), set()).add(int(b))
         nbrs.setdefault(int(b), set()).add(int(a))
     cuts = []
     for centre in np.unique(pair_centre):
+        if time.perf_counter() > deadline:
+            break
         mine = pair_centre == centre
         x = np.zeros(n)
         x[pair_unit[mine]] = x_pairs[mine]
