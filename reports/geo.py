@@ -2,8 +2,9 @@
 
 The scenario's `territory.boundaries` file is read with geopandas, brought to EPSG:4326 (a file
 without a CRS is used as it stands when its coordinates are longitude/latitude, else no map is
-drawn), simplified to a share of the map's extent and rounded, so a 3,000-unit map stays a few
-hundred kilobytes inside report.html and draws without a tile server.
+drawn), simplified to half a pixel of the map (as a coverage when the shapes form one, so
+neighbours keep sharing their borders) and rounded, so a 3,000-unit map stays about a megabyte
+inside report.html and draws without a tile server.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 log = logging.getLogger(__name__)
 
 DECIMALS = 4
 """Longitude/latitude decimals kept (about 10 m)."""
 SIMPLIFY_SHARE = 5e-4
-"""Simplification tolerance as a share of the map's larger extent."""
+"""Simplification tolerance as a share of the map's larger extent: half a pixel of a map drawn
+1,000 pixels wide (the report's map is about that), so the simplification cannot be seen."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,19 @@ class UnitShapes:
 
     geojson: dict
     points: pd.DataFrame
+
+
+def display_geometry(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Shapes simplified for display to SIMPLIFY_SHARE of the map's extent. Shapes that form a
+    coverage (no overlaps: counties, postcodes) are simplified together (`coverage_simplify`):
+    each shared border once, so neighbours still meet without gaps or slivers; otherwise each
+    shape on its own, keeping its topology."""
+    x0, y0, x1, y1 = geometry.total_bounds
+    tolerance = SIMPLIFY_SHARE * max(x1 - x0, y1 - y0)
+    shapes = geometry.values
+    if geometry.notna().all() and bool(shapely.coverage_is_valid(shapes)):
+        return gpd.GeoSeries(shapely.coverage_simplify(shapes, tolerance), index=geometry.index, crs=geometry.crs)
+    return geometry.simplify(tolerance, preserve_topology=True)
 
 
 def read_unit_shapes(path: Path, id_column: str) -> UnitShapes | None:
@@ -49,9 +65,7 @@ def read_unit_shapes(path: Path, id_column: str) -> UnitShapes | None:
             return None
     else:
         frame = frame.to_crs(4326)
-    x0, y0, x1, y1 = frame.total_bounds
-    tolerance = SIMPLIFY_SHARE * max(x1 - x0, y1 - y0)
-    geometry = frame.geometry.simplify(tolerance, preserve_topology=True).set_precision(10.0 ** -DECIMALS)
+    geometry = display_geometry(frame.geometry).set_precision(10.0 ** -DECIMALS)
     ids = frame[id_column].astype(str).str.strip().to_numpy()
     features = [{"type": "Feature", "id": str(i), "properties": {}, "geometry": g.__geo_interface__}
                 for i, g in zip(ids, geometry, strict=True) if g is not None and not g.is_empty]

@@ -73,9 +73,34 @@ def _html_block(block: object, first_chart: list[bool]) -> str:
         if any(key.startswith("geo") for key in block.figure.get("layout", {})):
             script += f"<script>{plots.GEO_OFFLINE_JS}</script>\n"
         return (f'{script}<figure class="chart" data-chart="{ident}"><div id="{ident}" '
-                f'class="plotly-chart"></div><script>Plotly.newPlot("{ident}", '
-                f"{plots.to_json(block.figure)}, {json.dumps(PLOTLY_CONFIG)});</script></figure>")
+                f'class="plotly-chart"></div><script>{_plot_call(ident, block.figure)}</script></figure>')
     raise TypeError(f"unknown block {type(block).__name__}")
+
+
+def _plot_call(ident: str, figure: dict) -> str:
+    """`Plotly.newPlot(...)` of a figure. A GeoJSON shared by several traces (the territory map,
+    its alternatives' small maps, the moved-units outline) is written once and handed to each of
+    those traces in the page, instead of one copy per trace."""
+    shared: list[dict] = []
+    uses: list[list[int]] = []
+    data = []
+    for k, trace in enumerate(figure.get("data", [])):
+        geo = trace.get("geojson")
+        if not isinstance(geo, dict):
+            data.append(trace)
+            continue
+        slot = next((n for n, g in enumerate(shared) if g is geo), None)
+        if slot is None:
+            slot = len(shared)
+            shared.append(geo)
+        uses.append([k, slot])
+        data.append({key: value for key, value in trace.items() if key != "geojson"})
+    config = json.dumps(PLOTLY_CONFIG)
+    if not shared:
+        return f'Plotly.newPlot("{ident}", {plots.to_json(figure)}, {config});'
+    return (f"(function () {{ const shapes = {plots.to_json(shared)}; const fig = {plots.to_json({**figure, 'data': data})};"
+            f" {json.dumps(uses)}.forEach(([t, s]) => {{ fig.data[t].geojson = shapes[s]; }});"
+            f' Plotly.newPlot("{ident}", fig, {config}); }})();')
 
 
 def render_html(doc: Document) -> str:

@@ -3,7 +3,7 @@
 The grid-with-lakes-and-island case of test_territory_maps runs through `salesops run` (territory
 stage only) with one alternative plan; the page must draw without network requests or console
 errors, the main map must hold exactly one choropleth path per unit, and the small map of the
-alternative as many again.
+alternative as many again, both drawn from one copy of the GeoJSON in the page.
 """
 
 from __future__ import annotations
@@ -45,3 +45,5 @@ def test_map_draws_one_polygon_per_unit(tmp_path: Path) -> None:
     assert per_geo == [units, units], per_geo
     plan = pd.read_csv(run / "plan" / "territories.csv")
     assert len(plan) == units
+    # one copy of the unit shapes serves the main map and the alternative's small map
+    assert (run / "report.html").read_text().count('"type":"Feature","id":"c0r0"') == 1

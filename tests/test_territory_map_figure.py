@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pytest
+from shapely.geometry import Polygon
 
 from reports import plots
-from reports.geo import UnitShapes
+from reports.geo import UnitShapes, display_geometry
 
 
 def _shapes(ids: list[str]) -> UnitShapes:
@@ -44,3 +48,19 @@ def test_no_boundaries_no_choropleth() -> None:
     plan = pd.DataFrame({"unit_id": ["a"], "territory": ["T1"], "center_unit_id": ["a"], "workload": [1.0],
                          "potential": [0.0]})
     assert plots.territory_choropleth(SimpleNamespace(territories=plan), None, None) is None
+
+
+def test_display_geometry_keeps_neighbours_sharing_their_border() -> None:
+    """Two 10 x 10 squares whose shared border zigzags 0.0001 to either side 200 times: simplified
+    for display (tolerance 0.01 of a 20-wide map) the zigzag goes, the two shapes neither overlap
+    nor leave a gap (their areas add up to the area of their union, 200), and they still share a
+    border 10 long."""
+    ys = np.linspace(0, 10, 201)
+    zig = [(10 + (1e-4 if k % 2 else -1e-4), y) for k, y in enumerate(ys)]
+    west = Polygon([(0, 0), *zig, (0, 10)])
+    east = Polygon([(20, 0), (20, 10), *zig[::-1]])
+    shapes = display_geometry(gpd.GeoSeries([west, east]))
+    assert sum(len(g.exterior.coords) for g in shapes) < 30
+    assert shapes.area.sum() == pytest.approx(shapes.union_all().area, abs=1e-9)
+    assert shapes.union_all().area == pytest.approx(200.0, abs=0.01)
+    assert shapes.iloc[0].intersection(shapes.iloc[1]).length == pytest.approx(10.0, abs=0.01)

@@ -256,3 +256,20 @@ def test_units_command_queen_and_island_links(tmp_path: Path) -> None:
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(ids), len(ids)))
     assert connected_components(graph, directed=False)[0] == 1
     assert len(adj) > len(_grid_edges(cells))
+
+
+def test_no_plan_over_reduced_pairs_is_not_called_infeasible(tmp_path: Path, monkeypatch) -> None:
+    """Without a balanced start the free-centre model runs over each unit's nearest centres; when
+    that restricted model has no plan (here: every unit may only join itself, while 3 territories
+    must hold 49 units), the whole problem is not proven infeasible: status no_solution."""
+    from engine.plan.territory import load_territory_problem
+    from solvers.territory import design
+    from solvers.territory.design import SolveOptions
+
+    _write(tmp_path)
+    prob = load_territory_problem(_section(link_islands=True), tmp_path)
+    monkeypatch.setattr(design, "CONTIGUOUS_FULL_PAIRS", 0)
+    monkeypatch.setattr(design, "MIN_CANDIDATES", 1)
+    _, sol, best, _ = design._contiguous_without_start(prob, None, SolveOptions(time_limit_s=20), None)
+    assert best is None
+    assert sol.result.status.value == "no_solution", sol.result

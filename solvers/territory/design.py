@@ -27,7 +27,7 @@ from solvers.territory.bound_colgen import supported
 from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
 from solvers.territory.diagnose import diagnose, proven_infeasible
 from solvers.territory.milp_assign import AssignSolution, Pairs, centre_positions, solve_assignment
-from solvers.territory.milp_contiguous import bands, solve_contiguous
+from solvers.territory.milp_contiguous import ContiguousSolution, bands, solve_contiguous
 from solvers.territory.milp_priced import solve_priced
 from solvers.territory.milp_radius import is_integral, solve_radius
 from solvers.territory.problem import (
@@ -37,7 +37,7 @@ from solvers.territory.problem import (
     TerritoryProblem,
     TerritoryResult,
 )
-from solvers.territory.start_contiguous import ContiguousPlan, contiguous_start, recentre
+from solvers.territory.start_contiguous import ContiguousPlan, contiguous_start, recentre, repair
 from solvers.territory.start_greedy import HeuristicSolution, solve_heuristic
 from solvers.territory.start_locate import location_allocation_start
 
@@ -130,6 +130,12 @@ def _contiguous_path(prob: TerritoryProblem) -> bool:
             and len(prob.together) == 0 and len(prob.apart) == 0)
 
 
+ContiguousSearch = tuple[TerritoryProblem, ContiguousSolution, np.ndarray | None, int]
+"""A contiguous search's outcome: the problem its last MILP loop solved (`prob`, or `prob` with
+the final centres fixed), that loop, the best plan (centre unit of every unit) and the
+location-allocation rounds run."""
+
+
 def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
                       ) -> tuple[np.ndarray | None, SolveResult, list[np.ndarray]]:
     """Contiguous plan from region growing and local search, then location-allocation rounds:
@@ -139,62 +145,140 @@ def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     Lagrangian, which drops contiguity), given CONTIGUOUS_BOUND_SHARE of the time. Without a
     balanced start the free-centre MILP over each unit's nearest candidates searches alone."""
     t0 = time.perf_counter()
-    limit = opts.time_limit_s
-    start = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
-                             time_limit_s=None if limit is None else CONTIGUOUS_START_SHARE * limit)
-    if start is not None:
-        notes["start_plan"] = {"objective": start.cost, "method": CONTIGUOUS_START,
-                               "balanced": start.balanced}
-    milp_s = _left(opts, t0)
-    if milp_s is not None:
-        milp_s *= 1 - CONTIGUOUS_BOUND_SHARE  # the rest certifies the bound over every pair
-    stop = None if milp_s is None else time.perf_counter() + milp_s
+    start = _contiguous_start_plan(prob, opts, notes)
+    heur = _bound_heuristic(prob)
+    stop = _contiguous_milp_stop(opts, t0)
     if start is None or not start.balanced:
-        cap = max(MIN_CANDIDATES, CONTIGUOUS_FULL_PAIRS // prob.n) if prob.n * prob.n > CONTIGUOUS_FULL_PAIRS else None
-        sol = solve_contiguous(prob, start, max_candidates=cap, time_limit_s=milp_s, mip_gap=opts.mip_gap)
-        work, res, best, rounds = prob, sol.result, sol.centre_of, 1
-    else:
-        work, sol, best, rounds = _relocate(prob, start.centre_of, opts, stop)
-        restarts = 0
-        while restarts < CONTIGUOUS_RESTARTS and (stop is None or stop - time.perf_counter() > RESTART_MIN_S):
-            restarts += 1
-            other = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
-                                     time_limit_s=None if stop is None else stop - time.perf_counter(),
-                                     variant=restarts)
-            if other is None or not other.balanced:
-                continue
-            found = _relocate(prob, other.centre_of, opts, stop)
-            if found[2] is not None and prob.plan_cost(found[2]) < prob.plan_cost(best) - 1e-9:
-                work, sol, best = found[0], found[1], found[2]
-                notes["start_plan"]["best_restart"] = restarts
-            rounds += found[3]
-        notes["start_plan"]["restarts"] = restarts
-        if prob.n * prob.n <= CONTIGUOUS_FREE_PAIRS and (stop is None or time.perf_counter() < stop - 1.0):
-            # small enough for the model over every pair: its bound certifies contiguity too
-            plan = ContiguousPlan(best, prob.plan_cost(best), 0.0)
-            left = None if stop is None else stop - time.perf_counter()
-            sol = solve_contiguous(prob, plan, max_candidates=None, time_limit_s=left, mip_gap=opts.mip_gap)
-            work, best = prob, sol.centre_of if sol.centre_of is not None else best
+        work, sol, best, rounds = _contiguous_without_start(prob, start, opts, stop)
         res = sol.result
-        if best is not None and (not res.has_solution or res.objective > prob.plan_cost(best) + 1e-9):
-            res = SolveResult(Status.FEASIBLE, f"start plan kept ({res.termination})", prob.plan_cost(best),
-                              None, None, res.build_s, res.solve_s)
-    notes["contiguity"] = {"formulation": "separator cuts (Validi, Buchanan and Lykhovyd 2022), lazy on "
-                                          "integer solutions", "location_rounds": rounds, "cut_rounds": sol.rounds,
-                           "cuts": sol.cuts, "repaired_incumbents": sol.repaired}
+    else:
+        work, sol, best, rounds = _contiguous_from_start(prob, start, opts, stop, notes)
+        res = _kept_plan_record(prob, best, sol.result)
+    _contiguity_notes(notes, rounds, sol)
     if best is None:
         return None, res, []
     if work is not prob or not sol.pairs.complete:
         notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap,
                                        "note": "valid only with the final centres fixed"}
-        res = _certify_reduced(prob, res, opts, None, _deadline(opts, t0), notes)
+        res = _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
     alts = []
     if opts.alternatives:
         alts = _contiguous_alternatives(work, opts, sol.pairs, best, res)
     return best, res, alts
 
 
-def _relocate(prob: TerritoryProblem, plan: np.ndarray, opts: SolveOptions, stop: float | None):
+def _bound_heuristic(prob: TerritoryProblem) -> HeuristicSolution | None:
+    """The p-median heuristic the certified bound starts from (`_certify_reduced`), computed
+    before the MILP search so that the time limit counts it (tens of seconds at 3,000 units);
+    None up to CONTIGUOUS_FREE_PAIRS pairs, where the model over every pair certifies the plan."""
+    if prob.n * prob.n <= CONTIGUOUS_FREE_PAIRS:
+        return None
+    return solve_heuristic(prob.distance[:, _candidates(prob)], prob.weight, prob.p)
+
+
+def _contiguous_start_plan(prob: TerritoryProblem, opts: SolveOptions, notes: dict) -> ContiguousPlan | None:
+    """Region growing + local search within CONTIGUOUS_START_SHARE of the time limit (twice
+    that when the first share ends before every territory is in its bands); noted in
+    `notes["start_plan"]`."""
+    limit = opts.time_limit_s
+    start = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
+                             time_limit_s=None if limit is None else CONTIGUOUS_START_SHARE * limit)
+    if start is not None and not start.balanced and limit is not None:
+        # cut short by its time share (e.g. a busy machine): the search goes on from its plan
+        more = repair(prob.distance, prob.weight, prob.adjacency, start.centre_of, bands(prob),
+                      time_limit_s=CONTIGUOUS_START_SHARE * limit)
+        if more is not None and more.violation < start.violation:
+            start = more
+    if start is not None:
+        notes["start_plan"] = {"objective": start.cost, "method": CONTIGUOUS_START,
+                               "balanced": start.balanced}
+    return start
+
+
+def _contiguous_milp_stop(opts: SolveOptions, t0: float) -> float | None:
+    """The `time.perf_counter()` instant the MILP search ends: the time left after the start,
+    less CONTIGUOUS_BOUND_SHARE of it, which certifies the bound over every pair (None: no limit)."""
+    milp_s = _left(opts, t0)
+    if milp_s is None:
+        return None
+    return time.perf_counter() + milp_s * (1 - CONTIGUOUS_BOUND_SHARE)
+
+
+def _seconds_to(stop: float | None) -> float | None:
+    return None if stop is None else stop - time.perf_counter()
+
+
+def _contiguous_without_start(prob: TerritoryProblem, start: ContiguousPlan | None, opts: SolveOptions,
+                              stop: float | None) -> ContiguousSearch:
+    """No balanced start: the free-centre separator-cut MILP over each unit's nearest candidates
+    (every pair up to CONTIGUOUS_FULL_PAIRS) searches alone; (problem, loop, plan, rounds)."""
+    cap = max(MIN_CANDIDATES, CONTIGUOUS_FULL_PAIRS // prob.n) if prob.n * prob.n > CONTIGUOUS_FULL_PAIRS else None
+    sol = solve_contiguous(prob, start, max_candidates=cap, time_limit_s=_seconds_to(stop), mip_gap=opts.mip_gap)
+    if sol.result.status == Status.INFEASIBLE and not sol.pairs.complete:
+        # no plan over each unit's nearest centres proves nothing about the whole problem
+        r = sol.result
+        sol = replace(sol, result=SolveResult(Status.NO_SOLUTION, f"no contiguous plan over each unit's {cap} "
+                                              "nearest centres", None, r.bound, None, r.build_s, r.solve_s))
+    return prob, sol, sol.centre_of, 1
+
+
+def _contiguous_from_start(prob: TerritoryProblem, start: ContiguousPlan, opts: SolveOptions,
+                           stop: float | None, notes: dict) -> ContiguousSearch:
+    """Location-allocation rounds from the start plan, then from restarts while time is left, and
+    on small instances the free-centre model over every pair; (problem with the final centres
+    fixed or `prob`, last MILP loop, best plan, location rounds)."""
+    work, sol, best, rounds = _relocate(prob, start.centre_of, opts, stop)
+    work, sol, best, rounds = _contiguous_restarts(prob, opts, stop, notes, (work, sol, best, rounds))
+    if prob.n * prob.n <= CONTIGUOUS_FREE_PAIRS and (stop is None or time.perf_counter() < stop - 1.0):
+        # small enough for the model over every pair: its bound certifies contiguity too
+        plan = ContiguousPlan(best, prob.plan_cost(best), 0.0)
+        sol = solve_contiguous(prob, plan, max_candidates=None, time_limit_s=_seconds_to(stop), mip_gap=opts.mip_gap)
+        work, best = prob, sol.centre_of if sol.centre_of is not None else best
+    return work, sol, best, rounds
+
+
+def _contiguous_restarts(prob: TerritoryProblem, opts: SolveOptions, stop: float | None, notes: dict,
+                         found: ContiguousSearch) -> ContiguousSearch:
+    """Up to CONTIGUOUS_RESTARTS further starts (seeded k-means++ seeds), each followed by its
+    location-allocation rounds while RESTART_MIN_S of MILP time is left; the best of `found`
+    (problem, loop, plan, rounds) and theirs, rounds summed."""
+    work, sol, best, rounds = found
+    restarts = 0
+    while restarts < CONTIGUOUS_RESTARTS and (stop is None or stop - time.perf_counter() > RESTART_MIN_S):
+        restarts += 1
+        other = contiguous_start(prob.distance, prob.weight, prob.adjacency, prob.p, bands(prob),
+                                 time_limit_s=_seconds_to(stop), variant=restarts)
+        if other is None or not other.balanced:
+            continue
+        again = _relocate(prob, other.centre_of, opts, stop)
+        if again[2] is not None and prob.plan_cost(again[2]) < prob.plan_cost(best) - 1e-9:
+            work, sol, best = again[0], again[1], again[2]
+            notes["start_plan"]["best_restart"] = restarts
+        rounds += again[3]
+    notes["start_plan"]["restarts"] = restarts
+    return work, sol, best, rounds
+
+
+def _kept_plan_record(prob: TerritoryProblem, best: np.ndarray | None, res: SolveResult) -> SolveResult:
+    """`res`, or a feasible record of the plan `best` when the last MILP loop has no plan as good."""
+    if best is not None and (not res.has_solution or res.objective > prob.plan_cost(best) + 1e-9):
+        return SolveResult(Status.FEASIBLE, f"start plan kept ({res.termination})", prob.plan_cost(best),
+                           None, None, res.build_s, res.solve_s)
+    return res
+
+
+def _contiguity_notes(notes: dict, rounds: int, sol: ContiguousSolution) -> None:
+    """summary.json `territory.contiguity`: the formulation, location and cut rounds, cuts
+    (integer and fractional separation)."""
+    notes["contiguity"] = {"formulation": "separator cuts (Validi, Buchanan and Lykhovyd 2022), on fractional "
+                                          "LP solutions at the free-centre model's root and lazily on integer "
+                                          "solutions", "location_rounds": rounds, "cut_rounds": sol.rounds,
+                           "cuts": sol.cuts, "fractional_cuts": sol.fractional_cuts,
+                           "repaired_incumbents": sol.repaired}
+
+
+def _relocate(prob: TerritoryProblem, plan: np.ndarray, opts: SolveOptions, stop: float | None
+              ) -> ContiguousSearch:
     """Location-allocation rounds from a contiguous balanced plan (see `_solve_contiguous`):
     (problem with the final centres fixed, last MILP loop, best plan, rounds)."""
     best, rounds = recentre(prob.distance, prob.weight, plan), 0

@@ -8,7 +8,10 @@ from j) holds a unit of that territory,
 
     x_ij <= sum_{l in C} x_lj.
 
-There are exponentially many, so they are separated lazily on integer solutions: for every
+There are exponentially many. With free centres, the model's LP relaxation is first solved in
+rounds with the most violated cut of every unit-centre pair separated on its fractional solution
+(a minimum vertex cut, `separator_cuts`), and those cuts join the MILP, so its own dual bound
+includes contiguity from the root. Then they are separated lazily on integer solutions: for every
 piece S of a territory cut off from its centre, C = N(S) (the units bordering S outside it)
 separates every unit of S from every centre outside S ∪ N(S), so the cut is added for every open
 centre, not only the one S was assigned to (otherwise the next solve hands S to a neighbour's
@@ -29,7 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from solvers.solve import SolveResult, Status, relative_gap, solve
+from solvers.territory.bound_contiguous import add_separator_rows, lp_with_cuts
 from solvers.territory.milp_assign import (
+    AssignModel,
     Pairs,
     add_contiguity_cuts,
     build,
@@ -43,6 +48,12 @@ from solvers.territory.start_contiguous import Band, ContiguousPlan, repair
 
 REPAIR_S = 5.0
 """Most seconds the local search may spend repairing one round's disconnected solution."""
+ROOT_SHARE = 0.2
+"""Share of the time limit the free-centre model's root loop (LP + fractional cuts) may use."""
+ROOT_CUT_UNITS = 300
+"""Up to this many units the free-centre model gets the root loop (above, the model runs over
+each unit's nearest centres only, as a fallback without a balanced start, and its time is
+better spent searching)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,7 @@ class ContiguousSolution:
     rounds: int
     cuts: int
     repaired: int
+    fractional_cuts: int = 0
 
 
 def bands(prob: TerritoryProblem) -> list[Band]:
@@ -84,8 +96,9 @@ def solve_contiguous(prob: TerritoryProblem, start: ContiguousPlan | None, *, ma
         own = pairs.index(prob.fixed_centres, np.arange(len(prob.fixed_centres)))
         for k in own[own >= 0]:
             am.x[k].fix(1.0)
+    bound, fractional = _root_cuts(prob, am, t0 + (np.inf if time_limit_s is None else ROOT_SHARE * time_limit_s))
     build_s = time.perf_counter() - t0
-    total_build, total_solve, bound, rounds, cuts, repaired = build_s, 0.0, -np.inf, 0, 0, 0
+    total_build, total_solve, rounds, cuts, repaired = build_s, 0.0, 0, 0, 0
     last = None
     while True:
         left = deadline - time.perf_counter()
@@ -127,7 +140,22 @@ def solve_contiguous(prob: TerritoryProblem, start: ContiguousPlan | None, *, ma
         build_s = time.perf_counter() - t1
         total_build += build_s
     return ContiguousSolution(best, _record(best, best_cost, bound, last, mip_gap, total_build, total_solve),
-                              pairs, rounds, cuts, repaired)
+                              pairs, rounds, cuts, repaired, fractional)
+
+
+def _root_cuts(prob: TerritoryProblem, am: AssignModel, deadline: float) -> tuple[float, int]:
+    """Free centres: the LP relaxation of `am`'s model with separator cuts separated on its
+    fractional solutions (`bound_contiguous.lp_with_cuts`) until `deadline`; the cuts join the
+    MILP, whose root then sees contiguity. Returns (the LP's value, a lower bound of the model;
+    cuts added); (-inf, 0) with fixed centres (many small models, each solved in one go) or over
+    ROOT_CUT_UNITS units."""
+    if prob.fixed_centres is not None or prob.n > ROOT_CUT_UNITS:
+        return -np.inf, 0
+    loop = lp_with_cuts(prob, am.pairs, deadline=deadline)
+    if not loop.cuts:
+        return (loop.last if loop.last is not None and np.isfinite(loop.last) else -np.inf), 0
+    added = add_separator_rows(am, loop.cuts, "separator_root")
+    return (loop.last if np.isfinite(loop.last) else -np.inf), added
 
 
 def _record(best: np.ndarray | None, best_cost: float, bound: float, last: SolveResult | None,
