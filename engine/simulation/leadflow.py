@@ -20,6 +20,12 @@ Rules, in one place:
   open hours over the mean), so a saturated rep delivers the plan's capacity in every month.
 - Speed-to-lead: the first stage's conversion is multiplied by
   floor + (1 - floor) * 0.5 ** (first-contact delay / half-life).
+
+Arrivals are SimPy events only while a rep who could take a new lead is free. When every such rep
+is busy, an arrival would only join the pool, so the chain of arrival events pauses and the leads
+that arrive meanwhile join the pool when a rep next looks at it, with the time and place in the
+queue their own event would have given them; the chain resumes as soon as such a rep is free. At
+high volume most leads wait, so this saves most arrival events without changing any outcome.
 """
 
 from __future__ import annotations
@@ -58,11 +64,26 @@ class Call(Event):
 
 def _doubles(values: np.ndarray) -> array:
     """A flat C array of doubles: list-fast scalar access at 8 bytes per value."""
-    return array("d", np.ascontiguousarray(values, dtype=np.float64).ravel().tobytes())
+    out = array("d")
+    out.frombytes(memoryview(np.ascontiguousarray(values, dtype=np.float64).ravel()).cast("B"))
+    return out
 
 
 def _numpy(values: array) -> np.ndarray:
     return np.frombuffer(values, dtype=np.float64).copy()
+
+
+def arrival_event_times(arrived_h: np.ndarray) -> array:
+    """The simulation time of each arrival as a chain of events, each scheduled by the one before
+    with delay max(next - now, 0), gives it: float addition can land an ulp off the drawn hour, and
+    the event loop must see the same times whether or not the chain pauses."""
+    out = _doubles(arrived_h)
+    now = 0.0
+    for i, t in enumerate(out):
+        delay = t - now
+        now = now + (delay if delay > 0.0 else 0.0)
+        out[i] = now
+    return out
 
 
 def schedule(env: simpy.Environment, delay: float, fn: Callable[[Call], None], value: object) -> None:
@@ -110,6 +131,13 @@ class FunnelModel:
         self.t_arr = _doubles(leads.arrived_h)
         self.prio = _doubles(-leads.score if cfg.score_priority else np.zeros(n))
         self.team = array("q", leads.team.astype(np.int64).ravel().tobytes())
+        self.t_event = arrival_event_times(leads.arrived_h)
+        self.n_leads = n
+        self.next_arrival = 0
+        """First lead not yet in a queue (the lead of the pending arrival event while the chain runs)."""
+        self.arrivals_running = True  # run() starts the chain after the first hires and month
+        self.entry_roles = sorted({int(x) for x in np.unique(leads.team[:, 0])}) if n and k else []
+        """Roles that take first-stage items: a free rep of one of them keeps the arrival chain running."""
         # work, conversion probability, uniform draw and buyer delay of (lead, stage) side by side:
         # one cache line per stage visit instead of four scattered reads
         self.rec = _doubles(np.stack([leads.work_open_h, leads.p_convert, leads.u_convert,
@@ -125,6 +153,9 @@ class FunnelModel:
         self._init_people(people_seed)
         self.seq = 0
         self.cur_month, self.next_bound = 0, 0.0
+        self.queue, self.eid = self.env._queue, self.env._eid  # what env.schedule pushes onto
+        self.half_life, self.floor = cfg.speed_half_life_h, cfg.speed_floor
+        self.limit = cfg.wait_limit_h
 
     def _init_people(self, seed: np.random.SeedSequence) -> None:
         cfg = self.cfg
@@ -226,7 +257,10 @@ class FunnelModel:
         else:
             key, tie = self.free_since[r], 0.0
         heap = self.free_open if self.held[r] < self.cap else self.free_cap
-        heapq.heappush(heap[self.rep_role[r]], (key, tie, r, self.stamp[r]))
+        role = self.rep_role[r]
+        heapq.heappush(heap[role], (key, tie, r, self.stamp[r]))
+        if not self.arrivals_running and role in self.entry_roles:
+            self._resume_arrivals()
 
     def _pop_free(self, heap: list) -> int:
         while heap:
@@ -235,6 +269,13 @@ class FunnelModel:
                 return r
             heapq.heappop(heap)
         return -1
+
+    def _any_free_entry_rep(self) -> bool:
+        """Is a rep who could take a new lead free now?"""
+        for role in self.entry_roles:
+            if self._pop_free(self.free_open[role]) >= 0 or self._pop_free(self.free_cap[role]) >= 0:
+                return True
+        return False
 
     def _dispatch(self, role: int) -> None:
         """Give free reps of `role` work while the pool has items they may take."""
@@ -282,9 +323,11 @@ class FunnelModel:
     def _next_item(self, r: int) -> bool:
         """Start rep r on its best item; if there is none, mark it free. True if it started."""
         role = self.rep_role[r]
+        limit, now = self.limit, self.env._now
+        if not self.arrivals_running:
+            self._join_arrivals(now)
         own, p0 = self.own_q[r], self.pool0[role]
         pc = self.poolc[role] if self.held[r] < self.cap else None
-        limit, now = self.cfg.wait_limit_h, self.env.now
         while True:
             best = own if own else None
             if p0 and (best is None or p0[0] < best[0]):
@@ -331,20 +374,21 @@ class FunnelModel:
         self.worked[r] += work
         self.handled[role][m] += 1
         delay = self.cal.finish(now, work) - now
-        env.schedule(Call(env, self._on_done, (r, i, k)), NORMAL, delay if delay > 0.0 else 0.0)
+        heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+                                    Call(env, self._on_done, (r, i, k))))
 
     def _on_done(self, ev: Call) -> None:
         r, i, k = ev._value
-        now = self.env.now
+        now = self.env._now
         self.busy[r] = False
         self.free_since[r] = now
         b = 4 * (i * self.n_stages + k)
         rec = self.rec
         p = rec[b + 1]
-        if k == 0 and self.cfg.speed_half_life_h is not None:
+        if k == 0 and self.half_life is not None:
             wait = self.first_contact[i] - self.t_arr[i]
-            floor = self.cfg.speed_floor
-            p *= floor + (1.0 - floor) * 0.5 ** (wait / self.cfg.speed_half_life_h)
+            floor = self.floor
+            p *= floor + (1.0 - floor) * 0.5 ** (wait / self.half_life)
         outcome = now + rec[b + 3]
         converted = rec[b + 2] < p
         if converted and k + 1 < self.n_stages:
@@ -368,9 +412,39 @@ class FunnelModel:
 
     def _on_arrival(self, ev: Call) -> None:
         i = ev._value
+        self.next_arrival = i + 1
         self._enqueue(i, 0)
-        if i + 1 < len(self.t_arr):
-            self._at(self.t_arr[i + 1] - self.env.now, self._on_arrival, i + 1)
+        if i + 1 < self.n_leads and self._any_free_entry_rep():
+            self._arrival_event(i + 1)
+        else:
+            self.arrivals_running = False
+
+    def _arrival_event(self, i: int) -> None:
+        """Schedule lead i's arrival at its chain time (never before now: leads before it joined)."""
+        self.arrivals_running = True
+        heapq.heappush(self.queue, (self.t_event[i], NORMAL, next(self.eid), Call(self.env, self._on_arrival, i)))
+
+    def _join_arrivals(self, now: float) -> None:
+        """Put the leads that arrived before `now` while the chain was paused into the pool, as their
+        arrival events would have (every rep who could take them was busy, so that is all they did)."""
+        i, n, t_event = self.next_arrival, self.n_leads, self.t_event
+        if i >= n or t_event[i] >= now:
+            return
+        k, team, prio, entered, reached = self.n_stages, self.team, self.prio, self.entered, self.reached
+        pool0, push = self.pool0, heapq.heappush
+        while i < n and t_event[i] < now:
+            t, ik = t_event[i], i * k
+            entered[ik] = t
+            reached[i] = 0
+            self.seq += 1
+            push(pool0[team[ik]], (0, prio[i], self.seq, i, 0, t))
+            i += 1
+        self.next_arrival = i
+
+    def _resume_arrivals(self) -> None:
+        self._join_arrivals(self.env._now)
+        if self.next_arrival < self.n_leads:
+            self._arrival_event(self.next_arrival)
 
     # -- run --------------------------------------------------------------------------------
     def run(self) -> FunnelResult:
@@ -378,8 +452,10 @@ class FunnelModel:
             for _ in range(spec.headcount_start):
                 self._hire(role, -1)
         self._at(0.0, self._on_month, 0)
-        if self.t_arr:
-            self._at(self.t_arr[0], self._on_arrival, 0)
+        if self.n_leads:
+            self._arrival_event(0)
+        else:
+            self.arrivals_running = False
         collecting = gc.isenabled()
         gc.disable()  # millions of short-lived tuples and events, no garbage cycles: skip the scans
         try:
@@ -402,11 +478,17 @@ class FunnelModel:
 
     def _drop_expired(self) -> None:
         """Items still unowned at the horizon end whose wait limit has passed count as dropped."""
-        limit = self.cfg.wait_limit_h
-        for heap in (*self.pool0, *self.poolc):
-            for entry in heap:
-                if entry[5] + limit <= self.horizon:
-                    self._drop(entry[3], entry[5] + limit)
+        if not self.arrivals_running:
+            self._join_arrivals(self.horizon)
+        entries = [entry for heap in (*self.pool0, *self.poolc) for entry in heap]
+        if not entries:
+            return
+        lead = np.fromiter((entry[3] for entry in entries), dtype=np.int64, count=len(entries))
+        limit_h = np.fromiter((entry[5] for entry in entries), dtype=np.float64, count=len(entries))
+        limit_h += self.cfg.wait_limit_h
+        expired = limit_h <= self.horizon
+        for column in (self.dropped, self.closed):
+            np.frombuffer(column, dtype=np.float64)[lead[expired]] = limit_h[expired]
 
 
 def run_funnel(cfg: SimConfig, leads: LeadDraws, people_seed: np.random.SeedSequence) -> FunnelResult:
