@@ -315,7 +315,9 @@ def frozen_hires(sweep: SweepFile, base: LoadedScenario) -> dict[str, Any]:
 
     if base.scenario.plan is None:
         return {}
-    loaded = load_scenario(sweep.base, [f"{k}={yaml_value(v)}" for k, v in sweep.spec.set.items()])
+    # only the hires are kept, and valuing the binding limits re-solves after they are found
+    overrides = [f"{k}={yaml_value(v)}" for k, v in sweep.spec.set.items()] + ["plan.what_binds=false"]
+    loaded = load_scenario(sweep.base, overrides)
     hiring = solve_plan(loaded).frame("hiring", "hiring")
     if hiring is None:
         return {}

@@ -14,7 +14,9 @@ Rules, in one place:
   (follow-ups wait in that rep's own queue); it goes back to the pool when the rep has left.
 - A rep holding `max_open` items after the first stage takes no new such item from the pool.
 - An unowned item not picked up within `wait_limit_h` is dropped (checked when it would be picked,
-  which gives the same outcome as a timer and costs no event).
+  which gives the same outcome as a timer and costs no event). A pool that has doubled since it was
+  last swept is swept of such items at once (the same drop hour: arrival + limit), so the heaps
+  stay as small as the leads still waiting instead of growing with every lead never worked.
 - Ramp: a rep in tenure month j works at `ramp[j]` speed (work takes 1 / ramp[j] as long).
 - Month length: work started in month m takes `month_work_factor[m]` times as long (the month's
   open hours over the mean), so a saturated rep delivers the plan's capacity in every month.
@@ -50,6 +52,8 @@ NOT_HIRED = -(10**6)
 """Start month of the people there at hour 0: far enough back to be fully ramped."""
 CALENDAR_MARGIN_H = 24 * 365.0
 """Work finishing this long after the horizon end still uses the tabulated calendar."""
+SWEEP_MIN_ITEMS = 256
+"""A pool is swept of expired items when it holds more than this and twice what it kept last time."""
 
 
 class Call(Event):
@@ -156,6 +160,8 @@ class FunnelModel:
         self.queue, self.eid = self.env._queue, self.env._eid  # what env.schedule pushes onto
         self.half_life, self.floor = cfg.speed_half_life_h, cfg.speed_floor
         self.limit = cfg.wait_limit_h
+        self.sweep_at = {id(heap): SWEEP_MIN_ITEMS if math.isfinite(self.limit) else math.inf
+                         for heap in (*self.pool0, *self.poolc)}
 
     def _init_people(self, seed: np.random.SeedSequence) -> None:
         cfg = self.cfg
@@ -289,7 +295,24 @@ class FunnelModel:
     def _to_pool(self, role: int, k: int, i: int) -> None:
         self.seq += 1
         entry = (-k, self.prio[i], self.seq, i, k, self.env.now)
-        heapq.heappush(self.pool0[role] if k == 0 else self.poolc[role], entry)
+        heap = self.pool0[role] if k == 0 else self.poolc[role]
+        heapq.heappush(heap, entry)
+        if len(heap) > self.sweep_at[id(heap)]:
+            self._sweep(heap)
+
+    def _sweep(self, heap: list) -> None:
+        """Drop every item of `heap` past its wait limit now, as picking it would (dropped at arrival
+        + limit); the items kept are in the same order, so nobody's next pick changes."""
+        limit, now = self.limit, self.env._now
+        kept = []
+        for entry in heap:
+            if now - entry[5] > limit:
+                self._drop(entry[3], entry[5] + limit)
+            else:
+                kept.append(entry)
+        heapq.heapify(kept)
+        heap[:] = kept
+        self.sweep_at[id(heap)] = max(SWEEP_MIN_ITEMS, 2 * len(kept))
 
     def _release(self, i: int) -> None:
         r = self.held_by[i]
@@ -424,7 +447,7 @@ class FunnelModel:
         self.arrivals_running = True
         heapq.heappush(self.queue, (self.t_event[i], NORMAL, next(self.eid), Call(self.env, self._on_arrival, i)))
 
-    def _join_arrivals(self, now: float) -> None:
+    def _join_arrivals(self, now: float, sweep: bool = True) -> None:
         """Put the leads that arrived before `now` while the chain was paused into the pool, as their
         arrival events would have (every rep who could take them was busy, so that is all they did)."""
         i, n, t_event = self.next_arrival, self.n_leads, self.t_event
@@ -440,6 +463,9 @@ class FunnelModel:
             push(pool0[team[ik]], (0, prio[i], self.seq, i, 0, t))
             i += 1
         self.next_arrival = i
+        for heap in pool0 if sweep else ():
+            if len(heap) > self.sweep_at[id(heap)]:
+                self._sweep(heap)
 
     def _resume_arrivals(self) -> None:
         self._join_arrivals(self.env._now)
@@ -479,7 +505,7 @@ class FunnelModel:
     def _drop_expired(self) -> None:
         """Items still unowned at the horizon end whose wait limit has passed count as dropped."""
         if not self.arrivals_running:
-            self._join_arrivals(self.horizon)
+            self._join_arrivals(self.horizon, sweep=False)  # the expiry rule at the end is below
         entries = [entry for heap in (*self.pool0, *self.poolc) for entry in heap]
         if not entries:
             return
