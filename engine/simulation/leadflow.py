@@ -414,14 +414,17 @@ class FunnelModel:
             p *= floor + (1.0 - floor) * 0.5 ** (wait / self.half_life)
         outcome = now + rec[b + 3]
         converted = rec[b + 2] < p
+        delay = outcome - now  # the event lands at now + delay, as env.schedule computes it
         if converted and k + 1 < self.n_stages:
-            self._at(outcome - now, self._on_advance, (i, k + 1))
+            heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+                                        Call(self.env, self._on_advance, (i, k + 1))))
         else:
             if outcome <= self.horizon:
                 self.closed[i] = outcome
                 self.won[i] = converted
             if self.held_by[i] >= 0:
-                self._at(outcome - now, self._on_outcome, i)
+                heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+                                            Call(self.env, self._on_outcome, i)))
         if self.alive[r]:
             self._next_item(r)
 
