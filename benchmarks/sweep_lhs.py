@@ -46,8 +46,8 @@ replications: 3
 
 class DescendantCpu:
     """CPU seconds of this process's descendants (the forkserver and its pool workers are not
-    waited for by this process, so RUSAGE_CHILDREN misses them): /proc sampled every 0.2 s, the
-    last value seen per process kept."""
+    waited for by this process, so RUSAGE_CHILDREN misses them): /proc sampled every 0.5 s (up to
+    that much per worker is missed at the end), the last value seen per process kept."""
 
     def __init__(self) -> None:
         self.seen: dict[int, float] = {}
@@ -63,7 +63,7 @@ class DescendantCpu:
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(0.5):
             self.sample()
 
     def sample(self) -> None:
