@@ -133,3 +133,15 @@ def test_freeze_plan_evaluates_one_plan_at_every_point(tmp_path: Path) -> None:
     assert f.loc[1.0, "hires"] == f.loc[4.0, "hires"] == o.loc[1.0, "hires"]  # the base plan, frozen
     assert o.loc[4.0, "hires"] > o.loc[1.0, "hires"]  # re-optimised: 4x the leads, more people
     assert f.loc[4.0, "win_rate"] < o.loc[4.0, "win_rate"]  # the same people cannot keep up
+
+
+def test_a_frozen_plan_fixes_every_role(tmp_path: Path) -> None:
+    """Roles the frozen plan hires nobody into must hire nobody at the points either: each point's
+    scenario holds the plan's hires and `plan.other_roles=no_hires`, so no role is re-optimised."""
+    write(tmp_path, "base.yaml", PLANNED)
+    frozen = write(tmp_path, "frozen.yaml", SCALE + "freeze_plan: true\n")
+    plan = plan_sweep(frozen)
+    for point in plan.points:
+        loaded = load_scenario(tmp_path / "base.yaml", list(point.overrides))
+        assert loaded.scenario.plan.other_roles == "no_hires"
+        assert loaded.scenario.plan.fixed_hires, point.point_id

@@ -316,15 +316,18 @@ def frozen_hires(sweep: SweepFile, base: LoadedScenario) -> dict[str, Any]:
 
     if base.scenario.plan is None:
         return {}
-    loaded = load_scenario(sweep.base, [f"{k}={yaml_value(v)}" for k, v in sweep.spec.set.items()])
-    plan = solve_plan(loaded)
+    # only the hires are kept, and valuing the binding limits re-solves after they are found
+    overrides = [f"{k}={yaml_value(v)}" for k, v in sweep.spec.set.items()] + ["plan.what_binds=false"]
+    plan = solve_plan(load_scenario(sweep.base, overrides))
     plan.require_feasible(f"sweep {sweep.path}")
     hiring = plan.frame("hiring", "hiring")
     if hiring is None:
         return {}
     rows = hiring[hiring["hires"] > 0].sort_values(["month", "role"], kind="stable")
+    # a role the plan does not hire into must hire nobody at a point either (not be re-optimised)
     return {"plan.fixed_hires": [{"month": str(m), "role": str(r), "hires": int(round(h))}
-                                 for m, r, h in rows[["month", "role", "hires"]].itertuples(index=False)]}
+                                 for m, r, h in rows[["month", "role", "hires"]].itertuples(index=False)],
+            "plan.other_roles": "no_hires"}
 
 
 def _metric_refs(sweep: SweepFile, base: LoadedScenario) -> tuple[MetricRef, ...]:

@@ -138,12 +138,12 @@ def _kept(f: pd.DataFrame, rates: FunnelRates, share: np.ndarray,
         return share.copy(), share.copy()
     worked, kept = share.copy(), share.copy()
     seg = pd.Index(rates.won_share.index).get_indexer(f["segment"])
-    by_row = shares.reindex(f["month"]).fillna(1.0)
-    short = np.flatnonzero((by_row.to_numpy() < 1.0).any(axis=1) & (seg >= 0))
-    for i in short:  # short months only: a few hundred rows
-        row = by_row.iloc[i]
-        worked[i] = min(tri.worked_share(int(seg[i]), str(r), float(row[r])) for r in shares.columns)
-        kept[i] = tri.won_share(int(seg[i]), worked[i])
+    by_row = shares.reindex(f["month"]).fillna(1.0).to_numpy(dtype=float)
+    short = np.flatnonzero((by_row < 1.0).any(axis=1) & (seg >= 0))  # rows of short months only
+    if short.size:
+        per_role = [tri.worked_share(seg[short], str(r), by_row[short, j]) for j, r in enumerate(shares.columns)]
+        worked[short] = np.minimum.reduce(per_role)
+        kept[short] = tri.won_share(seg[short], worked[short])
     return worked, kept
 
 

@@ -56,6 +56,17 @@ def month_index_of_hours(hours: np.ndarray, start: str, months: int) -> np.ndarr
     return np.where((idx < 0) | (idx >= months) | ~np.isfinite(h), -1, idx)
 
 
+def _nanquantile_columns(values: np.ndarray) -> np.ndarray:
+    """`np.nanquantile(values, QUANTILES, axis=0)`: the columns without NaN in one vectorised
+    `np.quantile` call (nanquantile loops over columns in Python), the others as nanquantile does."""
+    q = np.empty((len(QUANTILES), *values.shape[1:]))
+    clean = ~np.isnan(values).any(axis=0)
+    q[:, clean] = np.quantile(values[:, clean], QUANTILES, axis=0)
+    if not clean.all():
+        q[:, ~clean] = np.nanquantile(values[:, ~clean], QUANTILES, axis=0)
+    return q
+
+
 def cube_quantiles(values: np.ndarray, months: list[str], keys: list[str],
                    flow: bool) -> pd.DataFrame:
     """Rows month, key, sim_p10, sim_p50, sim_p90 from a replication x month x key cube.
@@ -70,7 +81,7 @@ def cube_quantiles(values: np.ndarray, months: list[str], keys: list[str],
         horizon = values.sum(axis=1, keepdims=True) if flow else np.nanmean(values, axis=1,
                                                                               keepdims=True)
         both = np.concatenate([values, horizon], axis=1)
-        q = np.nanquantile(both, QUANTILES, axis=0)
+        q = _nanquantile_columns(both)
     labels = [*months, ALL]
     frame = pd.DataFrame({
         "month": np.repeat(labels, len(keys)),

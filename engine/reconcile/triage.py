@@ -42,16 +42,27 @@ class Triage:
     won: np.ndarray
     """Share of the wins those leads bring (segments x N)."""
 
-    def worked_share(self, segment: int, role: str, hours_share: float) -> float:
-        """Share of a segment's leads worked when `role` gives `hours_share` of the hours needed."""
+    def worked_share(self, segment: np.ndarray, role: str, hours_share: np.ndarray) -> np.ndarray:
+        """Share of the leads worked, element by element, when `role` gives `hours_share` of the
+        hours its leads need (`segment`: segment index of each element)."""
+        out = np.clip(hours_share, 0.0, 1.0)
         curve = self.hours.get(role)
-        if curve is None or hours_share >= 1.0:
-            return min(max(hours_share, 0.0), 1.0)
-        return float(np.interp(hours_share, np.r_[0.0, curve[segment]], np.r_[0.0, self.share]))
+        if curve is None:
+            return out
+        short = hours_share < 1.0
+        for g in np.unique(segment[short]):
+            mine = short & (segment == g)
+            out[mine] = np.interp(hours_share[mine], np.r_[0.0, curve[g]], np.r_[0.0, self.share])
+        return out
 
-    def won_share(self, segment: int, worked: float) -> float:
-        """Share of a segment's wins kept when its best `worked` share of leads is worked."""
-        return float(np.interp(worked, np.r_[0.0, self.share], np.r_[0.0, self.won[segment]]))
+    def won_share(self, segment: np.ndarray, worked: np.ndarray) -> np.ndarray:
+        """Share of the wins kept, element by element, when the best `worked` share of the leads of
+        segment `segment` is worked."""
+        out = np.empty(len(worked))
+        for g in np.unique(segment):
+            mine = segment == g
+            out[mine] = np.interp(worked[mine], np.r_[0.0, self.share], np.r_[0.0, self.won[g]])
+        return out
 
 
 def _weighted_points(grid: np.ndarray, shifts: np.ndarray, weights: np.ndarray) -> np.ndarray:

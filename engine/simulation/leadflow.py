@@ -14,12 +14,20 @@ Rules, in one place:
   (follow-ups wait in that rep's own queue); it goes back to the pool when the rep has left.
 - A rep holding `max_open` items after the first stage takes no new such item from the pool.
 - An unowned item not picked up within `wait_limit_h` is dropped (checked when it would be picked,
-  which gives the same outcome as a timer and costs no event).
+  which gives the same outcome as a timer and costs no event). A pool that has doubled since it was
+  last swept is swept of such items at once (the same drop hour: arrival + limit), so the heaps
+  stay as small as the leads still waiting instead of growing with every lead never worked.
 - Ramp: a rep in tenure month j works at `ramp[j]` speed (work takes 1 / ramp[j] as long).
 - Month length: work started in month m takes `month_work_factor[m]` times as long (the month's
   open hours over the mean), so a saturated rep delivers the plan's capacity in every month.
 - Speed-to-lead: the first stage's conversion is multiplied by
   floor + (1 - floor) * 0.5 ** (first-contact delay / half-life).
+
+Arrivals are SimPy events only while a rep who could take a new lead is free. When every such rep
+is busy, an arrival would only join the pool, so the chain of arrival events pauses and the leads
+that arrive meanwhile join the pool when a rep next looks at it, with the time and place in the
+queue their own event would have given them; the chain resumes as soon as such a rep is free. At
+high volume most leads wait, so this saves most arrival events without changing any outcome.
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ NOT_HIRED = -(10**6)
 """Start month of the people there at hour 0: far enough back to be fully ramped."""
 CALENDAR_MARGIN_H = 24 * 365.0
 """Work finishing this long after the horizon end still uses the tabulated calendar."""
+SWEEP_MIN_ITEMS = 256
+"""A pool is swept of expired items when it holds more than this and twice what it kept last time."""
 
 
 class Call(Event):
@@ -58,11 +68,26 @@ class Call(Event):
 
 def _doubles(values: np.ndarray) -> array:
     """A flat C array of doubles: list-fast scalar access at 8 bytes per value."""
-    return array("d", np.ascontiguousarray(values, dtype=np.float64).ravel().tobytes())
+    out = array("d")
+    out.frombytes(memoryview(np.ascontiguousarray(values, dtype=np.float64).ravel()).cast("B"))
+    return out
 
 
 def _numpy(values: array) -> np.ndarray:
     return np.frombuffer(values, dtype=np.float64).copy()
+
+
+def arrival_event_times(arrived_h: np.ndarray) -> array:
+    """The simulation time of each arrival as a chain of events, each scheduled by the one before
+    with delay max(next - now, 0), gives it: float addition can land an ulp off the drawn hour, and
+    the event loop must see the same times whether or not the chain pauses."""
+    out = _doubles(arrived_h)
+    now = 0.0
+    for i, t in enumerate(out):
+        delay = t - now
+        now = now + (delay if delay > 0.0 else 0.0)
+        out[i] = now
+    return out
 
 
 def schedule(env: simpy.Environment, delay: float, fn: Callable[[Call], None], value: object) -> None:
@@ -110,6 +135,13 @@ class FunnelModel:
         self.t_arr = _doubles(leads.arrived_h)
         self.prio = _doubles(-leads.score if cfg.score_priority else np.zeros(n))
         self.team = array("q", leads.team.astype(np.int64).ravel().tobytes())
+        self.t_event = arrival_event_times(leads.arrived_h)
+        self.n_leads = n
+        self.next_arrival = 0
+        """First lead not yet in a queue (the lead of the pending arrival event while the chain runs)."""
+        self.arrivals_running = True  # run() starts the chain after the first hires and month
+        self.entry_roles = sorted({int(x) for x in np.unique(leads.team[:, 0])}) if n and k else []
+        """Roles that take first-stage items: a free rep of one of them keeps the arrival chain running."""
         # work, conversion probability, uniform draw and buyer delay of (lead, stage) side by side:
         # one cache line per stage visit instead of four scattered reads
         self.rec = _doubles(np.stack([leads.work_open_h, leads.p_convert, leads.u_convert,
@@ -125,6 +157,11 @@ class FunnelModel:
         self._init_people(people_seed)
         self.seq = 0
         self.cur_month, self.next_bound = 0, 0.0
+        self.queue, self.eid = self.env._queue, self.env._eid  # what env.schedule pushes onto
+        self.half_life, self.floor = cfg.speed_half_life_h, cfg.speed_floor
+        self.limit = cfg.wait_limit_h
+        self.sweep_at = {id(heap): SWEEP_MIN_ITEMS if math.isfinite(self.limit) else math.inf
+                         for heap in (*self.pool0, *self.poolc)}
 
     def _init_people(self, seed: np.random.SeedSequence) -> None:
         cfg = self.cfg
@@ -226,7 +263,10 @@ class FunnelModel:
         else:
             key, tie = self.free_since[r], 0.0
         heap = self.free_open if self.held[r] < self.cap else self.free_cap
-        heapq.heappush(heap[self.rep_role[r]], (key, tie, r, self.stamp[r]))
+        role = self.rep_role[r]
+        heapq.heappush(heap[role], (key, tie, r, self.stamp[r]))
+        if not self.arrivals_running and role in self.entry_roles:
+            self._resume_arrivals()
 
     def _pop_free(self, heap: list) -> int:
         while heap:
@@ -235,6 +275,13 @@ class FunnelModel:
                 return r
             heapq.heappop(heap)
         return -1
+
+    def _any_free_entry_rep(self) -> bool:
+        """Is a rep who could take a new lead free now?"""
+        for role in self.entry_roles:
+            if self._pop_free(self.free_open[role]) >= 0 or self._pop_free(self.free_cap[role]) >= 0:
+                return True
+        return False
 
     def _dispatch(self, role: int) -> None:
         """Give free reps of `role` work while the pool has items they may take."""
@@ -248,7 +295,24 @@ class FunnelModel:
     def _to_pool(self, role: int, k: int, i: int) -> None:
         self.seq += 1
         entry = (-k, self.prio[i], self.seq, i, k, self.env.now)
-        heapq.heappush(self.pool0[role] if k == 0 else self.poolc[role], entry)
+        heap = self.pool0[role] if k == 0 else self.poolc[role]
+        heapq.heappush(heap, entry)
+        if len(heap) > self.sweep_at[id(heap)]:
+            self._sweep(heap)
+
+    def _sweep(self, heap: list) -> None:
+        """Drop every item of `heap` past its wait limit now, as picking it would (dropped at arrival
+        + limit); the items kept are in the same order, so nobody's next pick changes."""
+        limit, now = self.limit, self.env._now
+        kept = []
+        for entry in heap:
+            if now - entry[5] > limit:
+                self._drop(entry[3], entry[5] + limit)
+            else:
+                kept.append(entry)
+        heapq.heapify(kept)
+        heap[:] = kept
+        self.sweep_at[id(heap)] = max(SWEEP_MIN_ITEMS, 2 * len(kept))
 
     def _release(self, i: int) -> None:
         r = self.held_by[i]
@@ -282,9 +346,11 @@ class FunnelModel:
     def _next_item(self, r: int) -> bool:
         """Start rep r on its best item; if there is none, mark it free. True if it started."""
         role = self.rep_role[r]
+        limit, now = self.limit, self.env._now
+        if not self.arrivals_running:
+            self._join_arrivals(now)
         own, p0 = self.own_q[r], self.pool0[role]
         pc = self.poolc[role] if self.held[r] < self.cap else None
-        limit, now = self.cfg.wait_limit_h, self.env.now
         while True:
             best = own if own else None
             if p0 and (best is None or p0[0] < best[0]):
@@ -331,30 +397,34 @@ class FunnelModel:
         self.worked[r] += work
         self.handled[role][m] += 1
         delay = self.cal.finish(now, work) - now
-        env.schedule(Call(env, self._on_done, (r, i, k)), NORMAL, delay if delay > 0.0 else 0.0)
+        heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+                                    Call(env, self._on_done, (r, i, k))))
 
     def _on_done(self, ev: Call) -> None:
         r, i, k = ev._value
-        now = self.env.now
+        now = self.env._now
         self.busy[r] = False
         self.free_since[r] = now
         b = 4 * (i * self.n_stages + k)
         rec = self.rec
         p = rec[b + 1]
-        if k == 0 and self.cfg.speed_half_life_h is not None:
+        if k == 0 and self.half_life is not None:
             wait = self.first_contact[i] - self.t_arr[i]
-            floor = self.cfg.speed_floor
-            p *= floor + (1.0 - floor) * 0.5 ** (wait / self.cfg.speed_half_life_h)
+            floor = self.floor
+            p *= floor + (1.0 - floor) * 0.5 ** (wait / self.half_life)
         outcome = now + rec[b + 3]
         converted = rec[b + 2] < p
+        delay = outcome - now  # the event lands at now + delay, as env.schedule computes it
         if converted and k + 1 < self.n_stages:
-            self._at(outcome - now, self._on_advance, (i, k + 1))
+            heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+                                        Call(self.env, self._on_advance, (i, k + 1))))
         else:
             if outcome <= self.horizon:
                 self.closed[i] = outcome
                 self.won[i] = converted
             if self.held_by[i] >= 0:
-                self._at(outcome - now, self._on_outcome, i)
+                heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+                                            Call(self.env, self._on_outcome, i)))
         if self.alive[r]:
             self._next_item(r)
 
@@ -368,9 +438,42 @@ class FunnelModel:
 
     def _on_arrival(self, ev: Call) -> None:
         i = ev._value
+        self.next_arrival = i + 1
         self._enqueue(i, 0)
-        if i + 1 < len(self.t_arr):
-            self._at(self.t_arr[i + 1] - self.env.now, self._on_arrival, i + 1)
+        if i + 1 < self.n_leads and self._any_free_entry_rep():
+            self._arrival_event(i + 1)
+        else:
+            self.arrivals_running = False
+
+    def _arrival_event(self, i: int) -> None:
+        """Schedule lead i's arrival at its chain time (never before now: leads before it joined)."""
+        self.arrivals_running = True
+        heapq.heappush(self.queue, (self.t_event[i], NORMAL, next(self.eid), Call(self.env, self._on_arrival, i)))
+
+    def _join_arrivals(self, now: float, sweep: bool = True) -> None:
+        """Put the leads that arrived before `now` while the chain was paused into the pool, as their
+        arrival events would have (every rep who could take them was busy, so that is all they did)."""
+        i, n, t_event = self.next_arrival, self.n_leads, self.t_event
+        if i >= n or t_event[i] >= now:
+            return
+        k, team, prio, entered, reached = self.n_stages, self.team, self.prio, self.entered, self.reached
+        pool0, push = self.pool0, heapq.heappush
+        while i < n and t_event[i] < now:
+            t, ik = t_event[i], i * k
+            entered[ik] = t
+            reached[i] = 0
+            self.seq += 1
+            push(pool0[team[ik]], (0, prio[i], self.seq, i, 0, t))
+            i += 1
+        self.next_arrival = i
+        for heap in pool0 if sweep else ():
+            if len(heap) > self.sweep_at[id(heap)]:
+                self._sweep(heap)
+
+    def _resume_arrivals(self) -> None:
+        self._join_arrivals(self.env._now)
+        if self.next_arrival < self.n_leads:
+            self._arrival_event(self.next_arrival)
 
     # -- run --------------------------------------------------------------------------------
     def run(self) -> FunnelResult:
@@ -378,8 +481,10 @@ class FunnelModel:
             for _ in range(spec.headcount_start):
                 self._hire(role, -1)
         self._at(0.0, self._on_month, 0)
-        if self.t_arr:
-            self._at(self.t_arr[0], self._on_arrival, 0)
+        if self.n_leads:
+            self._arrival_event(0)
+        else:
+            self.arrivals_running = False
         collecting = gc.isenabled()
         gc.disable()  # millions of short-lived tuples and events, no garbage cycles: skip the scans
         try:
@@ -402,11 +507,17 @@ class FunnelModel:
 
     def _drop_expired(self) -> None:
         """Items still unowned at the horizon end whose wait limit has passed count as dropped."""
-        limit = self.cfg.wait_limit_h
-        for heap in (*self.pool0, *self.poolc):
-            for entry in heap:
-                if entry[5] + limit <= self.horizon:
-                    self._drop(entry[3], entry[5] + limit)
+        if not self.arrivals_running:
+            self._join_arrivals(self.horizon, sweep=False)  # the expiry rule at the end is below
+        entries = [entry for heap in (*self.pool0, *self.poolc) for entry in heap]
+        if not entries:
+            return
+        lead = np.fromiter((entry[3] for entry in entries), dtype=np.int64, count=len(entries))
+        limit_h = np.fromiter((entry[5] for entry in entries), dtype=np.float64, count=len(entries))
+        limit_h += self.cfg.wait_limit_h
+        expired = limit_h <= self.horizon
+        for column in (self.dropped, self.closed):
+            np.frombuffer(column, dtype=np.float64)[lead[expired]] = limit_h[expired]
 
 
 def run_funnel(cfg: SimConfig, leads: LeadDraws, people_seed: np.random.SeedSequence) -> FunnelResult:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from engine.reconcile.money import FIGURES, money_model, simulated_pnl
@@ -50,10 +51,36 @@ def summarise(monthly: pd.DataFrame, replications: int, leads: pd.DataFrame | No
     headline.update(_response_totals(leads))
     headline.update({k: v for k, v in funnel_totals(monthly).items() if k not in headline})
     by_month: dict[str, dict[str, dict]] = {}
-    grouped = monthly.groupby(["metric", "month"], sort=False)["value"]
-    for (metric, month), values in grouped:
-        by_month.setdefault(str(metric), {})[str(month)] = quantiles(values)
+    for metric, month, q in _monthly_quantiles(monthly):
+        by_month.setdefault(str(metric), {})[str(month)] = q
     return {"replications": replications, "totals": headline, "monthly": by_month}
+
+
+def _monthly_quantiles(monthly: pd.DataFrame) -> list[tuple[object, object, dict]]:
+    """(metric, month, p10/p50/p90 over replications) per metric and month, in order of first
+    appearance; `quantiles` of each group, with the groups whose values are all finite and of one
+    size done in one numpy call (the same arithmetic row by row)."""
+    group = monthly.groupby(["metric", "month"], sort=False).ngroup().to_numpy()
+    if group.size == 0:
+        return []
+    order = np.argsort(group, kind="stable")
+    sizes = np.bincount(group)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    values = monthly["value"].to_numpy(dtype=float)[order]
+    first = order[starts]
+    metrics, months = monthly["metric"].to_numpy()[first], monthly["month"].to_numpy()[first]
+    out: list[dict | None] = [None] * len(sizes)
+    if np.all(sizes == sizes[0]):
+        table = values.reshape(len(sizes), sizes[0])
+        finite = np.isfinite(table).all(axis=1)
+        if finite.any():
+            p = np.percentile(table[finite], [10, 50, 90], axis=1)
+            for j, g in enumerate(np.flatnonzero(finite).tolist()):
+                out[g] = {"p10": float(p[0, j]), "p50": float(p[1, j]), "p90": float(p[2, j])}
+    for g in range(len(sizes)):
+        if out[g] is None:
+            out[g] = quantiles(values[starts[g]:starts[g] + sizes[g]])
+    return list(zip(metrics, months, out, strict=True))
 
 
 def simulate(loaded: LoadedScenario, forecast: pd.DataFrame, hiring: pd.DataFrame | None,
