@@ -26,6 +26,7 @@ from engine.reconcile.money import (
     plan_pnl,
     revenue_grid,
     role_grid,
+    simulated_pnl,
 )
 from engine.reconcile.quantiles import (
     cube,
@@ -161,6 +162,12 @@ def test_beta_conversion_offsets_against_quadrature() -> None:
     density = stats.beta(0.3 * 6.0, 0.7 * 6.0)
     mean, _ = integrate.quad(lambda s: density.pdf(s) * expit(logit(0.25) + 2.0 * (s - 0.3) + c), 0, 1)
     assert mean == pytest.approx(0.25, abs=1e-4)
+    # two segments x three stages: each segment's offsets are its own one-segment offsets
+    p3 = np.array([[0.25, 0.5, 0.4], [0.6, 0.3, 0.9]])
+    both = conversion_offsets(p3, np.array([0.3, 0.6]), 6.0, 2.0)
+    for g, mean in enumerate((0.3, 0.6)):
+        np.testing.assert_allclose(both[g], conversion_offsets(p3[g:g + 1], np.array([mean]), 6.0, 2.0)[0])
+    assert both.shape == (2, 3) and np.all(both[:, 0] != 0.0)
     grid = beta_score_grid(0.3, 6.0)
     assert grid.mean() == pytest.approx(0.3, abs=1e-3) and np.median(grid) == pytest.approx(density.median(), abs=1e-3)
 
@@ -184,6 +191,11 @@ roles:
      attrition_per_year: 0.0, hours_per_month: 150, selling_share: 1.0}
   - {name: AE, kind: ae, cost_per_month: 9000, headcount_start: 2, ramp: [0.5, 1.0],
      attrition_per_year: 0.3, hours_per_month: 160, selling_share: 0.5, hiring_lead_time_months: 2}
+  - {name: Ops, kind: ops, cost_per_month: 4000, attrition_per_year: 1.0, selling_share: 0.0}
+  - {name: Tiny, kind: ops, cost_per_month: 4000, hours_per_month: 1.0, selling_share: 0.5}
+shocks:
+  - {kind: attrition_spike, factor: 2.0, from_month: 2027-02, to_month: 2027-03, role: AE}
+  - {kind: hiring_freeze, from_month: 2027-04, role: AE}
 simulation:
   replications: 1
   calendar: {kind: business, day_start_hour: 9, day_end_hour: 18}
@@ -194,17 +206,28 @@ def test_role_speed_and_attrition_from_the_scenario(tmp_path: Path) -> None:
     """A 9-18 weekday calendar over Jan-Apr 2027 opens 9 h x (21, 20, 23, 22) weekdays (numpy's
     business-day count): a rep's open hours per capacity hour are the mean open hours (193.5)
     over the role's capacity (150 h; 160 x 0.5 = 80 h); each month's work factor is its open
-    hours over that mean; the hourly leave hazard is -ln(1 - 0.3) / 8766 (1e-12 relative)."""
+    hours over that mean; the hourly leave hazard is -ln(1 - 0.3) / 8766 (1e-12 relative), for
+    100 %/year capped at -ln(1e-6) / 8766; a role with no selling hours never finishes work (inf);
+    hires per month come from the hiring plan (rounded), shocks become per-month factors."""
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO)
     s = load_scenario(path).scenario
     forecast = pd.DataFrame({"month": list(MONTHS), "segment": "SMB", "region": "EU", "case": "base",
                              "leads": 100.0})
-    cfg = config_from_scenario(s, forecast)
+    hiring = pd.DataFrame({"role": ["AE", "AE", "AE", "SDR"], "month": ["2027-02", "2027-02", "2027-04", "2027-03"],
+                           "hires": [1.0, 1.0, 1.4, 0.0]})
+    cfg = config_from_scenario(s, forecast, hiring=hiring)
     days = np.array([np.busday_count(f"2027-{m:02d}", f"2027-{m + 1:02d}") for m in range(1, 5)])
     assert days.tolist() == [21, 20, 23, 22]
     open_h = 9.0 * days
-    sdr, ae = cfg.roles
+    sdr, ae, ops, tiny = cfg.roles
+    assert [(r.name, r.kind) for r in cfg.roles] == [("SDR", "sdr"), ("AE", "ae"), ("Ops", "ops"), ("Tiny", "ops")]
+    assert (sdr.hires, ae.hires) == ((0, 0, 0, 0), (0, 2, 0, 1))
+    assert (ae.attrition_factor, ae.hiring_factor) == ((1.0, 2.0, 2.0, 1.0), (1.0, 1.0, 1.0, 0.0))
+    assert (sdr.attrition_factor, sdr.hiring_factor) == (None, None)
+    assert ops.attrition_per_hour == pytest.approx(-math.log(1e-6) / 8766.0, rel=1e-9)
+    assert ops.work_scale == math.inf
+    assert tiny.work_scale == pytest.approx(open_h.mean() / 0.5, rel=1e-12)
     assert sdr.work_scale == pytest.approx(open_h.mean() / 150.0, rel=1e-12)
     assert ae.work_scale == pytest.approx(open_h.mean() / 80.0, rel=1e-12)
     np.testing.assert_allclose(cfg.month_work_factor, open_h / open_h.mean(), rtol=1e-12)
@@ -356,6 +379,13 @@ def test_funnel_totals_are_ratios_of_each_replications_totals() -> None:
     np.testing.assert_allclose(per_replication(_monthly(), "sla_attainment"), [(5 + 27) / 40, 16 / 20])
     np.testing.assert_allclose(per_replication(_monthly(), "revenue"), [400.0, 50.0])
     assert per_replication(_monthly(), "nothing") is None
+    # a replication with a single lead (won) and a single ticket (answered in time): rates of 1
+    one = pd.DataFrame({"replication": 0, "month": MONTHS[0],
+                        "metric": ["leads", "contacted", "reached:a", "reached:b", "won", "dropped", "tickets",
+                                   "sla_attainment"], "value": [1.0, 1, 1, 1, 1, 0, 1, 1]})
+    single = replication_totals(one)
+    assert single[["win_rate", "conversion_a", "conversion_b"]].iloc[0].tolist() == [1.0, 1.0, 1.0]
+    assert ticket_weighted_sla(one).tolist() == [1.0]
 
 
 def test_quantiles_over_replications_by_hand() -> None:
@@ -380,6 +410,9 @@ def test_customer_months_by_hand() -> None:
     cfg = _config([(0.5, 1.0)], (_rep(),), support=_support())
     out = customer_months(cfg, np.array([372.0, 744.0 + 336.0, BOUNDS[-1] + 5.0]), np.array([0, 0, 0]))
     np.testing.assert_allclose(out[:, 0], [10.5, 9.9 + 0.5, 9.81, 9.81 * 0.9])
+    # a deal won at the very start of February counts all of February; one in April counts too
+    late = customer_months(cfg, np.array([744.0, 2160.0 + 180.0]), np.array([0, 0]))
+    np.testing.assert_allclose(late[:, 0], [10.0, 9.0 + 1.0, 9.0, 8.1 + 0.75])
     np.testing.assert_allclose(out[:, 1], 0.0)
 
 
@@ -402,6 +435,35 @@ def test_priority_queue_by_hand() -> None:
     start = serve_tickets(cfg, np.array([1, 0, 0, 0]), np.array([0.0, 0.5, 0.8, 800.0]),
                           np.array([0, 0, 1, 0]), np.array([1.0, 1.0, 1.0, 1.0]))
     np.testing.assert_allclose(start, [0.0, 2.0, 1.0, np.nan])
+
+
+def test_support_queue_over_months_by_hand() -> None:
+    """1, 2, 0 and 1 agents in Jan-Apr (24/7), handle times given: idle arrivals start at once,
+    a waiting ticket starts when a month adds an agent (Feb), a March ticket waits for April,
+    a ticket queued behind a job still running at the last arrival starts when it ends, and one
+    whose agent frees up exactly at the horizon end (2,880 h) is never served."""
+    cfg = _config([(0.5, 1.0)], (_rep(),), support=_support())
+    tickets = [(0.0, 0, 1.0), (0.5, 0, 1.0), (0.8, 1, 1.0), (10.0, 0, 1.0), (743.5, 0, 2.0), (743.6, 0, 1.0),
+               (1500.0, 0, 1.0), (2800.0, 0, 50.0), (2801.0, 1, 1.0), (2851.0, 0, 29.0), (2852.0, 0, 1.0)]
+    t, tier, handle = (np.array(c) for c in zip(*tickets, strict=True))
+    start = serve_tickets(cfg, np.array([1, 2, 0, 1]), t, tier, handle)
+    np.testing.assert_allclose(start, [0, 2, 1, 10, 743.5, 744, 2160, 2800, 2850, 2851, np.nan])
+    # two months, no agent in January: the ticket waits for February although nothing else happens
+    two = replace(cfg, months=MONTHS[:2], month_start_h=BOUNDS[:3], leads=cfg.leads[:2])
+    np.testing.assert_allclose(serve_tickets(two, np.array([0, 1]), np.array([100.0]), np.array([0]),
+                                             np.array([1.0])), [744.0])
+
+
+def test_support_queue_keeps_the_calendar_unless_there_is_a_pattern() -> None:
+    """Mon-Fri 9-17 from Friday 1 January 2027: tickets at 02:00 and 03:00 start at 09:00 and
+    10:00 (1 h each, one agent); with an hour-of-week arrival pattern open every hour the roster
+    is the pattern's, so they start on arrival."""
+    cal = WorkCalendar.business([0, 1, 2, 3, 4], 9, 17, first_weekday=4)
+    cfg = replace(_config([(0.5, 1.0)], (_rep(),), support=_support()), calendar=cal)
+    args = (np.array([1, 1, 1, 1]), np.array([2.0, 3.0]), np.array([0, 0]), np.array([1.0, 1.0]))
+    np.testing.assert_allclose(serve_tickets(cfg, *args), [9.0, 10.0])
+    patterned = replace(cfg, support=_support(week_pattern=np.ones(168), week_offset_h=96.0))
+    np.testing.assert_allclose(serve_tickets(patterned, *args), [2.0, 3.0])
 
 
 # -- Monte Carlo quantiles and money ---------------------------------------------------------
@@ -468,3 +530,20 @@ def test_plan_pnl_from_frames_by_hand() -> None:
     bare = plan_pnl(MONEY, outcomes, None, months)
     np.testing.assert_allclose(bare["revenue"], [150_000.0, 30_000.0])
     np.testing.assert_allclose(bare["gross_margin"], [110_000.0, 24_000.0])
+
+
+def test_simulated_pnl_for_a_role_without_rows_by_hand() -> None:
+    """One replication, one SMB deal of 10k won in January; the monthly frame has the AE's people
+    (1 employed, 1 ramped) but no SDR rows: the SDR counts 0 people and earns its 2 % commission
+    (200), the AE 10k base + 1k commission: people cost 11,200, gross margin 8,000. No rows at
+    all give an empty frame with the sim/monthly columns."""
+    leads = pd.DataFrame({"replication": [0], "segment": ["SMB"], "won": [True], "revenue": [10_000.0],
+                          "closed_h": [10.0]})
+    monthly = pd.DataFrame({"replication": 0, "month": "2027-01", "metric": ["fte:AE", "effective:AE"],
+                            "value": [1.0, 1.0]})
+    out = simulated_pnl(MONEY, leads, monthly, lambda t: np.full(len(t), "2027-01", dtype=object))
+    got = out.set_index("metric")["value"]
+    assert got["people_cost"] == pytest.approx(11_200.0) and got["gross_margin"] == pytest.approx(8_000.0)
+    assert got["operating_margin"] == pytest.approx(-3_200.0)
+    empty = simulated_pnl(MONEY, leads, monthly.iloc[0:0], lambda t: np.full(len(t), "", dtype=object))
+    assert empty.empty and list(empty.columns) == ["replication", "month", "metric", "value"]
