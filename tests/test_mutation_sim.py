@@ -328,6 +328,26 @@ def test_backfill_waits_for_the_end_of_a_hiring_freeze() -> None:
     np.testing.assert_array_equal(heads, 1000 + np.cumsum(starts - leavers))
 
 
+def test_leavers_stop_working_and_hand_back_their_follow_ups() -> None:
+    """Ten overloaded reps (two 1-hour stages, both theirs) leaving at 99.9 %/year over two months:
+    no rep starts work after leaving (stage-2 work starts 1 h before the close), and each month
+    the team starts work for as many hours as its reps were employed (saturated: within one
+    item per rep of the hours counted here from the start and leave hours)."""
+    hazard = -math.log(0.001) / 8766.0
+    base = _config([(1.0, 1.0), (0.0, 1.0)], (_rep(headcount_start=10, attrition_per_hour=hazard,
+                                                   hires=(0, 0)),), rate_per_h=12.0, work_time=Dist("fixed", 1.0))
+    cfg = replace(base, months=MONTHS[:2], month_start_h=BOUNDS[:3], leads=base.leads[:2])
+    leads = draw_leads(cfg, spawn_streams(np.random.SeedSequence(11)))
+    f = run_funnel(cfg, leads, np.random.SeedSequence(12))
+    assert 3 <= (f.rep_leave_h < BOUNDS[2]).sum() <= 9
+    done2 = (f.stage_reached == 1) & np.isfinite(f.closed_h)
+    assert done2.sum() > 1000
+    assert (f.rep_leave_h[f.rep[done2]] > f.closed_h[done2] - 1.0 + 1e-9).all(), "a leaver kept working"
+    lo, hi = BOUNDS[:2], BOUNDS[1:3]
+    employed = np.clip(np.minimum(f.rep_leave_h[:, None], hi) - np.maximum(f.rep_start_h[:, None], lo), 0, None)
+    np.testing.assert_allclose(f.busy_open_h[0], employed.sum(axis=0), atol=10.0)
+
+
 # -- monthly metrics -------------------------------------------------------------------------
 
 def _funnel(start: list[float], leave: list[float], start_month: list[int], role: list[int]) -> FunnelResult:
@@ -485,6 +505,15 @@ def test_cube_and_its_quantiles_by_hand() -> None:
     np.testing.assert_allclose(q.loc["m1", ["sim_p10", "sim_p50", "sim_p90"]].astype(float), [3.7, 6.5, 9.3])
     ql = cube_quantiles(level, ["m1", "m2"], keys, flow=False).set_index("month")
     np.testing.assert_allclose(ql.loc["all", ["sim_p10", "sim_p90"]].astype(float), [3.2, 4.8])  # means 3, 5
+    # a level cell averages its finite values only (a month without tickets has NaN attainment)
+    with_nan = pack(np.array([0, 0]), np.array([0, 0]), np.array([0, 0]), np.array([0.6, np.nan]), (1, 1, 1),
+                    flow=False)
+    assert with_nan[0, 0, 0] == pytest.approx(0.6)
+    # one replication, one month, one key; and no replications at all
+    single = cube_quantiles(np.full((1, 1, 1), 5.0), ["m1"], ["k"], flow=True)
+    assert single["month"].tolist() == ["m1", "all"] and single["sim_p50"].tolist() == [5.0, 5.0]
+    empty = cube_quantiles(np.zeros((0, 1, 1)), ["m1"], ["k"], flow=True)
+    assert empty.empty and list(empty.columns) == ["month", "key", "sim_p10", "sim_p50", "sim_p90"]
     np.testing.assert_array_equal(month_index_of_hours(np.array([0.0, 744.0, 2160.0, -1.0, np.nan]), "2027-01", 3),
                                   [0, 1, -1, -1, -1])
 
