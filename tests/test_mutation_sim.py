@@ -250,6 +250,7 @@ def test_work_time_follows_ramp_and_month_factor_lead_by_lead() -> None:
     f = run_funnel(cfg, leads, np.random.SeedSequence(5))
     done = np.isfinite(f.closed_h)
     assert done.sum() > 200 and np.nanmin(f.first_contact_h) >= BOUNDS[1]
+    assert (f.rep_start_h.tolist(), f.rep_start_month.tolist()) == ([BOUNDS[1]], [1])
     m = np.searchsorted(BOUNDS, f.first_contact_h[done], side="right") - 1
     speed = np.array([1.0, 0.5, 0.8, 1.0])[m]  # tenure month 0 in Feb, 1 in Mar, full from Apr
     work = leads.work_open_h[done, 0] * factor[m] / speed
@@ -340,6 +341,7 @@ def test_leavers_stop_working_and_hand_back_their_follow_ups() -> None:
     leads = draw_leads(cfg, spawn_streams(np.random.SeedSequence(11)))
     f = run_funnel(cfg, leads, np.random.SeedSequence(12))
     assert 3 <= (f.rep_leave_h < BOUNDS[2]).sum() <= 9
+    assert f.rep_name == [f"Rep-{k}" for k in range(1, 11)] and (f.rep_start_h == 0.0).all()
     done2 = (f.stage_reached == 1) & np.isfinite(f.closed_h)
     assert done2.sum() > 1000
     assert (f.rep_leave_h[f.rep[done2]] > f.closed_h[done2] - 1.0 + 1e-9).all(), "a leaver kept working"
