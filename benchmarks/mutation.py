@@ -6,7 +6,7 @@ functions run are TARGETS below, so a run stays bounded (a few hundred mutants, 
 by the tests that call its function). mutmut keeps its results in mutants/: a second run re-tests
 only mutants of functions that changed. Usage:
 
-    python benchmarks/mutation.py [--children N] [--only GLOB] [--score-only]
+    python benchmarks/mutation.py [--children N] [--only GLOB] [--score-only | --survivors]
 
 Prints a Markdown table (module, function group, killed, survived, other, score) to paste into
 docs/development-mutation.md with the date, and lists the surviving mutants (`mutmut show NAME`
@@ -86,6 +86,12 @@ def results() -> dict[str, str]:
     return dict(re.findall(r"^\s+(\S+__mutmut_\d+): (.+)$", out, flags=re.M))
 
 
+def surviving(status: dict[str, str], only: str | None = None) -> list[str]:
+    """Names of the surviving target mutants (of the functions matching `only`)."""
+    return sorted(m for m, state in status.items() if state == "survived" and group_of(m) is not None
+                  and (only is None or fnmatch.fnmatch(m.rsplit("__mutmut_", 1)[0], only)))
+
+
 def score_table(status: dict[str, str]) -> tuple[str, list[str]]:
     """Markdown table of killed / survived per module and group, and the survivors' names."""
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
@@ -112,10 +118,14 @@ def main() -> int:
     parser.add_argument("--children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--only", help="glob over the TARGETS function names, e.g. 'solvers.erlang.*'")
     parser.add_argument("--score-only", action="store_true", help="only print the score of the last run")
+    parser.add_argument("--survivors", action="store_true",
+                        help="re-test only the last run's surviving mutants (after adding tests)")
     args = parser.parse_args()
     if not args.score_only:
-        subprocess.run([MUTMUT, "run", "--max-children", str(args.children), *target_globs(args.only)],
-                       cwd=REPO, check=False)
+        # mutmut re-tests every mutant named or matched on its command line, killed or not
+        names = surviving(results(), args.only) if args.survivors else target_globs(args.only)
+        if names:
+            subprocess.run([MUTMUT, "run", "--max-children", str(args.children), *names], cwd=REPO, check=False)
     table, survivors = score_table(results())
     print(table)
     print(f"\nsurviving mutants ({len(survivors)}):")

@@ -474,6 +474,9 @@ def test_support_queue_over_months_by_hand() -> None:
     two = replace(cfg, months=MONTHS[:2], month_start_h=BOUNDS[:3], leads=cfg.leads[:2])
     np.testing.assert_allclose(serve_tickets(two, np.array([0, 1]), np.array([100.0]), np.array([0]),
                                              np.array([1.0])), [744.0])
+    # the last ticket waits behind a 10-hour job and starts when it ends, nothing else pending
+    np.testing.assert_allclose(serve_tickets(two, np.array([0, 1]), np.array([800.0, 801.0]), np.array([0, 0]),
+                                             np.array([10.0, 1.0])), [800.0, 810.0])
 
 
 def test_support_queue_keeps_the_calendar_unless_there_is_a_pattern() -> None:
