@@ -263,6 +263,33 @@ def test_work_time_follows_ramp_and_month_factor_lead_by_lead() -> None:
     np.testing.assert_array_equal(f.handled[0], np.bincount(ms, minlength=4))
 
 
+def test_reps_there_at_the_start_work_at_full_speed_and_january_hires_ramp() -> None:
+    """Ramp 0.5 then 0.8: the rep there at hour 0 works at full speed from the start; the rep
+    hired on 1 January at 0.5 in January and 0.8 in February (each lead's work replayed, 1e-9 h)."""
+    cfg = _config([(0.0, 1.0)], (_rep(headcount_start=1, hires=(1, 0, 0, 0), ramp=(0.5, 0.8)),), rate_per_h=0.5)
+    leads = draw_leads(cfg, spawn_streams(np.random.SeedSequence(21)))
+    f = run_funnel(cfg, leads, np.random.SeedSequence(22))
+    assert f.rep_start_month.tolist() == [NOT_HIRED, 0]
+    done = np.isfinite(f.closed_h)
+    m = np.searchsorted(BOUNDS, f.first_contact_h[done], side="right") - 1
+    speed = np.where(f.rep[done] == 0, 1.0, np.array([0.5, 0.8, 1.0, 1.0])[m])
+    assert (f.rep[done] == 0).sum() > 100 and ((f.rep[done] == 1) & (m < 2)).sum() > 100
+    np.testing.assert_allclose(f.closed_h[done] - f.first_contact_h[done], leads.work_open_h[done, 0] / speed,
+                               atol=1e-9)
+
+
+def test_each_stage_takes_its_own_work_time() -> None:
+    """Stage 2 (3 h mean) is worked by a team of 100 idle AEs, so it starts on entry: each lead's
+    stage-2 work is its own stage-2 draw (1e-9 h), not another stage's."""
+    roles = (_rep(headcount_start=3), _rep(name="AE", kind="ae", headcount_start=100))
+    cfg = _config([(1.0, 1.0), (0.0, 3.0)], roles, rate_per_h=0.5, teams=[0, 1])
+    leads = draw_leads(cfg, spawn_streams(np.random.SeedSequence(31)))
+    f = run_funnel(cfg, leads, np.random.SeedSequence(32))
+    done = np.isfinite(f.closed_h) & (f.stage_reached == 1)
+    assert done.sum() > 1000
+    np.testing.assert_allclose(f.closed_h[done] - f.entered_h[done, 1], leads.work_open_h[done, 1], atol=1e-9)
+
+
 def test_conversion_and_speed_to_lead_replayed_from_the_draws() -> None:
     """Two stages, one busy rep (so first contact waits): a lead enters stage 2 exactly when its
     uniform draw is below p1 x (floor + (1 - floor) x 0.5 ** (wait / half-life)), and wins
