@@ -280,13 +280,17 @@ def test_reps_there_at_the_start_work_at_full_speed_and_january_hires_ramp() -> 
 
 def test_each_stage_takes_its_own_work_time() -> None:
     """Stage 2 (3 h mean) is worked by a team of 100 idle AEs, so it starts on entry: each lead's
-    stage-2 work is its own stage-2 draw (1e-9 h), not another stage's."""
+    stage-2 work is its own stage-2 draw (1e-9 h), not another stage's; a lead enters stage 2 its
+    stage-1 work plus the 5-hour buyer delay after its first contact."""
     roles = (_rep(headcount_start=3), _rep(name="AE", kind="ae", headcount_start=100))
     cfg = _config([(1.0, 1.0), (0.0, 3.0)], roles, rate_per_h=0.5, teams=[0, 1])
+    cfg = replace(cfg, stages=(replace(cfg.stages[0], duration_h=Dist("fixed", 5.0)), cfg.stages[1]))
     leads = draw_leads(cfg, spawn_streams(np.random.SeedSequence(31)))
     f = run_funnel(cfg, leads, np.random.SeedSequence(32))
     done = np.isfinite(f.closed_h) & (f.stage_reached == 1)
     assert done.sum() > 1000
+    np.testing.assert_allclose(f.entered_h[done, 1] - f.first_contact_h[done], leads.work_open_h[done, 0] + 5.0,
+                               atol=1e-9)
     np.testing.assert_allclose(f.closed_h[done] - f.entered_h[done, 1], leads.work_open_h[done, 1], atol=1e-9)
 
 
