@@ -294,6 +294,18 @@ def test_each_stage_takes_its_own_work_time() -> None:
     np.testing.assert_allclose(f.closed_h[done] - f.entered_h[done, 1], leads.work_open_h[done, 1], atol=1e-9)
 
 
+def test_the_first_rep_releases_items_after_their_outcome() -> None:
+    """The cap on open items binds for rep number 0 too: one AE (the first rep hired) holding at
+    most 2 items, each held 0.1 h of work + 100 h of buyer delay, starts 2 x month hours / 100.1
+    items a month (within 2.5 items), as in test_sim_queueing's cap test."""
+    roles = (_rep(name="AE", kind="ae"), _rep(headcount_start=50))
+    cfg = _config([(1.0, 0.01), (0.0, 0.1)], roles, teams=[1, 0], work_time=Dist("fixed", 1.0), max_open=2)
+    cfg = replace(cfg, stages=(cfg.stages[0], replace(cfg.stages[1], duration_h=Dist("fixed", 100.0))))
+    (rep,) = run_replications(cfg, 1, seed=1)
+    handled = rep.monthly.query("metric == 'handled:AE'")["value"].to_numpy()
+    np.testing.assert_allclose(handled[1:], 2 * np.diff(BOUNDS)[1:] / 100.1, atol=2.5)
+
+
 def test_conversion_and_speed_to_lead_replayed_from_the_draws() -> None:
     """Two stages, one busy rep (so first contact waits): a lead enters stage 2 exactly when its
     uniform draw is below p1 x (floor + (1 - floor) x 0.5 ** (wait / half-life)), and wins
