@@ -374,7 +374,8 @@ def test_backfill_waits_for_the_end_of_a_hiring_freeze() -> None:
 
 def test_leavers_stop_working_and_hand_back_their_follow_ups() -> None:
     """Ten overloaded reps (two 1-hour stages, both theirs) leaving at 99.9 %/year over two months:
-    no rep starts work after leaving (stage-2 work starts 1 h before the close), and each month
+    no rep starts work after leaving (stage-2 work starts 1 h before the close), no follow-up a
+    leaver held is lost, and each month
     the team starts work for as many hours as its reps were employed (saturated: within one
     item per rep of the hours counted here from the start and leave hours)."""
     hazard = -math.log(0.001) / 8766.0
@@ -388,6 +389,10 @@ def test_leavers_stop_working_and_hand_back_their_follow_ups() -> None:
     done2 = (f.stage_reached == 1) & np.isfinite(f.closed_h)
     assert done2.sum() > 1000
     assert (f.rep_leave_h[f.rep[done2]] > f.closed_h[done2] - 1.0 + 1e-9).all(), "a leaver kept working"
+    # follow-ups go first (later stage first), so every lead entering stage 2 over 2 h before the
+    # end is closed, those a leaver held included
+    entered2 = f.entered_h[:, 1] < BOUNDS[2] - 2.0
+    assert np.isfinite(f.closed_h[entered2]).all(), "a handed-back follow-up was lost"
     lo, hi = BOUNDS[:2], BOUNDS[1:3]
     employed = np.clip(np.minimum(f.rep_leave_h[:, None], hi) - np.maximum(f.rep_start_h[:, None], lo), 0, None)
     np.testing.assert_allclose(f.busy_open_h[0], employed.sum(axis=0), atol=10.0)
