@@ -6,7 +6,7 @@ functions run are TARGETS below, so a run stays bounded (a few hundred mutants, 
 by the tests that call its function). mutmut keeps its results in mutants/: a second run re-tests
 only mutants of functions that changed. Usage:
 
-    python benchmarks/mutation.py [--children N] [--only GLOB] [--score-only]
+    python benchmarks/mutation.py [--children N] [--only GLOB] [--score-only | --survivors]
 
 Prints a Markdown table (module, function group, killed, survived, other, score) to paste into
 docs/development-mutation.md with the date, and lists the surviving mutants (`mutmut show NAME`
@@ -26,18 +26,37 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 MUTMUT = str(Path(sys.executable).with_name("mutmut"))
 
+SIM = "engine.simulation"
 TARGETS: dict[str, tuple[str, ...]] = {
     "capacity": ("engine.plan.supply.x_capacity_hours_per_person", "solvers.hiring.x_effective_people",
                  "engine.reconcile.fluid.x_required_hours", "solvers.erlang.x_offered_load",
                  "solvers.erlang.x_erlang_b", "solvers.erlang.x__c_from_b", "solvers.erlang.x_erlang_c",
-                 "solvers.erlang.x_service_level", "solvers.erlang.x_asa"),
-    "ramp": ("solvers.hiring_model.x_ramp_deficit",),
-    "attrition": ("solvers.hiring_model.x_monthly_attrition", "solvers.hiring_model.x_start_stock"),
-    "lead time": ("solvers.hiring_model.x__lagged", "engine.plan.supply.x__shift", "engine.reconcile.fluid.x_lagged"),
-    "conversion": ("engine.data.calibrate.x__stage_outcome",),
-    "intervals": ("engine.plan.demand.x_lognormal_quantiles", "engine.plan.demand.x__fit_ets_log"),
+                 "solvers.erlang.x_service_level", "solvers.erlang.x_asa",
+                 *(f"{SIM}.config.x_{f}" for f in ("_roles", "_month_work_factor")),
+                 *(f"{SIM}.arrivals.x_{f}" for f in ("draw_leads", "_arrivals")),
+                 *(f"{SIM}.metrics.x_{f}" for f in ("employed_people", "available_open_hours", "headcount")),
+                 *(f"{SIM}.tickets.x_{f}" for f in ("agents_per_month", "customer_months", "serve_tickets")),
+                 *(f"{SIM}.worktime.xǁWorkCalendarǁ{f}" for f in ("open_hours", "_abs_open", "wall_time",
+                                                                   "_cum_starts")),
+                 *(f"{SIM}.worktime.xǁScalarCalendarǁ{f}" for f in ("_unroll", "_abs", "work_at", "wall_at",
+                                                                     "finish", "next_open"))),
+    "ramp": ("solvers.hiring_model.x_ramp_deficit", f"{SIM}.leadflow.xǁFunnelModelǁ_start"),
+    "attrition": ("solvers.hiring_model.x_monthly_attrition", "solvers.hiring_model.x_start_stock",
+                  f"{SIM}.leadflow.xǁFunnelModelǁ_hire"),
+    "lead time": ("solvers.hiring_model.x__lagged", "engine.plan.supply.x__shift", "engine.reconcile.fluid.x_lagged",
+                  f"{SIM}.leadflow.xǁFunnelModelǁ_on_leave"),
+    "conversion": ("engine.data.calibrate.x__stage_outcome", f"{SIM}.leadflow.xǁFunnelModelǁ_on_done",
+                   *(f"{SIM}.score_odds.x_{f}" for f in ("stage_offsets", "conversion_offsets",
+                                                          "beta_score_grid", "_reach_excess")),
+                   f"{SIM}.rates.x_replication_totals", f"{SIM}.rates.x__ratio"),
+    "intervals": ("engine.plan.demand.x_lognormal_quantiles", "engine.plan.demand.x__fit_ets_log",
+                  f"{SIM}.rates.x_quantiles", f"{SIM}.dists.xǁDistǁsample", f"{SIM}.dists.xǁDistǁscaled",
+                  *(f"engine.reconcile.quantiles.x_{f}" for f in ("cube", "pack", "cube_quantiles",
+                                                                  "ticket_weighted_sla", "month_index_of_hours"))),
     "money": ("solvers.hiring_model.x_revenue_per_hour", "solvers.hiring_model.x_lost_margin",
-              "solvers.hiring_model.x__variable_pay_terms"),
+              "solvers.hiring_model.x__variable_pay_terms",
+              *(f"engine.reconcile.money.x_{f}" for f in ("people_cost_by_role", "pnl", "revenue_grid",
+                                                          "role_grid", "plan_pnl", "simulated_pnl"))),
 }
 """Function group -> mutmut function names (module + `x_` + function name)."""
 PLANTED = ("engine.plan.demand.x_forecast_series__mutmut_25", "engine.plan.demand.x_forecast_series__mutmut_30")
@@ -67,6 +86,12 @@ def results() -> dict[str, str]:
     return dict(re.findall(r"^\s+(\S+__mutmut_\d+): (.+)$", out, flags=re.M))
 
 
+def surviving(status: dict[str, str], only: str | None = None) -> list[str]:
+    """Names of the surviving target mutants (of the functions matching `only`)."""
+    return sorted(m for m, state in status.items() if state == "survived" and group_of(m) is not None
+                  and (only is None or fnmatch.fnmatch(m.rsplit("__mutmut_", 1)[0], only)))
+
+
 def score_table(status: dict[str, str]) -> tuple[str, list[str]]:
     """Markdown table of killed / survived per module and group, and the survivors' names."""
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
@@ -93,10 +118,14 @@ def main() -> int:
     parser.add_argument("--children", type=int, default=2, help="parallel mutant runs (default 2)")
     parser.add_argument("--only", help="glob over the TARGETS function names, e.g. 'solvers.erlang.*'")
     parser.add_argument("--score-only", action="store_true", help="only print the score of the last run")
+    parser.add_argument("--survivors", action="store_true",
+                        help="re-test only the last run's surviving mutants (after adding tests)")
     args = parser.parse_args()
     if not args.score_only:
-        subprocess.run([MUTMUT, "run", "--max-children", str(args.children), *target_globs(args.only)],
-                       cwd=REPO, check=False)
+        # mutmut re-tests every mutant named or matched on its command line, killed or not
+        names = surviving(results(), args.only) if args.survivors else target_globs(args.only)
+        if names:
+            subprocess.run([MUTMUT, "run", "--max-children", str(args.children), *names], cwd=REPO, check=False)
     table, survivors = score_table(results())
     print(table)
     print(f"\nsurviving mutants ({len(survivors)}):")
