@@ -629,3 +629,27 @@ def test_simulated_pnl_for_a_role_without_rows_by_hand() -> None:
     assert got["operating_margin"] == pytest.approx(-3_200.0)
     empty = simulated_pnl(MONEY, leads, monthly.iloc[0:0], lambda t: np.full(len(t), "", dtype=object))
     assert empty.empty and list(empty.columns) == ["replication", "month", "metric", "value"]
+
+
+def test_leads_repeat_for_a_seed_and_the_score_hook_gets_each_lead() -> None:
+    """Same seed, same leads (bit for bit: reruns and common random numbers rest on it); another
+    seed, other arrival times. A scoring hook gets each lead's segment and region and the score
+    stream, and its scores are the leads' scores (no beta draw in their place)."""
+    cfg = _config([(0.0, 1.0)], (_rep(headcount_start=1),), rate_per_h=0.5)
+    a, b = (draw_leads(cfg, spawn_streams(np.random.SeedSequence(8))) for _ in range(2))
+    np.testing.assert_array_equal(a.arrived_h, b.arrived_h)
+    np.testing.assert_array_equal(a.work_open_h, b.work_open_h)
+    np.testing.assert_array_equal(a.score, b.score)
+    other = draw_leads(cfg, spawn_streams(np.random.SeedSequence(9)))
+    assert len(other.arrived_h) != len(a.arrived_h) or not np.array_equal(other.arrived_h, a.arrived_h)
+    seen = {}
+
+    def hook(segment, region, gen):
+        seen.update(segment=segment.copy(), region=region.copy(), gen=gen)
+        return np.full(len(segment), 0.25)
+
+    hooked = draw_leads(cfg, spawn_streams(np.random.SeedSequence(8)), score_fn=hook)
+    np.testing.assert_array_equal(hooked.score, 0.25)
+    np.testing.assert_array_equal(seen["segment"], hooked.segment)
+    np.testing.assert_array_equal(seen["region"], hooked.region)
+    assert isinstance(seen["gen"], np.random.Generator)
