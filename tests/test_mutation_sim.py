@@ -653,3 +653,22 @@ def test_leads_repeat_for_a_seed_and_the_score_hook_gets_each_lead() -> None:
     np.testing.assert_array_equal(seen["segment"], hooked.segment)
     np.testing.assert_array_equal(seen["region"], hooked.region)
     assert isinstance(seen["gen"], np.random.Generator)
+
+
+def test_lead_sources_split_leads_and_shift_their_scores() -> None:
+    """Three sources, shares 0.6 / 0.2 / 0.2, score shifts 0, +2 and -2 (beyond both ends): each
+    lead has a source, the shares match within 4 binomial standard errors, the first source keeps
+    the plain scores of the same seed, the others are clipped to 1 - 1e-6 and 1e-6."""
+    base = _config([(0.0, 1.0)], (_rep(headcount_start=1),), rate_per_h=2.0)
+    cfg = _config([(0.0, 1.0)], (_rep(headcount_start=1),), rate_per_h=2.0, sources=("web", "event", "list"),
+                  source_p=np.array([0.6, 0.2, 0.2]), source_shift=np.array([0.0, 2.0, -2.0]))
+    plain = draw_leads(base, spawn_streams(np.random.SeedSequence(12)))
+    leads = draw_leads(cfg, spawn_streams(np.random.SeedSequence(12)))
+    n = len(leads.arrived_h)
+    assert leads.source is not None and leads.source.shape == (n,) and plain.source is None
+    for k, p in enumerate((0.6, 0.2, 0.2)):
+        assert abs(float((leads.source == k).mean()) - p) < 4 * math.sqrt(p * (1 - p) / n), k
+    web = leads.source == 0
+    np.testing.assert_array_equal(leads.score[web], plain.score[web])
+    np.testing.assert_array_equal(leads.score[leads.source == 1], 1.0 - 1e-6)
+    np.testing.assert_array_equal(leads.score[leads.source == 2], 1e-6)
