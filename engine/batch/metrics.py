@@ -43,32 +43,27 @@ class Metric:
     """count: a whole number of items (>= 0); share: in [0, 1]; amount: any real number."""
 
 
-def _m(name: str, label: str, unit: str, direction: Direction | None, simulated: bool,
-       plan: Literal["totals", "headline"] | None, kind: Literal["count", "share", "amount"]) -> Metric:
-    return Metric(name, label, unit, direction, simulated, plan, kind)
-
-
 CATALOGUE: tuple[Metric, ...] = (
-    _m("leads", "Leads", "leads", None, True, "totals", "count"),
-    _m("contacted", "Leads contacted", "leads", "max", True, "totals", "count"),
-    _m("reached_<stage>", "Leads reaching <stage>", "leads", "max", True, "totals", "count"),
-    _m("conversion_<stage>", "Conversion at <stage>", "share", "max", True, "totals", "share"),
-    _m("won", "Deals won", "deals", "max", True, "totals", "count"),
-    _m("win_rate", "Win rate (won / leads)", "share", "max", True, "totals", "share"),
-    _m("dropped", "Leads dropped", "leads", "min", True, "totals", "count"),
-    _m("drop_rate", "Drop rate (dropped / leads)", "share", "min", True, "totals", "share"),
-    _m("first_response_p50_h", "First response, median", "hours", "min", True, None, "amount"),
-    _m("first_response_p90_h", "First response, 90th percentile", "hours", "min", True, None, "amount"),
-    _m("sla_attainment", "SLA attainment", "share", "max", True, None, "share"),
-    _m("tickets", "Support tickets", "tickets", None, True, None, "count"),
-    _m("revenue", "Revenue", "currency", "max", True, "headline", "amount"),
-    _m("gross_margin", "Gross margin", "currency", "max", True, "headline", "amount"),
-    _m("people_cost", "People cost", "currency", "min", True, "headline", "amount"),
-    _m("operating_margin", "Operating margin", "currency", "max", True, "headline", "amount"),
-    _m("sla", "SLA of the staffing plan", "share", "max", False, "headline", "share"),
-    _m("hires", "Hires", "people", "min", False, "headline", "count"),
-    _m("shortfall_hours", "Capacity shortfall", "hours", "min", False, "headline", "amount"),
-    _m("uncovered_leads", "Leads left unworked by the plan", "leads", "min", False, "headline", "amount"),
+    Metric("leads", "Leads", "leads", None, True, "totals", "count"),
+    Metric("contacted", "Leads contacted", "leads", "max", True, "totals", "count"),
+    Metric("reached_<stage>", "Leads reaching <stage>", "leads", "max", True, "totals", "count"),
+    Metric("conversion_<stage>", "Conversion at <stage>", "share", "max", True, "totals", "share"),
+    Metric("won", "Deals won", "deals", "max", True, "totals", "count"),
+    Metric("win_rate", "Win rate (won / leads)", "share", "max", True, "totals", "share"),
+    Metric("dropped", "Leads dropped", "leads", "min", True, "totals", "count"),
+    Metric("drop_rate", "Drop rate (dropped / leads)", "share", "min", True, "totals", "share"),
+    Metric("first_response_p50_h", "First response, median", "hours", "min", True, None, "amount"),
+    Metric("first_response_p90_h", "First response, 90th percentile", "hours", "min", True, None, "amount"),
+    Metric("sla_attainment", "SLA attainment", "share", "max", True, None, "share"),
+    Metric("tickets", "Support tickets", "tickets", None, True, None, "count"),
+    Metric("revenue", "Revenue", "currency", "max", True, "headline", "amount"),
+    Metric("gross_margin", "Gross margin", "currency", "max", True, "headline", "amount"),
+    Metric("people_cost", "People cost", "currency", "min", True, "headline", "amount"),
+    Metric("operating_margin", "Operating margin", "currency", "max", True, "headline", "amount"),
+    Metric("sla", "SLA of the staffing plan", "share", "max", False, "headline", "share"),
+    Metric("hires", "Hires", "people", "min", False, "headline", "count"),
+    Metric("shortfall_hours", "Capacity shortfall", "hours", "min", False, "headline", "amount"),
+    Metric("uncovered_leads", "Leads left unworked by the plan", "leads", "min", False, "headline", "amount"),
 )
 """Simulated figures first; a short name means the simulated p50 when there is one."""
 
