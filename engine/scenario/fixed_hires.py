@@ -113,24 +113,22 @@ def _hiring_cap(s: Scenario, fixed: FixedRole, months: list[str], at: At) -> lis
 def _headcount(s: Scenario, fixed: FixedRole, months: list[str], at: At) -> list[Problem]:
     role = fixed.role
     people = fixed_headcount(s, fixed, months)
-    out = []
+    checks = []
     if role.max_headcount is not None:
         start = role.headcount_start * np.cumprod(np.r_[1.0, 1.0 - monthly_leaving(s, role, months)[1:]])
-        over = people > np.maximum(role.max_headcount, start) + TOLERANCE
-        if over.any():
-            t = int(np.argmax(over))
-            out.append(at(_path(fixed, fixed.row_at_or_before(t), "hires"),
-                          f"{role.name} headcount reaches {people[t]:.1f} in {months[t]}, above its "
-                          f"cap of {role.max_headcount:g}",
-                          f"at most {role.max_headcount:g} people (roles.{role.name}.max_headcount)"))
+        checks.append((people > np.maximum(role.max_headcount, start) + TOLERANCE, "reaches",
+                       f"above its cap of {role.max_headcount:g}",
+                       f"at most {role.max_headcount:g} people (roles.{role.name}.max_headcount)"))
     months_on = np.arange(len(months)) >= role.hiring_lead_time_months
-    under = months_on & (people < role.min_headcount - TOLERANCE)
-    if under.any():
-        t = int(np.argmax(under))
-        out.append(at(_path(fixed, fixed.row_at_or_before(t), "hires"),
-                      f"{role.name} headcount falls to {people[t]:.1f} in {months[t]}, below its "
-                      f"minimum of {role.min_headcount:g}",
-                      f"at least {role.min_headcount:g} people (roles.{role.name}.min_headcount)"))
+    checks.append((months_on & (people < role.min_headcount - TOLERANCE), "falls to",
+                   f"below its minimum of {role.min_headcount:g}",
+                   f"at least {role.min_headcount:g} people (roles.{role.name}.min_headcount)"))
+    out = []
+    for breach, verb, bound, expected in checks:
+        if breach.any():
+            t = int(np.argmax(breach))
+            out.append(at(_path(fixed, fixed.row_at_or_before(t), "hires"),
+                          f"{role.name} headcount {verb} {people[t]:.1f} in {months[t]}, {bound}", expected))
     return out
 
 
