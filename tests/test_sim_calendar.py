@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.simulation.worktime import WorkCalendar
+from engine.simulation.worktime import WEEK_H, WorkCalendar
 
 FRIDAY = 4  # 2027-01-01 is a Friday
 
@@ -52,3 +52,33 @@ def test_arrivals_only_in_open_hours_and_uniform_over_them() -> None:
     assert ((hour >= 9) & (hour <= 18) & (day < 5)).all()
     counts = np.bincount(((hour - 9) // 1).astype(int).clip(0, 8), minlength=9)
     assert counts.min() > 0.9 * counts.mean()  # flat within the day
+
+
+@pytest.mark.parametrize("first_weekday", range(7))
+def test_vectorised_inverse_agrees_with_scalar_at_every_close(first_weekday: int) -> None:
+    """`wall_time(w) == wall_at(w)`, also where `w` is reached exactly at the week's last close
+    (a job ending at Friday's close ends there, not at Monday's opening)."""
+    cal = WorkCalendar.business([0, 1, 2, 3, 4], 9, 17, first_weekday)
+    _assert_inverses_agree(cal, weeks=12)
+
+
+def test_vectorised_inverse_agrees_with_scalar_always_open() -> None:
+    _assert_inverses_agree(WorkCalendar.always_open(), weeks=12)
+
+
+def _assert_inverses_agree(cal: WorkCalendar, weeks: int) -> None:
+    """Compare on seeded random `w` and on every exact close, the week's last close included."""
+    per_week = cal.open_per_week
+    behind_start = float(cal._abs_open(np.array(cal.offset_h)))  # open hours from Monday 00:00 to the start
+    week_ends = np.arange(1, weeks + 1) * per_week - behind_start  # each week's last close
+    week_ends = week_ends[week_ends > 0]
+    day_closes = np.arange(1, 5 * weeks + 1) * (per_week / 5.0)  # the horizon starts at a midnight
+    random = np.random.default_rng(11).uniform(0.0, weeks * per_week, 2000)
+    w = np.concatenate([week_ends, day_closes, random, week_ends + 0.5])
+    vectorised = cal.wall_time(w)
+    for scalar in (cal.scalar(WEEK_H * (weeks + 1)), cal.scalar(0.0)):  # unrolled table; weekly formula
+        np.testing.assert_allclose(vectorised, [scalar.wall_at(x) for x in w], rtol=0, atol=1e-9)
+    if not cal.is_always_open:
+        wall = cal.wall_time(week_ends) + cal.offset_h  # hours from the first week's Monday 00:00
+        np.testing.assert_array_equal((wall // 24) % 7, 4)  # Friday ...
+        np.testing.assert_allclose(wall % 24, 17.0)  # ... at 17:00

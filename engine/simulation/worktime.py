@@ -73,7 +73,11 @@ class WorkCalendar:
         return weeks * self.open_per_week + within
 
     def wall_time(self, w: np.ndarray) -> np.ndarray:
-        """Earliest wall time at which the cumulative open hours reach `w` (vectorised inverse)."""
+        """Earliest wall time at which the cumulative open hours reach `w` (vectorised inverse).
+
+        Agrees with `ScalarCalendar.wall_at`: a `w` reached exactly at a close ends there, also at
+        the week's last close (not at the next week's first opening).
+        """
         w = np.asarray(w, dtype=float)
         if self.is_always_open:
             return w.copy()
@@ -81,6 +85,9 @@ class WorkCalendar:
         v = w + float(self._abs_open(np.array(self.offset_h)))
         weeks = np.floor(v / per_week)
         rem = v - weeks * per_week
+        at_week_end = (rem <= 0.0) & (weeks > 0)  # ends at the previous week's last close, as wall_at
+        weeks = np.where(at_week_end, weeks - 1, weeks)
+        rem = np.where(at_week_end, per_week, rem)
         cum = np.array(self._cum_starts())
         lengths = np.array(self.ends) - np.array(self.starts)
         j = np.clip(np.searchsorted(cum + lengths, rem, side="left"), 0, len(cum) - 1)
