@@ -213,3 +213,27 @@ def test_rare_values_of_a_lead_level_export_reach_the_run_folder_table(tmp_path,
     assert yaml.safe_load(rare["merge_with"].iloc[0]) == {"leads": {"values": {"region": {"North America": "NA"}}}}
     assert out.summary["rare_values"] == 1
     assert 'region: rare value "North America" on 2 of' in caplog.text and "(lines 9 32)" in caplog.text
+
+
+def test_a_deal_export_without_roles_says_which_role_entry_to_add_and_the_entry_works(tmp_path):
+    """A scenario with `data:` naming a preset and no `roles:` stops with one problem at the
+    `data:` line naming the missing role and a `roles:` entry to add; that entry then runs."""
+    write_export("salesforce", tmp_path / "export", seed=3, deals=600)
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("name: deals only\nhorizon: {start: 2027-01, months: 12}\n"
+                        "data:\n  crm_dir: export\n  preset: salesforce\n")
+    res = _cli("run", scenario, "--out", tmp_path / "run", "--quiet")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{scenario}:3: data: "), res.stderr
+    assert "worked by role 'AE', which the scenario does not define (a `roles:` entry named AE" in lines[0]
+    assert not (tmp_path / "run").exists()
+    entry = yaml.safe_load(lines[0].split("e.g. `")[1].split("`")[0])
+    assert entry == {"roles": [{"name": "AE", "kind": "ae", "cost_per_month": entry["roles"][0]["cost_per_month"]}]}
+    users = pd.read_csv(tmp_path / "export" / "report1700000003.csv", dtype=str)
+    active = int(((users["Role"] == "AE") & (users["Active"] == "true")).sum())
+    assert f"headcount_start comes from the users sheet: {active} active" in lines[0]
+    scenario.write_text(scenario.read_text() + yaml.safe_dump(entry))
+    new, _ = calibrate_stage(load_scenario(scenario))
+    assert [r.headcount_start for r in new.scenario.roles] == [active]
+    assert {st.role for st in new.scenario.funnel.stages} == {"AE"}

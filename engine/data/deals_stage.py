@@ -117,6 +117,14 @@ def _tables(ex: DealExport, cal: DealCalibration, history: pd.DataFrame) -> dict
     return tables
 
 
+def _active_users(cal: DealCalibration) -> dict[str, int] | None:
+    """People per lower-case role name in the users sheet (None without one)."""
+    if cal.headcount is None:
+        return None
+    by_role = cal.headcount.groupby(cal.headcount["role"].str.lower())["headcount"].sum()
+    return {str(role): int(n) for role, n in by_role.items()}
+
+
 def _tell(ex: DealExport) -> None:
     """What the CLI prints for `salesops calibrate` too: skips by reason and rare values."""
     q = ex.quality[ex.quality["action"] == "skipped"]
@@ -134,7 +142,7 @@ def deals_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput[Dea
     ex = read_deals(loaded.resolve_path(d.crm_dir), d.preset, mapping, d.lenient)
     _tell(ex)
     cal = calibrate_deals(ex, s.horizon.start if s.horizon else None)
-    new = revalidated(loaded, calibrated_scenario(loaded.resolved, cal, d.stage_roles))
+    new = revalidated(loaded, calibrated_scenario(loaded.resolved, cal, d.stage_roles), _active_users(cal))
     history = lead_history(cal.report["history"], new.scenario,
                            [st["name"] for st in cal.fragment["funnel"]["stages"]])
     months = history["month"].nunique()

@@ -328,6 +328,12 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Loade
     return loaded
 
 
+def scenario_origins(path: str | Path) -> dict[PathKey, Origin]:
+    """(file, line) of every key of the scenario at `path` and its `extends` parents, for problems
+    found after loading (a calibrated scenario that does not fit)."""
+    return _read_with_extends(Path(path)).origins
+
+
 def _peek(data: Any, dotted: str) -> Any:
     node = data
     for part in _split_path(dotted):
