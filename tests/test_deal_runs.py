@@ -237,3 +237,23 @@ def test_a_deal_export_without_roles_says_which_role_entry_to_add_and_the_entry_
     new, _ = calibrate_stage(load_scenario(scenario))
     assert [r.headcount_start for r in new.scenario.roles] == [active]
     assert {st.role for st in new.scenario.funnel.stages} == {"AE"}
+
+
+def test_rare_values_of_a_mapped_lead_level_export_name_the_exports_column(tmp_path, caplog):
+    """With a mapping `region: Sales Region`, the warning and rare_values.csv name `Sales Region`
+    (the column the user finds in the file); the merge entry keeps our `region`, as `values:` reads."""
+    crm = tmp_path / "crm"
+    shutil.copytree(REPO / "scenarios" / "data" / "crm_scaleup", crm)
+    leads = pd.read_csv(crm / "leads.csv", dtype=str, keep_default_na=False)
+    leads.loc[[7, 30], "region"] = "North America"
+    leads.rename(columns={"segment": "Industry", "region": "Sales Region"}).to_csv(crm / "leads.csv", index=False)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text('leads: {columns: {segment: Industry, region: "Sales Region"}}\n')
+    scenario = _scenario(tmp_path, {"crm_dir": "crm", "mapping": "mapping.yaml"})
+    _, out = calibrate_stage(load_scenario(scenario))
+    rare = out.tables["data/rare_values.csv"]
+    assert rare.drop(columns="merge_with").values.tolist() == [
+        ["leads.csv", "Sales Region", "North America", 2, len(leads), "9 32"]]
+    assert yaml.safe_load(rare["merge_with"].iloc[0]) == {"leads": {"values": {"region": {"North America": "NA"}}}}
+    assert 'leads.csv: Sales Region: rare value "North America" on 2 of' in caplog.text
+    assert "region: rare value" not in caplog.text

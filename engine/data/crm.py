@@ -42,7 +42,7 @@ as do duplicate header names, a mapped column the file lacks (`no such column; d
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +120,12 @@ class CrmData:
     as_of: pd.Timestamp
     """Export date: the latest timestamp in the export."""
     files: dict[str, str] = field(default_factory=dict)
+    export_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per file (`leads`, ...): our column name -> the export's, for the columns the mapping renames."""
+
+    def export_column(self, file: str, ours: str) -> str:
+        """The export's name of our column `ours` in `file` (ours when the mapping keeps it)."""
+        return self.export_columns.get(file, {}).get(ours, ours)
 
 
 class _Checker:
@@ -429,7 +435,8 @@ def read_crm(folder: Path, mapping: Path | None = None, lenient: bool = False) -
     problems = [p for c in checkers.values() for p in c.problems]
     if problems and not lenient:
         raise InputError(problems)
-    return _assemble(checkers, leads, opps, stages, acts, paths, lenient)
+    crm = _assemble(checkers, leads, opps, stages, acts, paths, lenient)
+    return replace(crm, export_columns={n: dict(getattr(maps, n).columns) for n in FILES})
 
 
 def _wide_problems(path: str, frame: pd.DataFrame, wide: list[tuple[int, int]]) -> list[Problem]:

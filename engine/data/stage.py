@@ -98,13 +98,14 @@ def merged_scenario(resolved: dict, cal: Calibration) -> dict:
 
 
 def rare_leads(crm: CrmData) -> pd.DataFrame:
-    """Rare segment and region values of the leads file (engine/data/rare.py), with their lines."""
+    """Rare segment and region values of the leads file (engine/data/rare.py), with their lines,
+    named by the export's column (the mapping's `values:` entry by ours)."""
     leads, name = crm.leads, Path(crm.files.get("leads", "leads.csv")).name
     records = []
     for c in ("segment", "region"):
         for value, n, common in rare_values(leads[c]):
             lines = leads.loc[leads[c] == value, "line"].tolist()
-            records.append(rare_record(name, "leads", c, c, value, n, len(leads), lines, common))
+            records.append(rare_record(name, "leads", c, crm.export_column("leads", c), value, n, len(leads), lines, common))
     return rare_frame(records)
 
 
