@@ -273,3 +273,34 @@ def test_no_plan_over_reduced_pairs_is_not_called_infeasible(tmp_path: Path, mon
     _, sol, best, _ = design._contiguous_without_start(prob, None, SolveOptions(time_limit_s=20), None)
     assert best is None
     assert sol.result.status.value == "no_solution", sol.result
+
+
+def test_fixed_centre_loop_without_a_bound_writes_null_and_why(tmp_path: Path) -> None:
+    """A 1 s search (no time for the free-centre model) whose fixed-centre MILP rounds stop at
+    HiGHS's node limit 0, before any bound: `fixed_centre_bound` has bound and gap null and the
+    reason, never a number; the certified bound (a relaxation over every pair) stays below the plan."""
+    from solvers.solve import solver_defaults
+
+    _write(tmp_path)
+    with solver_defaults(mip_max_nodes=0):
+        res = run_territory(_section(link_islands=True, territories=4, time_limit_s=1.0), tmp_path)
+    entry = res.summary["fixed_centre_bound"]
+    assert entry["bound"] is None and entry["gap"] is None, entry
+    assert "stopped (" in entry["reason"] and "before it had a bound" in entry["reason"]
+    assert entry["note"] == "valid only with the final centres fixed"
+    assert res.solve.has_solution and 0 < res.summary["bound"] <= res.summary["objective"]
+
+
+def test_fixed_centre_bound_keeps_a_real_bound_and_drops_the_trivial_zero() -> None:
+    """HiGHS stopped in its root (time limit) reports bound 0 (non-negative costs), gap 1.0 (seen
+    on a 400 x 20 balanced assignment with a 0.2 s limit): no information, so null with the reason;
+    a positive bound is kept as given."""
+    from solvers.solve import SolveResult, Status
+    from solvers.territory.design import fixed_centre_bound
+
+    trivial = SolveResult(Status.FEASIBLE, "maxTimeLimit", 573.4, 0.0, 1.0, 0.0, 1.0)
+    assert fixed_centre_bound(trivial, note="n") == {
+        "bound": None, "gap": None, "reason": "the fixed-centre MILP stopped (maxTimeLimit) before it had a bound",
+        "note": "n"}
+    real = SolveResult(Status.FEASIBLE, "maxTimeLimit", 131.38, 130.0, 0.0105, 0.0, 1.0)
+    assert fixed_centre_bound(real, centres="c") == {"bound": 130.0, "gap": 0.0105, "centres": "c"}

@@ -13,6 +13,7 @@ pairs with a bound certified over every pair by column generation (`solvers.terr
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
@@ -158,13 +159,23 @@ def _solve_contiguous(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     if best is None:
         return None, res, []
     if work is not prob or not sol.pairs.complete:
-        notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap,
-                                       "note": "valid only with the final centres fixed"}
+        notes["fixed_centre_bound"] = fixed_centre_bound(res, note="valid only with the final centres fixed")
         res = _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
     alts = []
     if opts.alternatives:
         alts = _contiguous_alternatives(work, opts, sol.pairs, best, res)
     return best, res, alts
+
+
+def fixed_centre_bound(res: SolveResult, **fields: str) -> dict:
+    """summary.json `territory.fixed_centre_bound`: the fixed-centre MILP's bound and gap, or
+    both null with the reason when it reported no real bound. A MILP stopped before its root LP
+    (a short round on a busy machine) reports its trivial bound 0 (costs are non-negative): no
+    information, whose gap of 1.0 would read as "100 % off"."""
+    if res.bound is not None and math.isfinite(res.bound) and res.bound > 0:
+        return {"bound": res.bound, "gap": res.gap, **fields}
+    return {"bound": None, "gap": None,
+            "reason": f"the fixed-centre MILP stopped ({res.termination}) before it had a bound", **fields}
 
 
 def _bound_heuristic(prob: TerritoryProblem) -> HeuristicSolution | None:
@@ -549,8 +560,7 @@ def _solve_priced(prob: TerritoryProblem, work: TerritoryProblem, heur: Heuristi
     if priced.centre_of is None or work is prob:
         return priced.centre_of, res
     how = "location-allocation's" if start is not None else "p-median heuristic's"
-    notes["fixed_centre_bound"] = {"bound": res.bound, "gap": res.gap, "centres": how,
-                                   "note": "valid only with these centres fixed"}
+    notes["fixed_centre_bound"] = fixed_centre_bound(res, centres=how, note="valid only with these centres fixed")
     return priced.centre_of, _certify_reduced(prob, res, opts, heur, _deadline(opts, t0), notes)
 
 
