@@ -32,10 +32,14 @@ def missing_role_problems(loaded: LoadedScenario, calibrated: dict,
         path = ("data", "stage_roles") if role in named.values() else ("data",)
         file, line = origin_of(origins, path, str(loaded.path))
         out.append(Problem(file, line, ".".join(path),
-                           f"the export's stages {', '.join(names)} are worked by role '{role}', "
-                           "which the scenario does not define",
+                           f"the export's {_stages(names)} worked by role '{role}', which the "
+                           "scenario does not define",
                            _expected(role, defined, (active_users or {}).get(role.lower()))))
     return out
+
+
+def _stages(names: list[str]) -> str:
+    return f"stage {names[0]} is" if len(names) == 1 else f"stages {', '.join(names)} are"
 
 
 def _expected(role: str, defined: list[str], active: int | None) -> str:
