@@ -4,13 +4,13 @@ role gets one problem per missing role that says what `roles:` entry to add."""
 
 from __future__ import annotations
 
-from engine.errors import Problem
+from engine.errors import InputError, Problem
 from engine.scenario.load import scenario_origins
 from engine.scenario.loaded import LoadedScenario
 from engine.scenario.origins import origin_of
 
 EXAMPLE_COST_PER_MONTH = 9000
-"""Cost per person-month (EUR) shown in the example `roles:` entry; the user sets their own."""
+"""Cost per person-month (scenario currency) shown in the example `roles:` entry; the user sets their own."""
 
 
 def missing_role_problems(loaded: LoadedScenario, calibrated: dict,
@@ -25,7 +25,10 @@ def missing_role_problems(loaded: LoadedScenario, calibrated: dict,
             stages.setdefault(st.get("role"), []).append(st.get("name"))
     if not stages:
         return []
-    origins = scenario_origins(loaded.path)
+    try:
+        origins = scenario_origins(loaded.path)
+    except InputError:  # the file is not here (a sweep point on a remote worker): no line
+        origins = {}
     named = (calibrated.get("data") or {}).get("stage_roles") or {}
     out = []
     for role, names in stages.items():
@@ -34,7 +37,8 @@ def missing_role_problems(loaded: LoadedScenario, calibrated: dict,
         out.append(Problem(file, line, ".".join(path),
                            f"the export's {_stages(names)} worked by role '{role}', which the "
                            "scenario does not define",
-                           _expected(role, defined, (active_users or {}).get(role.lower()))))
+                           _expected(role, defined, (active_users or {}).get(role.lower()),
+                                     loaded.scenario.company.currency)))
     return out
 
 
@@ -42,11 +46,11 @@ def _stages(names: list[str]) -> str:
     return f"stage {names[0]} is" if len(names) == 1 else f"stages {', '.join(names)} are"
 
 
-def _expected(role: str, defined: list[str], active: int | None) -> str:
+def _expected(role: str, defined: list[str], active: int | None, currency: str) -> str:
     kind = "sdr" if role.lower() == "sdr" else "ae"
     entry = f"roles: [{{name: {role}, kind: {kind}, cost_per_month: {EXAMPLE_COST_PER_MONTH}}}]"
     people = ("set headcount_start to the people in the role today (default 0)" if active is None
               else f"headcount_start comes from the users sheet: {active} active")
     tail = f"; or name one of {', '.join(defined)} in data.stage_roles" if defined else ""
     return (f"a `roles:` entry named {role}, e.g. `{entry}` with your own cost per person-month "
-            f"(EUR); {people}{tail}")
+            f"({currency}); {people}{tail}")
