@@ -40,10 +40,32 @@ def voronoi_units(n: int, seed: int, region: tuple[float, float, float, float] |
                              "potential": potential}, geometry=geoms, crs=4326)
 
 
+def home_bases(units: gpd.GeoDataFrame, p: int, seed: int) -> list[str]:
+    """p reps' home bases: unit ids where the work is, spread out. Workload-weighted k-means on
+    the cells' representative points (k-means++ seeding from `seed`, 20 Lloyd steps), each centre
+    snapped to its nearest cell; reps live near the middle of the work they would cover."""
+    rng = np.random.default_rng(seed)
+    pts = units.geometry.representative_point()
+    xy = np.column_stack([pts.x, pts.y])
+    w = units["workload"].to_numpy(float)
+    chosen = [int(rng.choice(len(xy), p=w / w.sum()))]
+    for _ in range(p - 1):
+        d2 = ((xy[:, None, :] - xy[chosen][None, :, :]) ** 2).sum(-1).min(axis=1)
+        chosen.append(int(rng.choice(len(xy), p=w * d2 / (w * d2).sum())))
+    centres = xy[chosen]
+    for _ in range(20):
+        label = ((xy[:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
+        centres = np.array([np.average(xy[label == k], axis=0, weights=w[label == k]) for k in range(p)])
+    homes = [int(((xy - c) ** 2).sum(axis=1).argmin()) for c in centres]
+    if len(set(homes)) < p:
+        raise ValueError(f"two of the {p} home bases snapped to the same cell; try another seed")
+    return [str(units["id"].iloc[h]) for h in homes]
+
+
 def write_instance(folder: Path, n: int, p: int, seed: int, *, balance: float = 0.1,
-                   time_limit_s: float = 60.0, mip_gap: float = 0.01) -> Path:
+                   time_limit_s: float = 60.0, mip_gap: float = 0.01, homes: bool = False) -> Path:
     """Boundaries (GeoPackage), units.csv and a territory-only scenario in `folder`; returns the
-    scenario path."""
+    scenario path. `homes` fixes the centres at reps' home bases (`home_bases`, seed + 1)."""
     folder.mkdir(parents=True, exist_ok=True)
     units = voronoi_units(n, seed)
     units.to_file(folder / "boundaries.gpkg", driver="GPKG", engine="pyogrio")
@@ -58,5 +80,7 @@ def write_instance(folder: Path, n: int, p: int, seed: int, *, balance: float = 
         f"  balance: {balance}\n"
         "  contiguity: true\n"
         f"  time_limit_s: {time_limit_s}\n"
-        f"  mip_gap: {mip_gap}\n")
+        f"  mip_gap: {mip_gap}\n"
+        + ("  centres:\n" + "".join(f"    R{k + 1}: {u}\n" for k, u in enumerate(home_bases(units, p, seed + 1)))
+           if homes else ""))
     return scenario

@@ -417,6 +417,10 @@ def _solve_assign(prob: TerritoryProblem, opts: SolveOptions, notes: dict
     if feasible and start is not None:
         sol = _keep_start_unless_beaten(work, sol, start, notes["start_plan"]["objective"], opts)
     res = sol.result
+    if prob.adjacency is not None:
+        notes["contiguity"] = {"formulation": "cuts x_ij <= sum of x_lj over the border N(S) of each piece S cut "
+                                              "off from its centre (Drexl and Haase 1999), lazily on integer "
+                                              "solutions", "cuts": sol.cuts}
     if not res.has_solution:
         return None, res, []
     if reduction is not None:
