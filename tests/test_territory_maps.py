@@ -328,3 +328,46 @@ def test_fixed_centre_bound_keeps_a_real_bound_and_drops_the_trivial_zero() -> N
         "note": "n"}
     real = SolveResult(Status.FEASIBLE, "maxTimeLimit", 131.38, 130.0, 0.0105, 0.0, 1.0)
     assert fixed_centre_bound(real, centres="c") == {"bound": 130.0, "gap": 0.0105, "centres": "c"}
+
+
+def test_home_bases_over_reduced_pairs_are_certified_by_the_lp_over_every_pair(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Home bases with each unit offered only its 2 nearest centres, and no follow-up model over
+    every pair (as on instances over FULL_PAIRS pairs): the MILP's own bound covers those pairs
+    only, so the certified bound is the LP over every unit-centre pair (contiguity
+    dropped). Checked against that LP written out independently with scipy's linprog: x_ij in
+    [0, 1], each unit in one territory, each home base in its own, workload within 10 % of the
+    mean; it must also beat the nearest-centre bound and stay below the plan."""
+    from scipy.optimize import linprog
+
+    from engine.plan.territory import load_territory_problem
+    from solvers.territory import design
+    from solvers.territory.design import (
+        BOUND_LP_FIXED,
+        BOUND_NEAREST,
+        SolveOptions,
+        design_territories,
+    )
+
+    monkeypatch.setattr(design, "FULL_PAIRS", 0)
+    _write(tmp_path)
+    homes = {"West": "c0r3", "NorthEast": "c7r5", "SouthEast": "c6r0"}
+    prob = load_territory_problem(_section(link_islands=True, centres=homes), tmp_path)
+    res = design_territories(prob, SolveOptions(time_limit_s=30.0, mip_gap=0.0, max_candidates=2))
+    s = res.summary
+    assert s["bound_method"] == BOUND_LP_FIXED, s
+
+    n, centres = prob.n, np.asarray(prob.fixed_centres)
+    p = len(centres)
+    cost = (prob.weight[:, None] * prob.distance[:, centres]).ravel()  # x[i, k] at i * p + k
+    one = np.kron(np.eye(n), np.ones(p))
+    mean = prob.workload.sum() / p
+    load = np.kron(prob.workload[:, None], np.eye(p)).T  # row k: sum_i w_i x[i, k]
+    bounds = [(0.0, 1.0)] * (n * p)
+    for k, c in enumerate(centres):
+        bounds[c * p + k] = (1.0, 1.0)
+    lp = linprog(cost, A_ub=np.vstack([load, -load]), b_ub=np.r_[np.full(p, 1.1 * mean), np.full(p, -0.9 * mean)],
+                 A_eq=one, b_eq=np.ones(n), bounds=bounds, method="highs")
+    assert lp.status == 0
+    assert s["bound"] == pytest.approx(lp.fun, rel=1e-6)
+    assert s["bound_relaxations"][BOUND_NEAREST] < s["bound"] <= s["objective"] + 1e-6

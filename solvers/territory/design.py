@@ -24,7 +24,7 @@ from scipy.optimize import linear_sum_assignment
 from solvers.solve import SolveResult, Status, relative_gap, solver_defaults, time_limit_stops
 from solvers.territory import bound_capacitated as capacitated_lagrange
 from solvers.territory.bound_balanced import balanced_lagrangian, instance_of
-from solvers.territory.bound_colgen import supported
+from solvers.territory.bound_colgen import column_generation, supported
 from solvers.territory.bound_pmedian import lagrangian_bound, reduce_candidates
 from solvers.territory.diagnose import diagnose, proven_infeasible
 from solvers.territory.milp_assign import AssignSolution, Pairs, centre_positions, solve_assignment
@@ -59,6 +59,7 @@ BALANCED_BOUND_PAIRS = 100_000_000
 BOUND_NEAREST = "nearest fixed centre"
 BOUND_FREE = "p-median Lagrangian (balance-free)"
 BOUND_BALANCED = "balanced Lagrangian"
+BOUND_LP_FIXED = "LP over every pair to the fixed centres (column generation; contiguity and pair rules dropped)"
 """summary.json's `bound_method` when the bound is one of these relaxations (runs over reduced pairs
 or fixed centres chosen by the engine)."""
 START_SHARE = 0.5
@@ -648,6 +649,9 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
     balanced_run: dict = {}
     if prob.fixed_centres is not None:
         values[BOUND_NEAREST] = float(prob.weight @ prob.distance[:, prob.fixed_centres].min(axis=1))
+        lp = _fixed_centre_lp_bound(prob, deadline)
+        if lp is not None:
+            values[BOUND_LP_FIXED] = lp
     else:
         cand = _candidates(prob)
         positive = prob.weight > 0
@@ -676,6 +680,21 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
     ok = gap is not None and gap <= (opts.mip_gap or 0.0) + 1e-9
     status = Status.OPTIMAL if ok else Status.FEASIBLE
     return SolveResult(status, res.termination, res.objective, bound, gap, res.build_s, res.solve_s)
+
+
+def _fixed_centre_lp_bound(prob: TerritoryProblem, deadline: float | None) -> float | None:
+    """With the centres fixed (reps' home bases), the LP relaxation over every unit-centre pair by
+    column generation, with the rules it cannot restrict column-wise (contiguity, together/apart)
+    dropped: a relaxation, so a valid bound for the full problem (None when there is no time
+    left, no rows beyond the assignment, or the LP gave no duals)."""
+    relaxed = replace(prob, adjacency=None, together=np.empty((0, 2), dtype=np.int64),
+                      apart=np.empty((0, 2), dtype=np.int64))
+    left = None if deadline is None else deadline - time.perf_counter()
+    if (left is not None and left < 1.0) or not (relaxed.balance or relaxed.capacity is not None) \
+            or not supported(relaxed):
+        return None
+    cg = column_generation(relaxed, time_limit_s=left)
+    return None if cg.duals is None else float(cg.bound)
 
 
 def _balanced_bound(prob: TerritoryProblem, upper: float, prices: np.ndarray, deadline: float | None
