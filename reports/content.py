@@ -382,14 +382,26 @@ def _territory_maps(ctx: Context, outputs: dict[str, StageOutput], loaded_dir, s
         return None
     stage = outputs.get("territory")
     tables_ = stage.tables if stage is not None else {}
+    summary = stage.summary if stage is not None else {}
     alternatives = []
     for k in range(1, len(tables_) + 1):
         frame = tables_.get(f"plan/territories_alternative_{k}.csv")
         if frame is None:
             break
-        alternatives.append((f"alternative {k}", frame.astype({"unit_id": str, "territory": str,
-                                                               "center_unit_id": str})))
+        alternatives.append((_alternative_title(k, summary), frame.astype({"unit_id": str, "territory": str,
+                                                                           "center_unit_id": str})))
     return shapes, alternatives
+
+
+def _alternative_title(k: int, summary: dict) -> str:
+    """'alternative k: cost +x % of the plan's, y % of units differ' from the territory summary."""
+    alts = summary.get("alternatives") or []
+    best = summary.get("objective")
+    if k > len(alts) or not best:
+        return f"alternative {k}"
+    alt = alts[k - 1]
+    return (f"alternative {k}: cost +{tables.pct(alt['objective'] / best - 1.0, 1)}, "
+            f"{tables.pct(alt['differs_from_best'], 0)} of units differ")
 
 
 def _glance_findings(summary: dict) -> list:

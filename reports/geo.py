@@ -34,6 +34,17 @@ class UnitShapes:
 
     geojson: dict
     points: pd.DataFrame
+    bounds: tuple[float, float, float, float] | None = None
+    """(lon_min, lat_min, lon_max, lat_max) of the shapes, degrees: the map's frame."""
+
+    def aspect(self) -> float | None:
+        """Height over width of the shapes' frame on a Mercator map (None without bounds)."""
+        if self.bounds is None:
+            return None
+        lon0, lat0, lon1, lat1 = self.bounds
+        merc = np.log(np.tan(np.pi / 4 + np.radians(np.clip([lat0, lat1], -85.0, 85.0)) / 2))
+        width = np.radians(lon1 - lon0)
+        return float((merc[1] - merc[0]) / width) if width > 0 else None
 
 
 def display_geometry(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -72,4 +83,5 @@ def read_unit_shapes(path: Path, id_column: str) -> UnitShapes | None:
     inside = frame.geometry.representative_point()
     points = pd.DataFrame({"id": ids, "lon": np.round(inside.x.to_numpy(), DECIMALS),
                            "lat": np.round(inside.y.to_numpy(), DECIMALS)})
-    return UnitShapes({"type": "FeatureCollection", "features": features}, points)
+    lon0, lat0, lon1, lat1 = (float(v) for v in frame.total_bounds)
+    return UnitShapes({"type": "FeatureCollection", "features": features}, points, (lon0, lat0, lon1, lat1))

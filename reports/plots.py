@@ -269,6 +269,13 @@ def territory_map(ctx: Context, units: pd.DataFrame | None) -> Figure | None:
 
 MAP_HEIGHT = 560
 SMALL_MAP_HEIGHT = 260
+"""Chart heights (px) when the shapes' frame is unknown; otherwise from its aspect (`_map_heights`)."""
+MAP_WIDTH_PX = 1000
+"""About the width (px) the report gives a chart: the map's height follows from it and the frame."""
+MAP_HEIGHT_RANGE = (320, 760)
+"""Main map height bounds (px): a thin east-west strip stays readable, a tall state fits a screen."""
+MAP_PAD = 0.02
+"""Share of the frame added on every side, so border units are not cut by the map's edge."""
 CLEAR = "rgba(0,0,0,0)"
 GEO_OFFLINE_JS = ('window.PlotlyGeoAssets.topojson["world_110m"] = window.PlotlyGeoAssets.topojson["world_110m"]'
                   ' || {"type": "Topology", "objects": {}, "arcs": []};')
@@ -292,17 +299,22 @@ def territory_choropleth(ctx: Context, shapes: Any, units: pd.DataFrame | None,
                                                             "outlined units change territory)"}}}
     fig["layout"]["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
     small = len(plans) - 1
-    if small:
-        fig["layout"]["height"] = MAP_HEIGHT + SMALL_MAP_HEIGHT
-    split = SMALL_MAP_HEIGHT / (MAP_HEIGHT + SMALL_MAP_HEIGHT) if small else 0.0
+    main_h, small_h = _map_heights(shapes, small)
+    fig["layout"]["height"] = main_h + small_h + 60
+    split = small_h / (main_h + small_h) if small else 0.0
     for k, (title, frame) in enumerate(plans):
         geo = "geo" if k == 0 else f"geo{k + 1}"
         domain = ({"x": [0, 1], "y": [split + 0.02 if small else 0, 1]} if k == 0 else
                   {"x": [(k - 1) / small + 0.01, k / small - 0.01], "y": [0, split - 0.04]})
-        fig["layout"][geo] = {"fitbounds": "locations", "visible": False, "domain": domain,
+        fig["layout"][geo] = {**_map_frame(shapes), "visible": False, "domain": domain,
                               "scope": "world", "resolution": 110,
                               "projection": {"type": "mercator"}}
         fig["data"] += _plan_traces(frame, names, shapes, geo, title)
+        if k:
+            fig["layout"].setdefault("annotations", []).append(
+                {"text": title, "showarrow": False, "xref": "paper", "yref": "paper", "xanchor": "center",
+                 "yanchor": "bottom", "x": (domain["x"][0] + domain["x"][1]) / 2, "y": domain["y"][1],
+                 "font": {"size": 12}})
     current = _moved_units(t, units)
     if current is not None and not current.empty:
         fig["data"].append({"type": "choropleth", "geojson": shapes.geojson, "featureidkey": "id",
@@ -315,6 +327,31 @@ def territory_choropleth(ctx: Context, shapes: Any, units: pd.DataFrame | None,
                                      zip(current["unit_id"], current["current_territory"],
                                          current["territory"], strict=True)]})
     return fig
+
+
+def _map_frame(shapes: Any) -> dict:
+    """The geo subplot's frame: the shapes' bounds plus MAP_PAD as longitude and latitude ranges,
+    so the map fills its chart (plotly's `fitbounds` keeps the world's frame and draws the
+    region small inside it); `fitbounds` only when the bounds are unknown."""
+    if getattr(shapes, "bounds", None) is None:
+        return {"fitbounds": "locations"}
+    lon0, lat0, lon1, lat1 = shapes.bounds
+    dx, dy = MAP_PAD * max(lon1 - lon0, 1e-6), MAP_PAD * max(lat1 - lat0, 1e-6)
+    return {"lonaxis": {"range": [round(lon0 - dx, 4), round(lon1 + dx, 4)]},
+            "lataxis": {"range": [round(lat0 - dy, 4), round(lat1 + dy, 4)]}}
+
+
+def _map_heights(shapes: Any, small: int) -> tuple[int, int]:
+    """(main map, row of `small` alternative maps) heights in px: the frame's Mercator aspect at
+    MAP_WIDTH_PX wide (the main map within MAP_HEIGHT_RANGE), or the fixed heights without it."""
+    aspect = shapes.aspect() if hasattr(shapes, "aspect") else None
+    if aspect is None:
+        return MAP_HEIGHT - 60, SMALL_MAP_HEIGHT if small else 0
+    aspect *= (1 + 2 * MAP_PAD)
+    low, high = MAP_HEIGHT_RANGE
+    main = int(min(max(round(MAP_WIDTH_PX * aspect), low), high))
+    row = int(min(max(round(MAP_WIDTH_PX / small * aspect), low // 2), high // 2)) if small else 0
+    return main, row
 
 
 def _plan_traces(frame: pd.DataFrame, names: list[str], shapes: Any, geo: str, title: str) -> list[dict]:

@@ -22,6 +22,10 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 COUNT_JS = ("JSON.stringify(Array.from(document.querySelectorAll('#chart-territory-map .geo'))"
             ".map(g => g.querySelectorAll('path.choroplethlocation').length))")
 """Choropleth paths in each geo subplot of the territory map (main map first)."""
+FILL_JS = ("(() => { const c = document.getElementById('chart-territory-map');"
+           " const r = c.querySelector('.geo .choroplethlayer').getBoundingClientRect();"
+           " return JSON.stringify([r.width, c.getBoundingClientRect().width]); })()")
+"""Drawn width of the main map's polygons and the chart's width (px)."""
 
 
 @pytest.mark.skipif(chromium_path() is None, reason="chromium not installed (apt-get install chromium)")
@@ -34,7 +38,7 @@ def test_map_draws_one_polygon_per_unit(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert (run / "plan" / "territories_alternative_1.csv").is_file()
     page = inspect_page(run / "report.html", ARTIFACTS / "report_territory_map.png",
-                        extra_js={"paths": COUNT_JS})
+                        extra_js={"paths": COUNT_JS, "fill": FILL_JS})
     assert page.console_errors == [] and page.exceptions == [], (page.console_errors, page.exceptions)
     assert page.external_requests == [], page.external_requests
     chart = next(c for c in page.charts if c["id"] == "chart-territory-map")
@@ -45,5 +49,9 @@ def test_map_draws_one_polygon_per_unit(tmp_path: Path) -> None:
     assert per_geo == [units, units], per_geo
     plan = pd.read_csv(run / "plan" / "territories.csv")
     assert len(plan) == units
+    # the map fills the chart's width (the grid is wider than tall): plotly's fitbounds drew
+    # regions at about 40 % of it
+    drawn, width = json.loads(page.extra["fill"])
+    assert drawn >= 0.85 * width, (drawn, width)
     # one copy of the unit shapes serves the main map and the alternative's small map
     assert (run / "report.html").read_text().count('"type":"Feature","id":"c0r0"') == 1

@@ -64,3 +64,39 @@ def test_display_geometry_keeps_neighbours_sharing_their_border() -> None:
     assert shapes.area.sum() == pytest.approx(shapes.union_all().area, abs=1e-9)
     assert shapes.union_all().area == pytest.approx(200.0, abs=0.01)
     assert shapes.iloc[0].intersection(shapes.iloc[1]).length == pytest.approx(10.0, abs=0.01)
+
+
+def test_map_frame_fills_the_chart_at_the_shapes_mercator_aspect() -> None:
+    """With the shapes' bounds known, each geo subplot's frame is those bounds plus 2 % a side
+    (no `fitbounds`, which keeps the world's frame and draws a region small inside it), and the
+    main map's height is its Mercator aspect at 1,000 px wide: a 10 x 10 degree box from the
+    equator is ln(tan(50 deg)) / radians(10) = 1.00512 high per unit width; a 40 x 5 degree strip
+    is clamped to the 320 px floor."""
+    ids = ["a", "b"]
+    plan = pd.DataFrame({"unit_id": ids, "territory": ["N", "S"], "center_unit_id": ["a", "b"],
+                         "workload": [1.0, 2.0], "potential": [1.0, 2.0]})
+    square = UnitShapes(_shapes(ids).geojson, _shapes(ids).points, (0.0, 0.0, 10.0, 10.0))
+    assert square.aspect() == pytest.approx(np.log(np.tan(np.radians(50.0))) / np.radians(10.0), rel=1e-12)
+    assert square.aspect() == pytest.approx(1.00512, abs=1e-5)
+    fig = plots.territory_choropleth(SimpleNamespace(territories=plan), square, None,
+                                     [("alternative 1: cost +1.0%, 50% of units differ", plan)])
+    geo = fig["layout"]["geo"]
+    assert "fitbounds" not in geo
+    assert geo["lonaxis"]["range"] == [-0.2, 10.2] and geo["lataxis"]["range"] == [-0.2, 10.2]
+    main_h, row_h = plots._map_heights(square, 1)
+    assert main_h == 760  # 1,000 px x 1.00512 x 1.04 = 1,045, above the 760 px ceiling
+    assert fig["layout"]["height"] == main_h + row_h + 60
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["alternative 1: cost +1.0%, 50% of units differ"]
+    strip = UnitShapes(square.geojson, square.points, (0.0, 0.0, 40.0, 5.0))
+    assert plots._map_heights(strip, 0) == (320, 0)
+    bare = UnitShapes(square.geojson, square.points)
+    assert plots.territory_choropleth(SimpleNamespace(territories=plan), bare, None)["layout"]["geo"]["fitbounds"] \
+        == "locations"
+
+
+def test_alternative_titles_state_cost_and_difference() -> None:
+    from reports.content import _alternative_title
+
+    summary = {"objective": 1000.0, "alternatives": [{"objective": 1015.0, "differs_from_best": 0.224}]}
+    assert _alternative_title(1, summary) == "alternative 1: cost +1.5%, 22% of units differ"
+    assert _alternative_title(2, summary) == "alternative 2"

@@ -371,3 +371,28 @@ def test_home_bases_over_reduced_pairs_are_certified_by_the_lp_over_every_pair(
     assert lp.status == 0
     assert s["bound"] == pytest.approx(lp.fun, rel=1e-6)
     assert s["bound_relaxations"][BOUND_NEAREST] < s["bound"] <= s["objective"] + 1e-6
+
+
+def test_bundled_map_example_runs_contiguous_and_balanced(tmp_path: Path) -> None:
+    """scenarios/territory-map.yaml (250 counties in a GeoJSON, last year's strips as current
+    territories) without its alternatives: exit 0, every territory connected in the border graph
+    libpysal derives from the bundled shapes, every workload within 10 % of the mean, and the
+    moved units counted against last year's territories."""
+    from engine.plan.territory_boundaries import load_boundaries
+
+    repo = Path(__file__).resolve().parents[1]
+    out = _cli("run", str(repo / "scenarios" / "territory-map.yaml"), "--out", str(tmp_path / "run"), "--quiet",
+               "--set", "territory.alternatives=0")
+    assert out.returncode == 0, out.stderr
+    geo = load_boundaries(repo / "scenarios" / "data" / "map_units" / "counties.geojson", "county")
+    plan = pd.read_csv(tmp_path / "run" / "plan" / "territories.csv", dtype={"unit_id": str})
+    terr = plan.set_index("unit_id").loc[geo.ids, "territory"].to_numpy()
+    for name in np.unique(terr):
+        assert _connected(np.flatnonzero(terr == name), geo.edges, geo.n), f"territory {name} is not connected"
+    totals = plan.groupby("territory")["workload"].sum()
+    mean = totals.sum() / 5
+    assert len(totals) == 5 and totals.between(0.9 * mean - 1e-6, 1.1 * mean + 1e-6).all(), totals
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())["territory"]
+    units = pd.read_csv(repo / "scenarios" / "data" / "map_units" / "units.csv", dtype={"id": str})
+    current = units.set_index("id").loc[plan["unit_id"], "current_territory"].to_numpy()
+    assert summary["moved_units"] == int((current != plan["territory"].to_numpy()).sum())
