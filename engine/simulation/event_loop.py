@@ -1,16 +1,15 @@
 """The simulation's event loop: a SimPy environment whose event heap, clock and id counter are
 attributes of our own.
 
-The lead flow schedules millions of bare events and cannot afford a method call per push, so it
-pushes onto the event heap itself. SimPy keeps its heap, clock and id counter in private
-attributes (`_queue`, `_now` and `_eid` of `simpy.Environment`) that a release may rename; here
-they are the public `heap`, `clock` and `ids`, and `schedule()`, `step()`, `peek()` and `now` work on them with
-SimPy's semantics (its `core.Environment` in 4.1, which `RealtimeEnvironment` also subclasses the
-same way: SimPy 4 has no separate `BaseEnvironment`). Everything else is SimPy's own: `run()`,
-processes, timeouts, conditions and resources reach the heap only through `schedule()`, and
-`active_process` is kept by SimPy's `Process`. Events' outcomes are read through their public
-`ok`, `defused` and `value`.
-"""
+The lead flow schedules millions of bare events and pushes them onto the event heap itself (a
+method call per push would add a Python call per event). SimPy keeps its heap, clock and id
+counter in private attributes (`_queue`, `_now` and `_eid` of `simpy.Environment`) that a release
+may rename; here they are the public `heap`, `clock` and `ids`, and `schedule()`, `step()`,
+`peek()` and `now` work on them with SimPy's semantics (its `core.Environment` of 4.1, which has
+no `BaseEnvironment` any more and which SimPy's own `RealtimeEnvironment` subclasses the same
+way). Everything else is SimPy's own: `run()`, processes, timeouts, conditions and resources
+reach the heap only through `schedule()`, and `active_process` is kept by SimPy's `Process`.
+Events' outcomes are read through their public `ok`, `defused` and `value`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The lead-flow event loop of one replication, on a SimPy environment.
+"""The lead-flow event loop of one replication, on a SimPy environment of our own
+(`LeadFlowEnvironment`: the handlers push their events onto its public `heap`).
 
 Speed matters (a million leads in under a minute), so there is no SimPy process per lead and no
 `simpy.Resource`: events are bare `Timeout`s with one callback, queues are `heapq` heaps of
