@@ -17,10 +17,10 @@ from heapq import heappop, heappush
 from itertools import count
 
 import simpy
-from simpy.core import EmptySchedule, Infinity, SimTime, StopSimulation
-from simpy.events import NORMAL, Event, EventPriority
+from simpy.core import EmptySchedule, Infinity, StopSimulation
+from simpy.events import NORMAL, Event
 
-RESUME: EventPriority = EventPriority(-1)
+RESUME = -1
 """Priority of an event whose callbacks a stop interrupted: first when the run resumes (as SimPy)."""
 
 
@@ -32,25 +32,25 @@ class LeadFlowEnvironment(simpy.Environment):
     in the order they were scheduled (`id`, drawn from `ids`).
     """
 
-    def __init__(self, initial_time: SimTime = 0) -> None:
+    def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
-        self.clock: SimTime = initial_time
+        self.clock: float = initial_time
         """The current simulation time: the time of the event being processed."""
-        self.heap: list[tuple[SimTime, EventPriority, int, Event]] = []
+        self.heap: list[tuple[float, int, int, Event]] = []
         """Scheduled events, a `heapq` heap of (time, priority, id, event)."""
         self.ids = count()
         """Ids of scheduled events, in scheduling order: the last tie-break."""
 
     @property
-    def now(self) -> SimTime:
+    def now(self) -> float:
         """The current simulation time."""
         return self.clock
 
-    def schedule(self, event: Event, priority: EventPriority = NORMAL, delay: SimTime = 0) -> None:
+    def schedule(self, event: Event, priority: int = NORMAL, delay: float = 0) -> None:
         """Schedule `event` with `priority` at `delay` after now (time now + delay, as SimPy)."""
         heappush(self.heap, (self.clock + delay, priority, next(self.ids), event))
 
-    def at(self, time: SimTime, event: Event, priority: EventPriority = NORMAL) -> None:
+    def at(self, time: float, event: Event, priority: int = NORMAL) -> None:
         """Schedule `event` with `priority` at the absolute `time` (not before now).
 
         Unlike `schedule(event, priority, time - now)` the event lands on `time` exactly, with no
@@ -59,7 +59,7 @@ class LeadFlowEnvironment(simpy.Environment):
             raise ValueError(f"time ({time}) is before the current simulation time ({self.clock})")
         heappush(self.heap, (time, priority, next(self.ids), event))
 
-    def peek(self) -> SimTime:
+    def peek(self) -> float:
         """The time of the next scheduled event (`Infinity` if there is none)."""
         return self.heap[0][0] if self.heap else Infinity
 
