@@ -96,7 +96,7 @@ def test_shortcuts_reproduce_the_plain_event_model(routing: str, priority: bool,
             assert a == b, field.name
     # the shortcuts did fire: far fewer events, many leads dropped at the limit and, when the best
     # score goes first (so expired leads pile up behind better ones), pools swept
-    plain_events, fast_events = next(plain_model.env._eid), next(fast_model.env._eid)
+    plain_events, fast_events = next(plain_model.env.ids), next(fast_model.env.ids)
     assert fast_events < 0.85 * plain_events, (fast_events, plain_events)
     assert fast_model.sweeps > 0 or not priority
     assert np.isfinite(fast.dropped_h).sum() > 0.2 * len(fast.dropped_h)

@@ -1,4 +1,5 @@
-"""The lead-flow event loop of one replication, on a SimPy environment.
+"""The lead-flow event loop of one replication, on a SimPy environment of our own
+(`LeadFlowEnvironment`: the handlers push their events onto its public `heap`).
 
 Speed matters (a million leads in under a minute), so there is no SimPy process per lead and no
 `simpy.Resource`: events are bare `Timeout`s with one callback, queues are `heapq` heaps of
@@ -47,6 +48,7 @@ from simpy.events import NORMAL, Event
 from engine.scenario.shocks import leave_hour
 from engine.simulation.arrivals import LeadDraws
 from engine.simulation.config import SimConfig
+from engine.simulation.event_loop import LeadFlowEnvironment
 
 NOT_HIRED = -(10**6)
 """Start month of the people there at hour 0: far enough back to be fully ramped."""
@@ -57,13 +59,17 @@ SWEEP_MIN_ITEMS = 256
 
 
 class Call(Event):
-    """An already-triggered SimPy event with one callback and a payload (a lean `Timeout`)."""
+    """An already-triggered SimPy event with one callback and a payload (a lean `Timeout`).
 
-    _ok = True
+    `ok` and `value` are plain attributes here (SimPy's are properties over private fields), so
+    `LeadFlowEnvironment.step()` reads an outcome without a call."""
+
+    ok = True
+    value: object = None
 
     def __init__(self, env: simpy.Environment, fn: Callable[[Call], None], value: object):
         self.callbacks = [fn]
-        self._value = value
+        self.value = value
 
 
 def _doubles(values: np.ndarray) -> array:
@@ -91,7 +97,7 @@ def arrival_event_times(arrived_h: np.ndarray) -> array:
 
 
 def schedule(env: simpy.Environment, delay: float, fn: Callable[[Call], None], value: object) -> None:
-    """Call `fn(event)` after `delay` hours, `event._value` being `value`."""
+    """Call `fn(event)` after `delay` hours, `event.value` being `value`."""
     env.schedule(Call(env, fn, value), NORMAL, delay if delay > 0.0 else 0.0)
 
 
@@ -126,7 +132,7 @@ class FunnelModel:
     """One replication's state and event handlers; `run()` returns a FunnelResult."""
 
     def __init__(self, cfg: SimConfig, leads: LeadDraws, people_seed: np.random.SeedSequence):
-        self.cfg, self.env = cfg, simpy.Environment()
+        self.cfg, self.env = cfg, LeadFlowEnvironment()
         self.cal = cfg.calendar.scalar(float(cfg.month_start_h[-1]) + CALENDAR_MARGIN_H)
         self.bounds = [float(b) for b in cfg.month_start_h]
         self.horizon = self.bounds[-1]
@@ -157,7 +163,7 @@ class FunnelModel:
         self._init_people(people_seed)
         self.seq = 0
         self.cur_month, self.next_bound = 0, 0.0
-        self.queue, self.eid = self.env._queue, self.env._eid  # what env.schedule pushes onto
+        self.heap, self.ids = self.env.heap, self.env.ids  # what env.schedule pushes onto
         self.half_life, self.floor = cfg.speed_half_life_h, cfg.speed_floor
         self.limit = cfg.wait_limit_h
         self.sweep_at = {id(heap): SWEEP_MIN_ITEMS if math.isfinite(self.limit) else math.inf
@@ -223,31 +229,31 @@ class FunnelModel:
         self.busy.append(False)
         self.held.append(0)
         self.stamp.append(0)
-        self.free_since.append(self.env.now)
+        self.free_since.append(self.env.clock)
         self.worked.append(0.0)
         self.own_q.append([])
         if leave < self.horizon:
-            self._at(leave - self.env.now, self._on_leave, r)
+            self._at(leave - self.env.clock, self._on_leave, r)
         self._next_item(r)
 
     def _on_month(self, ev: Call) -> None:
-        m = ev._value
+        m = ev.value
         self.cur_month, self.next_bound = m, self.bounds[m + 1]
         for role, spec in enumerate(self.cfg.roles):
             for _ in range(spec.hires[m] + int(self.extra_hires[m, role])):
                 self._hire(role, m)
         if m + 1 < len(self.cfg.months):
-            self._at(self.bounds[m + 1] - self.env.now, self._on_month, m + 1)
+            self._at(self.bounds[m + 1] - self.env.clock, self._on_month, m + 1)
 
     def _on_leave(self, ev: Call) -> None:
-        r = ev._value
+        r = ev.value
         self.alive[r] = False
         role = self.rep_role[r]
         for entry in self.own_q[r]:
             self._to_pool(role, entry[4], entry[3])
         self.own_q[r] = []
         if self.cfg.backfill == "leavers":
-            start = self._month(self.env.now) + self.cfg.roles[role].lead_time_months + 1
+            start = self._month(self.env.clock) + self.cfg.roles[role].lead_time_months + 1
             freeze = self.cfg.roles[role].hiring_factor
             while freeze is not None and start < len(self.cfg.months) and freeze[start] <= 0.0:
                 start += 1  # a hiring freeze postpones the backfill to its first open month
@@ -294,7 +300,7 @@ class FunnelModel:
 
     def _to_pool(self, role: int, k: int, i: int) -> None:
         self.seq += 1
-        entry = (-k, self.prio[i], self.seq, i, k, self.env.now)
+        entry = (-k, self.prio[i], self.seq, i, k, self.env.clock)
         heap = self.pool0[role] if k == 0 else self.poolc[role]
         heapq.heappush(heap, entry)
         if len(heap) > self.sweep_at[id(heap)]:
@@ -303,7 +309,7 @@ class FunnelModel:
     def _sweep(self, heap: list) -> None:
         """Drop every item of `heap` past its wait limit now, as picking it would (dropped at arrival
         + limit); the items kept are in the same order, so nobody's next pick changes."""
-        limit, now = self.limit, self.env._now
+        limit, now = self.limit, self.env.clock
         kept = []
         for entry in heap:
             if now - entry[5] > limit:
@@ -326,7 +332,7 @@ class FunnelModel:
 
     def _enqueue(self, i: int, k: int) -> None:
         ik = i * self.n_stages + k
-        self.entered[ik] = self.env.now
+        self.entered[ik] = self.env.clock
         self.reached[i] = k
         role = self.team[ik]
         o = self.rep_of[i]  # the lead's owner: the rep who last worked it
@@ -334,7 +340,7 @@ class FunnelModel:
             self._release(i)
         if o >= 0 and self.rep_role[o] == role and self.alive[o]:
             self.seq += 1
-            heapq.heappush(self.own_q[o], (-k, self.prio[i], self.seq, i, k, self.env.now))
+            heapq.heappush(self.own_q[o], (-k, self.prio[i], self.seq, i, k, self.env.clock))
             if not self.busy[o]:
                 self._next_item(o)
             return
@@ -346,7 +352,7 @@ class FunnelModel:
     def _next_item(self, r: int) -> bool:
         """Start rep r on its best item; if there is none, mark it free. True if it started."""
         role = self.rep_role[r]
-        limit, now = self.limit, self.env._now
+        limit, now = self.limit, self.env.clock
         if not self.arrivals_running:
             self._join_arrivals(now)
         own, p0 = self.own_q[r], self.pool0[role]
@@ -374,7 +380,7 @@ class FunnelModel:
     # -- work and outcomes ------------------------------------------------------------------
     def _start(self, r: int, i: int, k: int) -> None:
         env = self.env
-        now = env._now
+        now = env.clock
         self.busy[r] = True
         self.stamp[r] += 1
         if k == 0:
@@ -397,12 +403,12 @@ class FunnelModel:
         self.worked[r] += work
         self.handled[role][m] += 1
         delay = self.cal.finish(now, work) - now
-        heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+        heapq.heappush(self.heap, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.ids),
                                     Call(env, self._on_done, (r, i, k))))
 
     def _on_done(self, ev: Call) -> None:
-        r, i, k = ev._value
-        now = self.env._now
+        r, i, k = ev.value
+        now = self.env.clock
         self.busy[r] = False
         self.free_since[r] = now
         b = 4 * (i * self.n_stages + k)
@@ -416,28 +422,28 @@ class FunnelModel:
         converted = rec[b + 2] < p
         delay = outcome - now  # the event lands at now + delay, as env.schedule computes it
         if converted and k + 1 < self.n_stages:
-            heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+            heapq.heappush(self.heap, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.ids),
                                         Call(self.env, self._on_advance, (i, k + 1))))
         else:
             if outcome <= self.horizon:
                 self.closed[i] = outcome
                 self.won[i] = converted
             if self.held_by[i] >= 0:
-                heapq.heappush(self.queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.eid),
+                heapq.heappush(self.heap, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.ids),
                                             Call(self.env, self._on_outcome, i)))
         if self.alive[r]:
             self._next_item(r)
 
     def _on_advance(self, ev: Call) -> None:
-        i, k = ev._value
+        i, k = ev.value
         self._enqueue(i, k)
 
     def _on_outcome(self, ev: Call) -> None:
-        if self.held_by[ev._value] >= 0:
-            self._release(ev._value)
+        if self.held_by[ev.value] >= 0:
+            self._release(ev.value)
 
     def _on_arrival(self, ev: Call) -> None:
-        i = ev._value
+        i = ev.value
         self.next_arrival = i + 1
         self._enqueue(i, 0)
         if i + 1 < self.n_leads and self._any_free_entry_rep():
@@ -448,7 +454,7 @@ class FunnelModel:
     def _arrival_event(self, i: int) -> None:
         """Schedule lead i's arrival at its chain time (never before now: leads before it joined)."""
         self.arrivals_running = True
-        heapq.heappush(self.queue, (self.t_event[i], NORMAL, next(self.eid), Call(self.env, self._on_arrival, i)))
+        self.env.at(self.t_event[i], Call(self.env, self._on_arrival, i))
 
     def _join_arrivals(self, now: float, sweep: bool = True) -> None:
         """Put the leads that arrived before `now` while the chain was paused into the pool, as their
@@ -471,7 +477,7 @@ class FunnelModel:
                 self._sweep(heap)
 
     def _resume_arrivals(self) -> None:
-        self._join_arrivals(self.env._now)
+        self._join_arrivals(self.env.clock)
         if self.next_arrival < self.n_leads:
             self._arrival_event(self.next_arrival)
 
