@@ -1,7 +1,8 @@
 """Run every benchmark in this folder in turn (`make bench`), then merge the figures.
 
 Each benchmark writes its own `benchmarks/results/<topic>.md`; this script concatenates them,
-under a header naming the machine, into `benchmarks/RESULTS.md`. Run it on a quiet machine:
+under a header naming the machine, into a marked block of `benchmarks/RESULTS.md` (the rest of
+that file, each issue's targets as measured, is left alone). Run it on a quiet machine:
 the figures are wall-clock seconds.
 """
 
@@ -30,16 +31,30 @@ def _as_section(text: str) -> str:
     return "\n".join("#" + line if line.startswith("#") else line for line in lines)
 
 
+BEGIN, END = "<!-- run_all.py: begin -->", "<!-- run_all.py: end -->"
+"""RESULTS.md keeps its hand-written sections (each issue's measured targets, with conditions);
+the merged per-topic files go between these markers, at the end the first time."""
+
+
 def merge() -> Path:
-    """Write benchmarks/RESULTS.md from the per-topic result files."""
-    parts = ["# Benchmark results\n",
-             f"Merged {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `benchmarks/run_all.py --merge-only`. "
-             f"Machine of the merge: {describe()}. Each section names the machine and conditions "
+    """Put the per-topic result files into benchmarks/RESULTS.md between BEGIN and END, leaving
+    everything outside the markers as it is."""
+    parts = [BEGIN, "## Latest `make bench` figures\n",
+             f"Merged {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `benchmarks/run_all.py`. "
+             f"Machine of the merge: {describe()}. Each part names the machine and conditions "
              "under which its figures were taken.\n"]
     for path in sorted((HERE / "results").glob("*.md")):
         parts.append(_as_section(path.read_text(encoding="utf-8")).strip() + "\n")
+    parts.append(END)
+    block = "\n".join(parts)
     out = HERE / "RESULTS.md"
-    out.write_text("\n".join(parts), encoding="utf-8")
+    text = out.read_text(encoding="utf-8") if out.exists() else "# Benchmark results\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    out.write_text(text, encoding="utf-8")
     return out
 
 
