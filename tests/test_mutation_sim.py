@@ -612,6 +612,8 @@ def test_plan_pnl_from_frames_by_hand() -> None:
     bare = plan_pnl(MONEY, outcomes, None, months)
     np.testing.assert_allclose(bare["revenue"], [150_000.0, 30_000.0])
     np.testing.assert_allclose(bare["gross_margin"], [110_000.0, 24_000.0])
+    # no hiring plan, no people: the cost is unknown, not 10 % + 10 % accelerator on every booking
+    assert np.isnan(bare["people_cost"]).all() and np.isnan(bare["operating_margin"]).all()
 
 
 def test_simulated_pnl_for_a_role_without_rows_by_hand() -> None:

@@ -113,11 +113,16 @@ def role_grid(frame: pd.DataFrame, months: list[str], roles: tuple[str, ...], va
 def plan_pnl(m: MoneyModel, outcomes: pd.DataFrame, plan: pd.DataFrame | None,
              months: list[str]) -> dict[str, np.ndarray]:
     """Monthly P&L of a plan: the fluid outcome's revenue (month, segment, revenue) and the hiring
-    plan's headcount and effective_capacity (month, role); no hiring plan = no people cost."""
+    plan's headcount and effective_capacity (month, role). Without a hiring plan the plan has no
+    people, so its people cost and operating margin are unknown (NaN), not the commission alone:
+    commission and the accelerator above quota are pay of the people who book the deals, and
+    with no people known there is neither base pay nor a quota to set the accelerator against."""
     revenue = revenue_grid(outcomes, months, m.segments)
     if plan is None or plan.empty:
         zeros = np.zeros((len(m.roles), len(months)))
-        return pnl(m, revenue, zeros, zeros)
+        out = pnl(m, revenue, zeros, zeros)
+        out["people_cost"] = out["operating_margin"] = np.full(len(months), np.nan)
+        return out
     return pnl(m, revenue, role_grid(plan, months, m.roles, "headcount"),
                role_grid(plan, months, m.roles, "effective_capacity"))
 
