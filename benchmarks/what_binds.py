@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def timed_stage(path: Path, overrides: list[str]) -> tuple[float, float, dict]:
     """Wall and CPU seconds of the hiring stage, and its summary."""
     loaded = load_scenario(path, overrides)
-    forecast = forecast_demand(loaded).extra["forecast"]
+    forecast = forecast_demand(loaded).result.forecast
     wall, cpu = time.perf_counter(), time.process_time()
     out = plan_supply(loaded, forecast)
     return time.perf_counter() - wall, time.process_time() - cpu, out.summary

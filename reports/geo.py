@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
@@ -36,6 +37,8 @@ class UnitShapes:
     points: pd.DataFrame
     bounds: tuple[float, float, float, float] | None = None
     """(lon_min, lat_min, lon_max, lat_max) of the shapes, degrees: the map's frame."""
+    geometry: gpd.GeoSeries | None = None
+    """The display shapes indexed by unit id (EPSG:4326), for colouring territories apart."""
 
     def aspect(self) -> float | None:
         """Height over width of the shapes' frame on a Mercator map (None without bounds)."""
@@ -84,4 +87,25 @@ def read_unit_shapes(path: Path, id_column: str) -> UnitShapes | None:
     points = pd.DataFrame({"id": ids, "lon": np.round(inside.x.to_numpy(), DECIMALS),
                            "lat": np.round(inside.y.to_numpy(), DECIMALS)})
     lon0, lat0, lon1, lat1 = (float(v) for v in frame.total_bounds)
-    return UnitShapes({"type": "FeatureCollection", "features": features}, points, (lon0, lat0, lon1, lat1))
+    by_id = gpd.GeoSeries(geometry.values, index=pd.Index(ids, name="id"), crs=4326)
+    return UnitShapes({"type": "FeatureCollection", "features": features}, points, (lon0, lat0, lon1, lat1),
+                      by_id[by_id.notna() & ~by_id.is_empty])
+
+
+def territory_colours(shapes: UnitShapes, plan: pd.DataFrame) -> dict[str, int] | None:
+    """Colour index of each territory of `plan` (unit_id, territory) such that territories sharing a
+    border or a corner get different colours: the territories' shapes (units dissolved) coloured by
+    mapclassify's greedy map colouring (queen contiguity, balanced colour counts, at least four).
+    None without shapes or when a plan's unit has none."""
+    if shapes.geometry is None:
+        return None
+    ids = plan["unit_id"].astype(str)
+    if not ids.isin(shapes.geometry.index).all():
+        return None
+    units = gpd.GeoDataFrame({"territory": plan["territory"].astype(str).to_numpy()},
+                             geometry=shapes.geometry.loc[ids].to_numpy(), crs=shapes.geometry.crs)
+    territories = units.dissolve("territory").sort_index()
+    if len(territories) < 2:
+        return dict.fromkeys(territories.index, 0)
+    colours = mapclassify.greedy(territories, strategy="balanced", min_colors=4, sw="queen")
+    return {str(name): int(c) for name, c in zip(territories.index, colours, strict=True)}

@@ -294,6 +294,7 @@ def territory_choropleth(ctx: Context, shapes: Any, units: pd.DataFrame | None,
         return None
     plans = [("plan", t)] + list(alternatives or [])
     names = sorted({str(n) for _, frame in plans for n in frame["territory"]})
+    colours = _territory_palette(shapes, t, names)
     fig: Figure = {"data": [], "layout": {**LAYOUT, "height": MAP_HEIGHT, "hovermode": "closest",
                                           "title": {"text": "Territories on the map (centres starred; "
                                                             "outlined units change territory)"}}}
@@ -309,7 +310,7 @@ def territory_choropleth(ctx: Context, shapes: Any, units: pd.DataFrame | None,
         fig["layout"][geo] = {**_map_frame(shapes), "visible": False, "domain": domain,
                               "scope": "world", "resolution": 110,
                               "projection": {"type": "mercator"}}
-        fig["data"] += _plan_traces(frame, names, shapes, geo, title)
+        fig["data"] += _plan_traces(frame, names, colours, shapes, geo, title)
         if k:
             fig["layout"].setdefault("annotations", []).append(
                 {"text": title, "showarrow": False, "xref": "paper", "yref": "paper", "xanchor": "center",
@@ -354,10 +355,22 @@ def _map_heights(shapes: Any, small: int) -> tuple[int, int]:
     return main, row
 
 
-def _plan_traces(frame: pd.DataFrame, names: list[str], shapes: Any, geo: str, title: str) -> list[dict]:
+def _territory_palette(shapes: Any, plan: pd.DataFrame, names: list[str]) -> list[str]:
+    """A colour for each of `names`: the plan's neighbouring territories apart (reports.geo's map
+    colouring), the alternatives' own names after them; palette order without shapes."""
+    from reports.geo import territory_colours  # geopandas only when a map is drawn
+
+    index = territory_colours(shapes, plan) if getattr(shapes, "geometry", None) is not None else None
+    if index is None:
+        return [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+    extra = iter(range(max(index.values(), default=-1) + 1, 10 ** 6))
+    return [PALETTE[(index[n] if n in index else next(extra)) % len(PALETTE)] for n in names]
+
+
+def _plan_traces(frame: pd.DataFrame, names: list[str], colours: list[str], shapes: Any, geo: str,
+                 title: str) -> list[dict]:
     """Choropleth of one plan (territory colours, hover with its totals) and its centre stars."""
     totals = frame.groupby("territory")[["workload", "potential"]].sum()
-    colours = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
     scale = [[edge, c] for i, c in enumerate(colours)
              for edge in (i / len(names), (i + 1) / len(names))]
     z = [names.index(str(n)) + 0.5 for n in frame["territory"]]

@@ -100,3 +100,29 @@ def test_alternative_titles_state_cost_and_difference() -> None:
     summary = {"objective": 1000.0, "alternatives": [{"objective": 1015.0, "differs_from_best": 0.224}]}
     assert _alternative_title(1, summary) == "alternative 1: cost +1.5%, 22% of units differ"
     assert _alternative_title(2, summary) == "alternative 2"
+
+
+def test_neighbouring_territories_get_different_colours() -> None:
+    """Six unit squares in a row, territories A A B C C D: every pair of touching territories
+    (A-B, B-C, C-D) gets two different colours on the map, whatever the palette order would
+    have given; the alternative's own name E gets a colour after the plan's."""
+    from reports.geo import territory_colours
+
+    ids = list("uvwxyz")
+    base = _shapes(ids)
+    geometry = gpd.GeoSeries([Polygon([(k, 0), (k + 1, 0), (k + 1, 1), (k, 1)]) for k in range(6)],
+                             index=pd.Index(ids, name="id"), crs=4326)
+    shapes = UnitShapes(base.geojson, base.points, (0.0, 0.0, 6.0, 1.0), geometry)
+    plan = pd.DataFrame({"unit_id": ids, "territory": list("AABCCD"), "center_unit_id": list("uuwxxz"),
+                         "workload": [1.0] * 6, "potential": [1.0] * 6})
+    colour = territory_colours(shapes, plan)
+    assert set(colour) == set("ABCD")
+    for a, b in (("A", "B"), ("B", "C"), ("C", "D")):
+        assert colour[a] != colour[b], colour
+    alt = plan.assign(territory=list("AABCCE"))
+    palette = plots._territory_palette(shapes, plan, list("ABCDE"))
+    assert palette[:4] == [plots.PALETTE[colour[n]] for n in "ABCD"]
+    assert palette[4] == plots.PALETTE[max(colour.values()) + 1]
+    fig = plots.territory_choropleth(SimpleNamespace(territories=plan), shapes, None, [("alternative 1", alt)])
+    scale = fig["data"][0]["colorscale"]
+    assert [scale[2 * i][1] for i in range(5)] == palette
