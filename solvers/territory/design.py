@@ -638,7 +638,8 @@ def _certify_reduced(prob: TerritoryProblem, res: SolveResult, opts: SolveOption
                      heur: HeuristicSolution | None, deadline: float | None, notes: dict) -> SolveResult:
     """Bound for a plan (`res`) from a solve over reduced candidate pairs. Its own MILP bound
     covers only the reduced problem, so the reported bound is a relaxation of the full one:
-    nearest fixed centre for every unit, or the Lagrangian bound of the uncapacitated p-median
+    with fixed centres the better of each unit at its nearest centre and the LP over every pair
+    (`_fixed_centre_lp_bound`), else the Lagrangian bound of the uncapacitated p-median
     (valid for every side-constrained variant), raised by the balanced Lagrangian until its steps
     stop by their own work-counted rules; `deadline` (a `time.perf_counter()` instant; None: no
     limit) is only its backstop. Optimal only if that closes the gap; otherwise feasible. `notes`
