@@ -96,11 +96,6 @@ def arrival_event_times(arrived_h: np.ndarray) -> array:
     return out
 
 
-def schedule(env: simpy.Environment, delay: float, fn: Callable[[Call], None], value: object) -> None:
-    """Call `fn(event)` after `delay` hours, `event.value` being `value`."""
-    env.schedule(Call(env, fn, value), NORMAL, delay if delay > 0.0 else 0.0)
-
-
 @dataclass
 class FunnelResult:
     """Per-lead outcome columns (NaN = did not happen within the horizon) and per-rep records."""
