@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ import pandas as pd
 from engine.numbers import fmt
 from engine.reconcile.context import Context
 from engine.reconcile.quantiles import ALL
+
+if TYPE_CHECKING:  # reports.geo imports geopandas: loaded only when a map is drawn
+    from reports.geo import UnitShapes
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
@@ -284,11 +287,11 @@ trace with a location mode, even with every base layer hidden; an empty one alre
 asset cache keeps the report offline. The maps draw only the embedded unit GeoJSON."""
 
 
-def territory_choropleth(ctx: Context, shapes: Any, units: pd.DataFrame | None,
+def territory_choropleth(ctx: Context, shapes: UnitShapes | None, units: pd.DataFrame | None,
                          alternatives: list[tuple[str, pd.DataFrame]] | None = None) -> Figure | None:
     """Territories as filled unit polygons (plotly choropleth over the embedded GeoJSON, no
     tiles): one colour per territory, centres starred, units that left their current territory
-    outlined; each alternative plan as a small map below. `shapes` is a reports.geo.UnitShapes."""
+    outlined; each alternative plan as a small map below."""
     t = ctx.territories
     if t is None or shapes is None or t.empty:
         return None
@@ -330,11 +333,11 @@ def territory_choropleth(ctx: Context, shapes: Any, units: pd.DataFrame | None,
     return fig
 
 
-def _map_frame(shapes: Any) -> dict:
+def _map_frame(shapes: UnitShapes) -> dict:
     """The geo subplot's frame: the shapes' bounds plus MAP_PAD as longitude and latitude ranges,
     so the map fills its chart (plotly's `fitbounds` keeps the world's frame and draws the
     region small inside it); `fitbounds` only when the bounds are unknown."""
-    if getattr(shapes, "bounds", None) is None:
+    if shapes.bounds is None:
         return {"fitbounds": "locations"}
     lon0, lat0, lon1, lat1 = shapes.bounds
     dx, dy = MAP_PAD * max(lon1 - lon0, 1e-6), MAP_PAD * max(lat1 - lat0, 1e-6)
@@ -342,10 +345,10 @@ def _map_frame(shapes: Any) -> dict:
             "lataxis": {"range": [round(lat0 - dy, 4), round(lat1 + dy, 4)]}}
 
 
-def _map_heights(shapes: Any, small: int) -> tuple[int, int]:
+def _map_heights(shapes: UnitShapes, small: int) -> tuple[int, int]:
     """(main map, row of `small` alternative maps) heights in px: the frame's Mercator aspect at
     MAP_WIDTH_PX wide (the main map within MAP_HEIGHT_RANGE), or the fixed heights without it."""
-    aspect = shapes.aspect() if hasattr(shapes, "aspect") else None
+    aspect = shapes.aspect()
     if aspect is None:
         return MAP_HEIGHT - 60, SMALL_MAP_HEIGHT if small else 0
     aspect *= (1 + 2 * MAP_PAD)
@@ -355,19 +358,19 @@ def _map_heights(shapes: Any, small: int) -> tuple[int, int]:
     return main, row
 
 
-def _territory_palette(shapes: Any, plan: pd.DataFrame, names: list[str]) -> list[str]:
+def _territory_palette(shapes: UnitShapes, plan: pd.DataFrame, names: list[str]) -> list[str]:
     """A colour for each of `names`: the plan's neighbouring territories apart (reports.geo's map
     colouring), the alternatives' own names after them; palette order without shapes."""
     from reports.geo import territory_colours  # geopandas only when a map is drawn
 
-    index = territory_colours(shapes, plan) if getattr(shapes, "geometry", None) is not None else None
+    index = territory_colours(shapes, plan)
     if index is None:
         return [PALETTE[i % len(PALETTE)] for i in range(len(names))]
     extra = iter(range(max(index.values(), default=-1) + 1, 10 ** 6))
     return [PALETTE[(index[n] if n in index else next(extra)) % len(PALETTE)] for n in names]
 
 
-def _plan_traces(frame: pd.DataFrame, names: list[str], colours: list[str], shapes: Any, geo: str,
+def _plan_traces(frame: pd.DataFrame, names: list[str], colours: list[str], shapes: UnitShapes, geo: str,
                  title: str) -> list[dict]:
     """Choropleth of one plan (territory colours, hover with its totals) and its centre stars."""
     totals = frame.groupby("territory")[["workload", "potential"]].sum()

@@ -18,7 +18,7 @@ import numpy as np
 
 from solvers.rows import add_rows
 from solvers.solve import Status, solve
-from solvers.territory.milp_assign import AssignModel, Pairs, build
+from solvers.territory.milp_assign import AssignModel, Pairs, build, centre_positions
 from solvers.territory.problem import TerritoryProblem
 from solvers.territory.separator_cuts import SeparatorCut, separate
 
@@ -26,17 +26,18 @@ MIN_RISE = 1e-5
 """The cut loop stops when a round raises the LP by less than this share."""
 
 
-def add_separator_rows(am: AssignModel, cuts: list[SeparatorCut], name: str) -> int:
-    """Rows x_{i,c} - sum_{l in C} x_{l,c} <= 0 of `cuts` over the model's pairs (a separator unit
-    without a pair to the centre cannot join it and drops out); returns rows added."""
+def add_separator_rows(am: AssignModel, cuts: list[SeparatorCut], n: int, name: str) -> int:
+    """Rows x_{i,c} - sum_{l in C} x_{l,c} <= 0 of `cuts` over the model's pairs (`n` units; a
+    separator unit without a pair to the centre cannot join it and drops out); returns rows added."""
     pairs = am.pairs
-    cpos = np.full(int(pairs.centres.max()) + 1, -1)
-    cpos[pairs.centres] = np.arange(len(pairs.centres))
+    cpos = centre_positions(pairs.centres, n)
     vars_, coefs, ptr = [], [], [0]
     for cut in cuts:
         c = cpos[cut.centre]
+        if c < 0:
+            continue
         ki = pairs.index(np.array([cut.unit]), np.array([c]))[0]
-        if c < 0 or ki < 0:
+        if ki < 0:
             continue
         kc = pairs.index(cut.separator, np.full(len(cut.separator), c))
         kc = kc[kc >= 0]
@@ -98,6 +99,6 @@ def lp_with_cuts(prob: TerritoryProblem, pairs: Pairs, *, deadline: float, max_r
             note = "time limit" if time.perf_counter() > deadline else note
             break
         rounds += 1
-        add_separator_rows(am, found, f"separator_{rounds}")
+        add_separator_rows(am, found, prob.n, f"separator_{rounds}")
         found_all += found
     return CutLoop(first, last, rounds, found_all, note)

@@ -152,10 +152,8 @@ def _root_cuts(prob: TerritoryProblem, am: AssignModel, deadline: float) -> tupl
     if prob.fixed_centres is not None or prob.n > ROOT_CUT_UNITS:
         return -np.inf, 0
     loop = lp_with_cuts(prob, am.pairs, deadline=deadline)
-    if not loop.cuts:
-        return (loop.last if loop.last is not None and np.isfinite(loop.last) else -np.inf), 0
-    added = add_separator_rows(am, loop.cuts, "separator_root")
-    return (loop.last if np.isfinite(loop.last) else -np.inf), added
+    added = add_separator_rows(am, loop.cuts, prob.n, "separator_root") if loop.cuts else 0
+    return (loop.last if loop.last is not None and np.isfinite(loop.last) else -np.inf), added
 
 
 def _record(best: np.ndarray | None, best_cost: float, bound: float, last: SolveResult | None,
