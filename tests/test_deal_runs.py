@@ -67,15 +67,13 @@ def test_a_scenario_naming_a_preset_runs_and_recovers_the_synthetic_truth(preset
         got = np.prod([_conversion(stages[t["name"]]["conversion"], g) for t in truth["stages"]])
         assert abs(got - true_win) < 4 * np.sqrt(true_win * (1 - true_win) / n) + 0.01, (g, got, true_win)
 
-    # Deal size: the fitted mean within 4 standard errors of the mean of that segment's won amounts.
-    amount_col = {"salesforce": "Amount", "hubspot": "Amount", "pipedrive": "Value"}[preset]
+    # Deal size: the fitted mean within 4 standard errors (of n won deals) of the true mean.
     won = _won(deals, preset)
     sizes = {sg["name"]: sg["deal_size"] for sg in resolved["segments"]}
     for t in truth["segments"]:
         n = int((won & (deals[SEGMENT_COLUMN] == t["name"])).sum())
         mean, cv = t["deal_size"]["mean"], t["deal_size"]["cv"]
         assert abs(sizes[t["name"]]["mean"] - mean) < 4 * cv * mean / np.sqrt(n), (t["name"], sizes[t["name"]], n)
-    assert deals[amount_col].str.len().gt(0).any()
 
     # Headcount from the users sheet; every assumed figure listed in the report.
     ae = next(r for r in resolved["roles"] if r["name"] == "AE")

@@ -141,7 +141,9 @@ def test_a_frozen_plan_fixes_every_role(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", PLANNED)
     frozen = write(tmp_path, "frozen.yaml", SCALE + "freeze_plan: true\n")
     plan = plan_sweep(frozen)
+    hires = []
     for point in plan.points:
         loaded = load_scenario(tmp_path / "base.yaml", list(point.overrides))
         assert loaded.scenario.plan.other_roles == "no_hires"
-        assert loaded.scenario.plan.fixed_hires, point.point_id
+        hires.append(sorted(str(h) for h in loaded.scenario.plan.fixed_hires))
+    assert hires[0] and all(h == hires[0] for h in hires), hires  # the same plan at every point

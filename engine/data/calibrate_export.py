@@ -65,11 +65,6 @@ def _write(out: Path, header: list[str], body: dict, report: dict, validate: boo
     tmp.replace(out)
 
 
-def _skips(quality) -> list[str]:
-    q = quality[quality["action"] == "skipped"]
-    return [f"skipped {r.rows} rows of {r.file}: {r.column}: {r.problem}" for r in q.itertuples()]
-
-
 def _complete_lead_export(crm_dir: Path, out: Path, mapping: Path | None, lenient: bool,
                           complete: Path) -> CalibrateResult:
     """A lead-level export calibrated onto `complete` as `salesops run` does with `data:`
@@ -128,5 +123,5 @@ def calibrate_export(crm_dir: Path, out: Path, preset: str | None = None, mappin
     header += ["Assumed (not in the export):"] + [f"  {n}" for n in notes]
     _write(out, header, body, {**cal.report}, validate=parent is not None)
     messages = [f"took {t}" for t in taken] + [f"export date {ex.as_of:%Y-%m-%d} ({len(ex.deals)} deals kept)"]
-    messages += _skips(ex.quality) + notes
+    messages += ex.skipped_lines() + notes
     return CalibrateResult(out, messages, ex.warnings)

@@ -92,6 +92,11 @@ class DealExport:
     rare_values: pd.DataFrame = field(default_factory=lambda: rare_frame([]))
     """The rare segment and region values flagged (engine/data/rare.py `RARE_COLUMNS`), one row each."""
 
+    def skipped_lines(self) -> list[str]:
+        """One line per reason rows were skipped: `skipped ROWS rows of FILE: COLUMN: PROBLEM`."""
+        q = self.quality[self.quality["action"] == "skipped"]
+        return [f"skipped {r.rows} rows of {r.file}: {r.column}: {r.problem}" for r in q.itertuples()]
+
 
 class _Rows:
     """Bad-row masks of one file: problems name the export's column and show the value."""

@@ -127,11 +127,8 @@ def _active_users(cal: DealCalibration) -> dict[str, int] | None:
 
 def _tell(ex: DealExport) -> None:
     """What the CLI prints for `salesops calibrate` too: skips by reason and rare values."""
-    q = ex.quality[ex.quality["action"] == "skipped"]
-    for r in q.itertuples():
-        log.warning("skipped %s rows of %s: %s: %s", r.rows, r.file, r.column, r.problem)
-    for w in ex.warnings:
-        log.warning("%s", w)
+    for line in ex.skipped_lines() + ex.warnings:
+        log.warning("%s", line)
 
 
 def deals_stage(loaded: LoadedScenario) -> tuple[LoadedScenario, StageOutput[DealDataOut]]:

@@ -26,15 +26,17 @@ import datetime as dt
 import difflib
 import re
 from pathlib import Path
+from typing import get_args
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from engine.errors import InputError, Problem
 from engine.scenario.schema.base import Model
+from engine.scenario.schema.data import Preset
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
-PRESETS = ("salesforce", "hubspot", "pipedrive")
+PRESETS = get_args(Preset)
 KINDS = ("opportunities", "stage_history", "users")
 DEAL_COLUMNS = ("id", "name", "owner", "account", "stage", "status", "amount", "probability",
                 "created_at", "close_date", "won_at", "lost_at", "pipeline", "source", "type",

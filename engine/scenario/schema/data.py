@@ -41,13 +41,17 @@ class Scoring(Model):
     """Near-term window (days) of the expected demand from the scored open pipeline."""
 
 
+Preset = Literal["salesforce", "hubspot", "pipedrive"]
+"""Deal-export presets (engine/data/presets/<name>.yaml)."""
+
+
 class DataSection(Model):
     crm_dir: str
     """Folder of the CRM export, relative to the scenario file: a lead-level export (leads.csv,
     opportunities.csv, stage_history.csv, activities.csv) or a deal export (an opportunity
     report, optional stage history and users sheet; read when `preset` is given or the folder
     has no leads.csv)."""
-    preset: Literal["salesforce", "hubspot", "pipedrive"] | None = None
+    preset: Preset | None = None
     """The deal export of this tool (engine/data/presets/), found in `crm_dir` by its header:
     the funnel starts at "opportunity created" (docs/crm-presets.md)."""
     mapping: str | None = None
