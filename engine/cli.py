@@ -66,11 +66,8 @@ def run(
         folder = write_run_folder(result, out, options, render=write_reports)
     failures = result.failures
     if failures:
-        lines = [f"completed without a feasible plan: wrote {folder}"]
-        for failure in failures:
-            lines.append(failure.headline())
-            lines += [f"  - {sentence}" for sentence in failure.diagnosis or ("no cause found by a check",)]
-        raise NoFeasiblePlan(lines)
+        raise NoFeasiblePlan([f"completed without a feasible plan: wrote {folder}",
+                              *(line for failure in failures for line in failure.lines())])
     typer.echo(f"wrote {folder}")
 
 

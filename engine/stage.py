@@ -119,6 +119,10 @@ class StageFailure:
         """One line: which stage, what status."""
         return f"{self.stage}: no feasible plan (solver status: {self.status})"
 
+    def lines(self) -> list[str]:
+        """The headline, then each diagnosis sentence indented as a list item."""
+        return [self.headline(), *(f"  - {s}" for s in self.diagnosis or ("no cause found by a check",))]
+
 
 def stage_failures(outputs: dict[str, StageOutput]) -> list[StageFailure]:
     """The stages (in pipeline order) whose summary says they ended without a plan."""

@@ -274,7 +274,7 @@ class HiringLayout:
 
     def col(self, block: str, index: np.ndarray) -> np.ndarray:
         """Columns in `allv` of positions `index` of variable block `block`."""
-        return _shift(index, self.offsets[block])
+        return np.asarray(index) + self.offsets[block]
 
 
 def build_model(p: HiringProblem) -> tuple[pyo.ConcreteModel, dict[str, np.ndarray]]:
@@ -327,10 +327,6 @@ def _layout(p: HiringProblem, ids: np.ndarray, n_hires: int, comm: np.ndarray,
     return HiringLayout(ids=ids, n_hires=n_hires, idx=np.arange(int(np.prod(p.shape))).reshape(p.shape),
                         deficit=ramp_deficit(p), comm=comm, offsets=offsets,
                         allv=np.concatenate([v[b] for b in blocks]))
-
-
-def _shift(index: np.ndarray, offset: int) -> np.ndarray:
-    return np.asarray(index) + offset
 
 
 def _lagged(ids: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:

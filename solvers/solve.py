@@ -206,9 +206,8 @@ def _outcome(results: Results, build_s: float, solve_s: float, duals: bool) -> S
     """The `SolveResult` of HiGHS's `results`, with the solution (and with `duals`, after an
     optimal solve, the duals and reduced costs) loaded into the model when there is one."""
     status = _status(results.termination_condition, results.solution_status)
-    stops = _TIME_LIMIT_STOPS.get()
-    if stops is not None and results.termination_condition == TerminationCondition.maxTimeLimit:
-        stops.append(str(results.termination_condition.name))
+    if results.termination_condition == TerminationCondition.maxTimeLimit:
+        note_time_limit_stop(results.termination_condition.name)
     objective = results.incumbent_objective if status in (Status.OPTIMAL, Status.FEASIBLE) else None
     bound = results.objective_bound
     if bound is not None and not math.isfinite(bound):

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from solvers.territory.bound_balanced import STOP_CLOCK, STOP_STALLED
+
 REPO = Path(__file__).resolve().parents[1]
 COMPARE = REPO / "benchmarks" / "compare_runfolders.py"
 EXAMPLES = sorted(p.name for p in (REPO / "scenarios").glob("*.yaml"))
 REPLICATIONS = "2"
 """Replications per run: enough to exercise the simulation and its quantiles, short in a test."""
-CLOCK_STOP = "time limit (backstop)"
-"""How summary.json's territory bound record begins when the clock, not its steps, stopped it."""
 
 
 def backstop_reports(folder: Path) -> list[str]:
@@ -35,7 +35,7 @@ def backstop_reports(folder: Path) -> list[str]:
     if territory.get("time_limit_stops"):
         found.append(f"territory.time_limit_stops: {territory['time_limit_stops']}")
     stopped = (territory.get("bound_relaxations") or {}).get("balanced_lagrangian_stopped", "")
-    if stopped.startswith(CLOCK_STOP):
+    if stopped == STOP_CLOCK:
         found.append(f"territory.bound_relaxations.balanced_lagrangian_stopped: {stopped}")
     return found
 
@@ -123,7 +123,6 @@ def test_backstop_reports_name_every_clock_stop_and_nothing_else(tmp_path: Path)
         (out / "summary.json").write_text(json.dumps({"territory": territory}), encoding="utf-8")
         return out
 
-    from solvers.territory.bound_balanced import STOP_CLOCK, STOP_STALLED
 
     quiet = folder("quiet", "convergenceCriteriaSatisfied",
                    {"bound_relaxations": {"balanced_lagrangian_stopped": STOP_STALLED}})

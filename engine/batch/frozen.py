@@ -53,10 +53,7 @@ class FrozenPlan:
             return
         lines = [f"{what}: the plan to freeze has no feasible solution ({self.source}); "
                  "nothing was run (fix the plan, or re-plan at each point)"]
-        for failure in failures:
-            lines.append(failure.headline())
-            lines += [f"  - {sentence}" for sentence in failure.diagnosis or ("no cause found by a check",)]
-        raise NoFeasiblePlan(lines)
+        raise NoFeasiblePlan([*lines, *(line for failure in failures for line in failure.lines())])
 
     def hires(self) -> float | None:
         """Total hires of the plan over the horizon (people)."""

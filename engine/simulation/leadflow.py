@@ -141,7 +141,7 @@ class FunnelModel:
         self.next_arrival = 0
         """First lead not yet in a queue (the lead of the pending arrival event while the chain runs)."""
         self.arrivals_running = True  # run() starts the chain after the first hires and month
-        self.entry_roles = sorted({int(x) for x in np.unique(leads.team[:, 0])}) if n and k else []
+        self.entry_roles = np.unique(leads.team[:, 0]).tolist() if n and k else []
         """Roles that take first-stage items: a free rep of one of them keeps the arrival chain running."""
         # work, conversion probability, uniform draw and buyer delay of (lead, stage) side by side:
         # one cache line per stage visit instead of four scattered reads
@@ -415,17 +415,16 @@ class FunnelModel:
             p *= floor + (1.0 - floor) * 0.5 ** (wait / self.half_life)
         outcome = now + rec[b + 3]
         converted = rec[b + 2] < p
-        delay = outcome - now  # the event lands at now + delay, as env.schedule computes it
+        delay = outcome - now
+        at = now + (delay if delay > 0.0 else 0.0)  # as env.schedule(event, NORMAL, delay) computes it
         if converted and k + 1 < self.n_stages:
-            heapq.heappush(self.heap, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.ids),
-                                        Call(self.env, self._on_advance, (i, k + 1))))
+            heapq.heappush(self.heap, (at, NORMAL, next(self.ids), Call(self.env, self._on_advance, (i, k + 1))))
         else:
             if outcome <= self.horizon:
                 self.closed[i] = outcome
                 self.won[i] = converted
             if self.held_by[i] >= 0:
-                heapq.heappush(self.heap, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(self.ids),
-                                            Call(self.env, self._on_outcome, i)))
+                heapq.heappush(self.heap, (at, NORMAL, next(self.ids), Call(self.env, self._on_outcome, i)))
         if self.alive[r]:
             self._next_item(r)
 
@@ -515,7 +514,7 @@ class FunnelModel:
             return
         lead = np.fromiter((entry[3] for entry in entries), dtype=np.int64, count=len(entries))
         limit_h = np.fromiter((entry[5] for entry in entries), dtype=np.float64, count=len(entries))
-        limit_h += self.cfg.wait_limit_h
+        limit_h += self.limit
         expired = limit_h <= self.horizon
         for column in (self.dropped, self.closed):
             np.frombuffer(column, dtype=np.float64)[lead[expired]] = limit_h[expired]
